@@ -1,0 +1,7 @@
+"""Readers: practices (placeholder, being written)."""
+
+from __future__ import annotations
+
+from .registry import Reader
+
+READERS: list[Reader] = []

@@ -1,0 +1,27 @@
+"""Shared fixtures: where the real official files live, and a skip with a clear reason if absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HIEXPLORE_SHARED_DATA", REPO.parent / "shared" / "data"))
+EMBEDDED = REPO / "data" / "llr"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data; the test is skipped (with the reason) if it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data file not available: {path} (../shared/data is absent)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}: real-data tests skipped")
+    return SHARED_DATA
