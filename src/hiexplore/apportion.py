@@ -1,0 +1,269 @@
+"""Practice figures -> neighbourhoods: apportioning by registrations, and aggregation upwards.
+
+Screening and immunisation are published per GP practice. We estimate them for every LSOA by
+splitting each practice's numerator and denominator in proportion to where its registered
+patients live (``registrations``: observed NHS Digital counts or the modelled catchments), as one
+sparse matrix product:
+
+.. math::
+
+    N_l = \\sum_p s_{pl} N_p, \\qquad D_l = \\sum_p s_{pl} D_p, \\qquad
+    s_{pl} = \\frac{r_{pl}}{\\sum_{l'} r_{pl'}}
+
+where :math:`r_{pl}` is the number of patients of practice *p* living in LSOA *l* (the sum in the
+denominator runs over every LSOA, in the dataset's area or not, so a practice's figures are
+conserved: what falls outside the area is reported, not lost).
+
+Assumption: a practice's uptake is the same for all of its patients wherever they live, and the
+eligible population is spread like the whole list (age/sex-specific registrations are used where
+the dataset has them; otherwise all ages). Apportioned LSOA figures are estimates: the output
+carries ``method = "apportioned from practices"`` and the catchment source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .catalogue import get_indicator
+from .errors import RequestError
+
+__all__ = [
+    "GEOGRAPHIES",
+    "METHOD_APPORTIONED",
+    "METHOD_PUBLISHED",
+    "METHOD_AGGREGATED",
+    "CatchmentMatrix",
+    "catchment_matrix",
+    "practice_figures",
+    "apportion_to_lsoa",
+    "aggregate_lsoa",
+    "area_figures",
+]
+
+GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "icb", "practice", "pcn", "sub_icb")
+METHOD_APPORTIONED = "apportioned from practices"
+METHOD_PUBLISHED = "published"
+METHOD_AGGREGATED = "sum of practices"
+
+
+@dataclass(frozen=True)
+class CatchmentMatrix:
+    """Sparse shares s[p, l] of each practice's patients living in each in-area LSOA."""
+
+    shares: sp.csr_matrix
+    practice_codes: np.ndarray
+    lsoa_codes: np.ndarray
+    out_of_area_share: np.ndarray  # per practice: share of its patients outside the area
+    catchment_source: str
+
+
+def catchment_matrix(registrations: pd.DataFrame) -> CatchmentMatrix:
+    """Build the practice x LSOA share matrix from the registrations table (one pass, no loops)."""
+    reg = registrations
+    if "sex" in reg.columns:
+        reg = reg[reg["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"])] if (
+            reg["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"]).any()
+        ) else reg
+    pcodes, p_idx = np.unique(reg["practice_code"].to_numpy(dtype=str), return_inverse=True)
+    patients = reg["patients"].to_numpy(dtype="float64")
+    totals = np.bincount(p_idx, weights=patients, minlength=len(pcodes))
+    in_area = reg["in_area"].to_numpy(dtype=bool)
+    inside = np.bincount(p_idx[in_area], weights=patients[in_area], minlength=len(pcodes))
+    lcodes, l_idx = np.unique(reg.loc[in_area, "lsoa_code"].to_numpy(dtype=str), return_inverse=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(totals[p_idx[in_area]] > 0, patients[in_area] / totals[p_idx[in_area]], 0.0)
+    mat = sp.csr_matrix((share, (p_idx[in_area], l_idx)), shape=(len(pcodes), len(lcodes)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out_share = np.where(totals > 0, 1.0 - inside / totals, 0.0)
+    sources = sorted(set(reg["catchment_source"].astype(str)))
+    return CatchmentMatrix(
+        shares=mat,
+        practice_codes=pcodes,
+        lsoa_codes=lcodes,
+        out_of_area_share=out_share,
+        catchment_source="+".join(sources) if sources else "unknown",
+    )
+
+
+def _check_request(indicators: pd.DataFrame, indicator: str, period: str | None) -> str:
+    get_indicator(indicator)  # unknown key -> RequestError listing valid ones
+    rows = indicators[indicators["indicator"] == indicator]
+    if rows.empty:
+        loaded = sorted(indicators["indicator"].unique())
+        raise RequestError(
+            f"Indicator {indicator!r} is not loaded in this dataset "
+            f"(load it with {get_indicator(indicator).load_with}).",
+            valid=loaded,
+        )
+    periods = sorted(rows["period"].unique())
+    if period is None:
+        from .dataset import _period_sort_key
+
+        return sorted(periods, key=_period_sort_key)[-1]
+    if period not in periods:
+        raise RequestError(f"Period {period!r} is not in the data for {indicator!r}.", valid=periods)
+    return period
+
+
+def practice_figures(indicators: pd.DataFrame, indicator: str, period: str | None = None) -> pd.DataFrame:
+    """Published practice rows for one indicator and period (latest when ``period`` is None)."""
+    period = _check_request(indicators, indicator, period)
+    rows = indicators[
+        (indicators["indicator"] == indicator)
+        & (indicators["period"] == period)
+        & (indicators["area_type"] == "practice")
+    ]
+    return rows.reset_index(drop=True)
+
+
+def apportion_to_lsoa(
+    registrations: pd.DataFrame,
+    practice_rows: pd.DataFrame,
+) -> pd.DataFrame:
+    """Apportion practice numerators/denominators to LSOAs as one sparse product.
+
+    Returns one row per in-area LSOA reached: ``lsoa_code, numerator, denominator, value,
+    registered`` (registered patients of practices with data), ``coverage`` (share of the LSOA's
+    registered patients whose practice published a figure), ``method``, ``catchment_source``.
+    The out-of-area part of each practice is in ``frame.attrs["out_of_area"]`` (numerator and
+    denominator totals) so that conservation can be checked and reported.
+    """
+    cm = catchment_matrix(registrations)
+    rows = practice_rows.dropna(subset=["numerator", "denominator"])
+    rows = rows[rows["denominator"] > 0]
+    pos = pd.Index(cm.practice_codes).get_indexer(rows["practice_code"] if "practice_code" in rows else rows["area_code"])
+    known = pos >= 0
+    num = np.zeros(len(cm.practice_codes))
+    den = np.zeros(len(cm.practice_codes))
+    has = np.zeros(len(cm.practice_codes))
+    num[pos[known]] = rows["numerator"].to_numpy(dtype="float64")[known]
+    den[pos[known]] = rows["denominator"].to_numpy(dtype="float64")[known]
+    has[pos[known]] = 1.0
+    st = cm.shares.T.tocsr()
+    lsoa_num = st @ num
+    lsoa_den = st @ den
+    # registered patients per LSOA (all practices / practices with data) for coverage
+    reg = registrations[registrations["in_area"].astype(bool)]
+    reg_all = reg.groupby("lsoa_code")["patients"].sum()
+    reg_with = (
+        reg[reg["practice_code"].isin(cm.practice_codes[has > 0])]
+        .groupby("lsoa_code")["patients"]
+        .sum()
+    )
+    out = pd.DataFrame(
+        {
+            "lsoa_code": cm.lsoa_codes,
+            "numerator": lsoa_num,
+            "denominator": lsoa_den,
+        }
+    )
+    out["registered"] = out["lsoa_code"].map(reg_with).fillna(0.0).to_numpy()
+    total = out["lsoa_code"].map(reg_all).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["coverage"] = np.where(total > 0, out["registered"] / total, np.nan)
+        out["value"] = np.where(out["denominator"] > 0, 100.0 * out["numerator"] / out["denominator"], np.nan)
+    out["method"] = METHOD_APPORTIONED
+    out["catchment_source"] = cm.catchment_source
+    out.attrs["out_of_area"] = {
+        "numerator": float(np.sum(num * cm.out_of_area_share)),
+        "denominator": float(np.sum(den * cm.out_of_area_share)),
+        "practices_without_catchment": sorted(
+            set(rows["area_code"] if "area_code" in rows else rows["practice_code"])
+            - set(cm.practice_codes)
+        ),
+    }
+    return out
+
+
+def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str) -> pd.DataFrame:
+    """Sum LSOA numerators and denominators to MSOA, ward, LAD or ICB via the lookup."""
+    col = f"{geography}_code"
+    name_col = f"{geography}_name"
+    if col not in lookup.columns:
+        raise RequestError(f"The lookup has no {geography} codes.", valid=list(GEOGRAPHIES))
+    keep = [c for c in ("lsoa_code", col, name_col) if c in lookup.columns]
+    merged = lsoa_figs.merge(lookup[keep], on="lsoa_code", how="left")
+    grouped = merged.groupby(col, dropna=True).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        registered=("registered", "sum"),
+        lsoas=("lsoa_code", "size"),
+    )
+    grouped = grouped.reset_index().rename(columns={col: "area_code"})
+    if name_col in lookup.columns:
+        names = lookup.drop_duplicates(col).set_index(col)[name_col]
+        grouped["area_name"] = grouped["area_code"].map(names)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grouped["value"] = np.where(
+            grouped["denominator"] > 0, 100.0 * grouped["numerator"] / grouped["denominator"], np.nan
+        )
+    grouped["method"] = METHOD_APPORTIONED
+    grouped["catchment_source"] = lsoa_figs["catchment_source"].iloc[0] if len(lsoa_figs) else ""
+    return grouped
+
+
+def area_figures(
+    ds: object,
+    indicator: str,
+    geography: str,
+    period: str | None = None,
+) -> pd.DataFrame:
+    """Numerator, denominator and value for every area of ``geography``, with method and source.
+
+    ``ds`` is a :class:`hiexplore.dataset.Dataset`. Practice figures are the published ones; PCN
+    and sub-ICB figures sum their practices; LSOA figures are apportioned; MSOA, ward, LAD and
+    ICB figures sum the apportioned LSOAs.
+    """
+    if geography not in GEOGRAPHIES:
+        raise RequestError(f"Unknown geography {geography!r}.", valid=list(GEOGRAPHIES))
+    indicators: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    period = _check_request(indicators, indicator, period)
+    prac_rows = practice_figures(indicators, indicator, period)
+    practices: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
+    in_dataset = prac_rows[prac_rows["area_code"].isin(practices["practice_code"])]
+    if geography == "practice":
+        out = in_dataset.rename(columns={})[["area_code", "numerator", "denominator", "value"]].copy()
+        names = practices.set_index("practice_code")["practice_name"]
+        out["area_name"] = out["area_code"].map(names)
+        out["method"] = METHOD_PUBLISHED
+        out["catchment_source"] = "not used"
+    elif geography in ("pcn", "sub_icb"):
+        code_col = f"{geography}_code"
+        merged = in_dataset.merge(
+            practices[["practice_code", code_col] + ([f"{geography}_name"] if f"{geography}_name" in practices else [])],
+            left_on="area_code",
+            right_on="practice_code",
+            how="left",
+        )
+        merged = merged.dropna(subset=[code_col, "numerator", "denominator"])
+        out = merged.groupby(code_col).agg(
+            numerator=("numerator", "sum"),
+            denominator=("denominator", "sum"),
+            practices=("practice_code", "size"),
+        ).reset_index().rename(columns={code_col: "area_code"})
+        if f"{geography}_name" in practices:
+            names = practices.dropna(subset=[code_col]).drop_duplicates(code_col).set_index(code_col)[f"{geography}_name"]
+            out["area_name"] = out["area_code"].map(names)
+        else:
+            out["area_name"] = out["area_code"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["value"] = np.where(out["denominator"] > 0, 100 * out["numerator"] / out["denominator"], np.nan)
+        out["method"] = METHOD_AGGREGATED
+        out["catchment_source"] = "not used"
+    else:
+        lsoa = apportion_to_lsoa(ds.registrations, in_dataset.rename(columns={"area_code": "practice_code"}))  # type: ignore[attr-defined]
+        lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+        if geography == "lsoa":
+            out = lsoa.rename(columns={"lsoa_code": "area_code"})
+            out["area_name"] = out["area_code"].map(lookup.set_index("lsoa_code")["lsoa_name"])
+        else:
+            out = aggregate_lsoa(lsoa, lookup, geography)
+        out.attrs.update(lsoa.attrs)
+    out["geography"] = geography
+    out["indicator"] = indicator
+    out["period"] = period
+    return out.reset_index(drop=True)

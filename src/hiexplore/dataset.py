@@ -1,0 +1,248 @@
+"""The canonical dataset: a folder of (Geo)Parquet tables plus ``manifest.json``.
+
+Validated on write and on load (pandera, :mod:`hiexplore.schemas`). Writes are atomic: the new
+dataset is written into a temporary folder beside the target and renamed into place, so a failed
+build leaves the previous dataset byte-for-byte intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__
+from .catalogue import catalogue
+from .errors import DatasetError
+from .schemas import TABLES, validate_table
+
+__all__ = [
+    "TABLE_FILES",
+    "Dataset",
+    "write_dataset",
+    "load_dataset",
+    "read_manifest",
+    "dataset_summary",
+    "is_dataset",
+]
+
+TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in TABLES}
+GEO_TABLES = {"areas"}
+REQUIRED_TABLES = ("areas", "lookup", "deprivation", "practices", "registrations", "indicators")
+
+
+@dataclass
+class Dataset:
+    """A loaded canonical dataset. Tables are validated frames; ``manifest`` is the JSON dict."""
+
+    path: Path
+    manifest: dict[str, Any]
+    areas: gpd.GeoDataFrame
+    lookup: pd.DataFrame
+    deprivation: pd.DataFrame
+    practices: pd.DataFrame
+    registrations: pd.DataFrame
+    indicators: pd.DataFrame
+    population: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest.get("synthetic", False))
+
+    @property
+    def catchment_source(self) -> str:
+        return str(self.manifest.get("catchments", "unknown"))
+
+    @property
+    def vintage(self) -> str:
+        return str(self.manifest.get("geography_vintage", "2021"))
+
+    def indicator_keys(self) -> list[str]:
+        """Catalogue keys with data in this dataset, in catalogue order."""
+        have = set(self.indicators["indicator"].unique())
+        return [k for k in catalogue() if k in have]
+
+    def periods(self, indicator: str) -> list[str]:
+        rows = self.indicators[self.indicators["indicator"] == indicator]
+        return sorted(rows["period"].unique(), key=_period_sort_key)
+
+    def latest_period(self, indicator: str) -> str | None:
+        periods = self.periods(indicator)
+        return periods[-1] if periods else None
+
+    def provenance_line(self) -> str:
+        """One line naming the sources and their dates, for captions under every figure."""
+        if self.synthetic:
+            return "SYNTHETIC demo data (hiexplore generator): not real figures."
+        parts = []
+        for src in self.manifest.get("sources", []):
+            label = f"{src.get('publisher', '?')}: {src.get('title', '?')} ({src.get('period', '?')})"
+            if label not in parts:
+                parts.append(label)
+        return "Sources: " + "; ".join(parts[:12]) + (" ..." if len(parts) > 12 else "")
+
+
+def _period_sort_key(period: str) -> tuple:
+    import re
+
+    nums = [int(n) for n in re.findall(r"\d+", str(period))]
+    return (nums, str(period))
+
+
+def is_dataset(path: str | Path) -> bool:
+    return (Path(path) / "manifest.json").is_file()
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    mpath = p / "manifest.json"
+    if not mpath.is_file():
+        raise DatasetError(
+            f"{p} is not a hiexplore dataset (no manifest.json). Build one with "
+            "`hiexplore build --source DIR --out DIR` or `hiexplore demo --out DIR`."
+        )
+    try:
+        return json.loads(mpath.read_text("utf-8"))
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{mpath}: manifest is not valid JSON (line {err.lineno}): {err.msg}") from None
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (datetime, pd.Timestamp)):
+        return obj.isoformat()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_dataset(
+    out_dir: str | Path,
+    tables: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    *,
+    validate: bool = True,
+) -> Path:
+    """Validate ``tables`` and write them atomically to ``out_dir`` with ``manifest.json``.
+
+    The folder is written beside the target and swapped in with renames; if anything fails, the
+    temporary folder is removed and whatever was at ``out_dir`` before is left untouched.
+    """
+    out = Path(out_dir).resolve()
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise DatasetError(f"cannot write dataset {out}: missing table(s) {', '.join(missing)}")
+    unknown = [t for t in tables if t not in TABLE_FILES]
+    if unknown:
+        raise DatasetError(f"unknown table(s) {unknown}; expected {list(TABLE_FILES)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        counts: dict[str, int] = {}
+        for name, frame in tables.items():
+            frame = validate_table(name, frame) if validate else frame
+            frame = frame.reset_index(drop=True)
+            target = tmp / TABLE_FILES[name]
+            if name in GEO_TABLES:
+                if not isinstance(frame, gpd.GeoDataFrame):
+                    raise DatasetError(f"table {name!r} must be a GeoDataFrame")
+                if frame.crs is None or frame.crs.to_epsg() != 4326:
+                    frame = frame.to_crs(4326)
+                frame.to_parquet(target, index=False, compression="zstd")
+            else:
+                frame.to_parquet(target, index=False, compression="zstd")
+            counts[name] = int(len(frame))
+        man = dict(manifest)
+        man.setdefault("name", out.name)
+        man.setdefault("created", datetime.now(UTC).replace(microsecond=0).isoformat())
+        man.setdefault("synthetic", False)
+        man.setdefault("geography_vintage", "2021")
+        man["hiexplore_version"] = __version__
+        man["tables"] = counts
+        loaded = sorted(set(tables["indicators"]["indicator"].unique()))
+        man["indicators_loaded"] = [k for k in catalogue() if k in loaded]
+        man["indicators_not_loaded"] = [
+            {"indicator": k, "load_with": ind.load_with}
+            for k, ind in catalogue().items()
+            if k not in loaded
+        ]
+        (tmp / "manifest.json").write_text(
+            json.dumps(man, indent=1, default=_json_default, ensure_ascii=False) + "\n", "utf-8"
+        )
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and removed after."""
+    if out.exists():
+        if not out.is_dir():
+            raise DatasetError(f"{out} exists and is not a folder")
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+
+
+def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
+    """Load and validate a dataset folder written by :func:`write_dataset`."""
+    p = Path(path)
+    manifest = read_manifest(p)
+    frames: dict[str, pd.DataFrame] = {}
+    for name, fname in TABLE_FILES.items():
+        fpath = p / fname
+        if not fpath.is_file():
+            if name in REQUIRED_TABLES:
+                raise DatasetError(f"dataset {p} is incomplete: {fname} is missing")
+            frames[name] = pd.DataFrame()
+            continue
+        try:
+            frame = gpd.read_parquet(fpath) if name in GEO_TABLES else pd.read_parquet(fpath)
+        except Exception as err:  # noqa: BLE001 - any parquet failure is a dataset problem
+            raise DatasetError(f"{fpath}: cannot read table {name!r}: {err}") from None
+        if validate and len(frame):
+            frame = validate_table(name, frame)
+        frames[name] = frame
+    return Dataset(path=p, manifest=manifest, **frames)  # type: ignore[arg-type]
+
+
+def dataset_summary(path: str | Path) -> dict[str, Any]:
+    """What ``hiexplore info`` prints: the manifest, with table counts read from disk."""
+    p = Path(path)
+    man = read_manifest(p)
+    counts = {}
+    for name, fname in TABLE_FILES.items():
+        fpath = p / fname
+        if fpath.is_file():
+            import pyarrow.parquet as pq
+
+            counts[name] = pq.ParquetFile(fpath).metadata.num_rows
+    man = dict(man)
+    man["tables"] = counts
+    man["path"] = str(p.resolve())
+    return man
