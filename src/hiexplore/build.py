@@ -1,0 +1,676 @@
+"""``hiexplore build``: official files in, one canonical dataset out.
+
+Every file under the source folders is offered to the reader registry, which recognises it by
+content. What is recognised is read and validated; what is not is listed and skipped. The tables
+are then assembled on the dataset's geography vintage (LSOA 2021; LSOA 2011 inputs are
+crosswalked with the ONS lookup), cut to the requested areas, and written atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import DatasetError, HiexploreError, InputFileError, RequestError
+from .io import READERS, ReadResult, recognise
+from .io.registry import Reader
+
+__all__ = ["discover", "build_dataset", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
+
+Echo = Callable[[str], Any]
+# finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
+GENERALISATION_ORDER = ("BFE", "BFC", "BGC", "BSC", "BUC", "unknown")
+SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+BUFFER_M = 15_000.0  # LSOAs this far beyond the area can hold patients of the area's practices
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[Path]]:
+    """Every file under ``sources``, split into (file, reader) pairs and unrecognised files."""
+    recognised: list[tuple[Path, Reader]] = []
+    skipped: list[Path] = []
+    for src in sources:
+        src = Path(src)
+        if not src.exists():
+            raise RequestError(f"Source folder {src} does not exist.")
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for f in files:
+            if f.name in SKIP_NAMES or any(part.startswith(".") for part in f.relative_to(src).parts if src.is_dir()):
+                continue
+            reader = recognise(f)
+            if reader is None:
+                skipped.append(f)
+            else:
+                recognised.append((f, reader))
+    return recognised, skipped
+
+
+def _read_all(
+    recognised: list[tuple[Path, Reader]], echo: Echo
+) -> tuple[dict[str, list[tuple[Path, ReadResult]]], list[str]]:
+    by_kind: dict[str, list[tuple[Path, ReadResult]]] = defaultdict(list)
+    problems: list[str] = []
+    n = len(recognised)
+    for i, (path, reader) in enumerate(recognised, 1):
+        t0 = time.perf_counter()
+        echo(f"[{i}/{n}] reading {path.name} ({reader.description}) ...")
+        try:
+            results = reader.read(path)
+        except InputFileError:
+            raise
+        except HiexploreError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a reader bug must still name the file
+            raise InputFileError(path, f"could not be read as {reader.description}: {type(err).__name__}: {err}") from err
+        dt = time.perf_counter() - t0
+        for res in results:
+            by_kind[res.kind].append((path, res))
+            echo(f"      -> {res.kind}: {len(res.frame):,} rows ({dt:.1f} s)")
+            for note in res.notes:
+                echo(f"         note: {note}")
+    return by_kind, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# crosswalk and lookups
+
+
+def crosswalk_lsoa11_to_21(
+    frame: pd.DataFrame,
+    crosswalk: pd.DataFrame,
+    *,
+    sum_cols: Iterable[str] = (),
+    mean_cols: Iterable[str] = (),
+    weights21: pd.Series | None = None,
+    key: str = "lsoa_code",
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Carry LSOA 2011 figures onto LSOA 2021 codes with the ONS best-fit lookup.
+
+    Counts (``sum_cols``) are split among a 2011 LSOA's 2021 successors in proportion to
+    ``weights21`` (2021 population; equal shares without it) and summed over merged 2011 LSOAs.
+    Ranks, deciles and scores (``mean_cols``) take the mean of the 2011 predecessors. ``by`` keeps
+    further key columns (e.g. practice_code) apart.
+    """
+    sum_cols, mean_cols = list(sum_cols), list(mean_cols)
+    cw = crosswalk[["lsoa11_code", "lsoa21_code"]].drop_duplicates()
+    if weights21 is not None:
+        cw = cw.assign(w=cw["lsoa21_code"].map(weights21).fillna(0.0).to_numpy(dtype=float))
+    else:
+        cw = cw.assign(w=1.0)
+    tot = cw.groupby("lsoa11_code")["w"].transform("sum")
+    cw["share"] = np.where(tot > 0, cw["w"] / tot, 1.0 / cw.groupby("lsoa11_code")["w"].transform("size"))
+    merged = frame.merge(cw, left_on=key, right_on="lsoa11_code", how="inner")
+    for c in sum_cols:
+        merged[c] = merged[c].astype(float) * merged["share"]
+    agg: dict[str, Any] = {c: "sum" for c in sum_cols}
+    agg.update({c: "mean" for c in mean_cols})
+    out = merged.groupby([*by, "lsoa21_code"], sort=False).agg(agg).reset_index()
+    return out.rename(columns={"lsoa21_code": key})
+
+
+def _merge_lookups(results: list[tuple[Path, ReadResult]], vintage: str) -> pd.DataFrame:
+    frames = [r.frame for _, r in results if str(r.meta.get("vintage")) == vintage]
+    if not frames:
+        return pd.DataFrame(columns=["lsoa_code"])
+    out = frames[0].drop_duplicates("lsoa_code").set_index("lsoa_code")
+    for f in frames[1:]:
+        out = out.combine_first(f.drop_duplicates("lsoa_code").set_index("lsoa_code"))
+    return out.reset_index()
+
+
+AREA_CODE_COLUMNS = (
+    "lad_code", "county_code", "utla_code", "icb_code", "icb_code_nhs", "sub_icb_code",
+    "sub_icb_code_nhs", "region_code", "msoa_code", "ward_code", "lsoa_code",
+)
+
+
+def resolve_areas(lookup: pd.DataFrame, codes: Sequence[str] | None) -> pd.Index:
+    """LSOA codes inside the given LAD / county / ICB / sub-ICB / region codes (all if None)."""
+    all_lsoas = pd.Index(lookup["lsoa_code"])
+    if not codes:
+        return all_lsoas
+    mask = np.zeros(len(lookup), dtype=bool)
+    unknown = []
+    for code in codes:
+        hit = np.zeros(len(lookup), dtype=bool)
+        for col in AREA_CODE_COLUMNS:
+            if col in lookup.columns:
+                hit |= (lookup[col].astype("string") == code).fillna(False).to_numpy()
+        if not hit.any():
+            unknown.append(code)
+        mask |= hit
+    if unknown:
+        sample = sorted(lookup["lad_code"].dropna().unique())[:20] if "lad_code" in lookup else []
+        raise RequestError(
+            f"Area code(s) {', '.join(unknown)} not found in the lookups read (LAD, county, ICB, "
+            "sub-ICB or region codes are accepted).",
+            valid=list(sample),
+        )
+    return pd.Index(lookup.loc[mask, "lsoa_code"])
+
+
+# ---------------------------------------------------------------------------------------------
+# boundaries
+
+
+def _choose_boundaries(
+    results: list[tuple[Path, ReadResult]], area_type: str, needed: set[str], echo: Echo, notes: list[str]
+) -> tuple[gpd.GeoDataFrame | None, Path | None]:
+    """The finest boundary file of ``area_type`` that covers every needed code."""
+    best: tuple[int, int, float, Path, gpd.GeoDataFrame] | None = None
+    for path, res in results:
+        if res.meta.get("area_type") != area_type:
+            continue
+        gdf = res.frame
+        have = set(gdf["area_code"])
+        covered = len(needed & have)
+        if covered == 0:
+            continue
+        gen = str(res.meta.get("generalisation", "unknown"))
+        rank = GENERALISATION_ORDER.index(gen) if gen in GENERALISATION_ORDER else len(GENERALISATION_ORDER)
+        full = covered == len(needed)
+        key = (0 if full else 1, rank, -covered)
+        if best is None or key < best[:3]:
+            best = (*key, path, gdf)  # type: ignore[assignment]
+    if best is None:
+        return None, None
+    full_flag, _, neg_cov, path, gdf = best
+    sub = gdf[gdf["area_code"].isin(needed)].copy()
+    if full_flag:
+        echo(f"boundaries for {area_type}: using {path.name} ({len(sub):,} areas)")
+    else:
+        msg = f"{area_type} boundaries from {path.name} cover {-neg_cov:,} of {len(needed):,} areas"
+        echo(msg)
+        notes.append(msg)
+    return sub, path
+
+
+def _dissolve(lsoa_gdf: gpd.GeoDataFrame, mapping: pd.DataFrame, code_col: str, name_col: str | None) -> gpd.GeoDataFrame:
+    g = lsoa_gdf.merge(mapping, left_on="area_code", right_on="lsoa_code", how="inner")
+    g = g.dropna(subset=[code_col])
+    dissolved = g[[code_col, "geometry"]].dissolve(by=code_col).reset_index()
+    dissolved = dissolved.rename(columns={code_col: "area_code"})
+    if name_col and name_col in mapping:
+        names = mapping.dropna(subset=[code_col]).drop_duplicates(code_col).set_index(code_col)[name_col]
+        dissolved["area_name"] = dissolved["area_code"].map(names)
+    else:
+        dissolved["area_name"] = dissolved["area_code"]
+    return dissolved
+
+
+# ---------------------------------------------------------------------------------------------
+# the build
+
+
+def build_dataset(
+    sources: Sequence[Path],
+    out: Path,
+    *,
+    areas: Sequence[str] | None = None,
+    name: str | None = None,
+    echo: Echo = _noop,
+) -> Path:
+    """Read every recognised official file under ``sources`` and write the dataset to ``out``."""
+    t_start = time.perf_counter()
+    recognised, skipped = discover(sources)
+    echo(f"Found {len(recognised)} recognised and {len(skipped)} unrecognised files.")
+    for f in skipped:
+        echo(f"  skipped (not recognised): {f}")
+    if not recognised:
+        raise RequestError(
+            "No official file was recognised under the source folder(s); nothing to build.",
+            valid=[r.description for r in READERS],
+        )
+    by_kind, _ = _read_all(recognised, echo)
+    notes: list[str] = []
+    used: dict[Path, dict[str, Any]] = {}
+
+    def use(path: Path, res: ReadResult, kept: int) -> None:
+        entry = used.setdefault(path, {**asdict(res.source), "kinds": [], "rows_kept": 0})
+        if res.kind not in entry["kinds"]:
+            entry["kinds"].append(res.kind)
+        entry["rows_kept"] += int(kept)
+
+    # --- lookups on LSOA 2021
+    lookup = _merge_lookups(by_kind.get("lookup", []), "2021")
+    if lookup.empty:
+        raise DatasetError(
+            "No LSOA 2021 lookup was recognised (e.g. the ONS LSOA21 -> ward -> LAD lookup); "
+            "the dataset needs one to place neighbourhoods in local authorities."
+        )
+    lookup = lookup[lookup["lsoa_code"].astype(str).str.startswith("E01")]
+    wl = by_kind.get("ward_lookup", [])
+    if wl:
+        wframe = pd.concat([r.frame for _, r in wl]).drop_duplicates("lad_code")
+        for col in ("region_code", "region_name", "county_code", "county_name"):
+            if col in wframe and col not in lookup:
+                lookup[col] = lookup["lad_code"].map(wframe.set_index("lad_code")[col])
+    if "county_code" in lookup:
+        # unitary authorities are their own upper tier
+        lookup["utla_code"] = lookup["county_code"].where(
+            lookup["county_code"].notna() & (lookup["county_code"].astype("string").str.startswith("E1")),
+            lookup["lad_code"],
+        )
+    keep_lsoas = resolve_areas(lookup, areas)
+    lookup = lookup[lookup["lsoa_code"].isin(keep_lsoas)].reset_index(drop=True)
+    for path, res in by_kind.get("lookup", []):
+        if str(res.meta.get("vintage")) == "2021":
+            use(path, res, int(res.frame["lsoa_code"].isin(keep_lsoas).sum()))
+    for path, res in wl:
+        use(path, res, int(res.frame["lad_code"].isin(lookup["lad_code"]).sum()))
+    lsoa_set = set(lookup["lsoa_code"])
+    echo(f"Areas: {len(lsoa_set):,} LSOAs (2021) in {lookup['lad_code'].nunique()} local authorities")
+
+    crosswalk = pd.concat([r.frame for _, r in by_kind.get("lsoa_crosswalk", [])]) if by_kind.get("lsoa_crosswalk") else None
+    for path, res in by_kind.get("lsoa_crosswalk", []):
+        use(path, res, int(res.frame["lsoa21_code"].isin(lsoa_set).sum()))
+
+    # --- population (2021 residents first: they weight crosswalks)
+    population, pop_weights = _population(by_kind, lsoa_set, crosswalk, use, notes)
+
+    # --- boundaries
+    areas_gdf, lsoa_all_gdf = _areas(by_kind, lookup, use, echo, notes)
+
+    # --- deprivation
+    deprivation = _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes)
+
+    # --- practices
+    practices = _practices(by_kind, lookup, areas_gdf, use, echo, notes)
+
+    # --- registrations (observed or modelled catchments)
+    registrations, catchments = _registrations(
+        by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, population, use, echo, notes
+    )
+    practices = practices[practices["practice_code"].isin(registrations["practice_code"]) | practices["lsoa_code"].isin(lsoa_set)]
+
+    # PCN areas: the LSOAs where each PCN has most of its patients
+    areas_gdf = _add_pcn_areas(areas_gdf, registrations, practices)
+
+    # --- indicators
+    indicators = _indicators(by_kind, practices, lookup, use, notes)
+
+    sources_list = [used[p] for p in sorted(used, key=lambda p: p.name)]
+    manifest = {
+        "name": name or Path(out).name,
+        "synthetic": False,
+        "geography_vintage": "2021",
+        "catchments": catchments,
+        "areas_filter": list(areas or []),
+        "deprivation_editions": sorted(int(e) for e in deprivation["edition"].unique()),
+        "comparability": (
+            "IoD2019 was published on LSOA 2011 and is carried onto LSOA 2021 with the ONS best-fit "
+            "lookup (split LSOAs copy their parent's rank and decile; merged LSOAs take the mean). "
+            "IoD2019 and IoD2025 ranks are relative within each edition: compare positions, not scores."
+        ),
+        "sources": sources_list,
+        "skipped_files": [str(p) for p in skipped],
+        "notes": notes,
+    }
+    tables = {
+        "areas": areas_gdf,
+        "lookup": lookup,
+        "deprivation": deprivation,
+        "practices": practices.reset_index(drop=True),
+        "registrations": registrations,
+        "indicators": indicators,
+        "population": population,
+    }
+    from .dataset import write_dataset
+
+    echo("Validating and writing the dataset ...")
+    path = write_dataset(out, tables, manifest)
+    echo("")
+    echo("Summary")
+    echo(f"  {'file':<60} {'kind':<22} rows kept")
+    for p in sorted(used, key=lambda p: p.name):
+        echo(f"  {p.name[:60]:<60} {','.join(used[p]['kinds'])[:22]:<22} {used[p]['rows_kept']:,}")
+    unused = sorted({p for _, (p, _) in enumerate((p, r) for k in by_kind.values() for p, r in k)} - set(used))
+    for p in unused:
+        echo(f"  {p.name[:60]:<60} {'(read, not needed)':<22} 0")
+    for table, frame in tables.items():
+        echo(f"  table {table:<14} {len(frame):>10,} rows")
+    echo(f"  catchments: {catchments}")
+    echo(f"Wrote {path} in {time.perf_counter() - t_start:.1f} s")
+    return path
+
+
+def _population(by_kind, lsoa_set, crosswalk, use, notes):  # noqa: ANN001, ANN202
+    pop = pd.DataFrame({"lsoa_code": sorted(lsoa_set)})
+    weights = None
+    for path, res in by_kind.get("ethnicity", []):
+        f = res.frame[res.frame["lsoa_code"].isin(lsoa_set)]
+        use(path, res, len(f))
+        pop = pop.merge(f, on="lsoa_code", how="left")
+        if "residents" in pop:
+            weights = pd.concat([res.frame.set_index("lsoa_code")["residents"]])
+    for path, res in by_kind.get("household_deprivation", []):
+        f = res.frame[res.frame["lsoa_code"].isin(lsoa_set)]
+        use(path, res, len(f))
+        pop = pop.merge(f, on="lsoa_code", how="left")
+    ages = [(p, r) for p, r in by_kind.get("population", []) if any(c.startswith("age_") for c in r.frame.columns)]
+    for path, res in ages[:1]:
+        frame = res.frame
+        age_cols = [c for c in frame.columns if c.startswith("age_")] + ["population"]
+        if str(res.meta.get("vintage")) == "2011":
+            if crosswalk is None:
+                notes.append(f"{path.name}: LSOA 2011 population not used (no LSOA 2011->2021 lookup)")
+                continue
+            frame = crosswalk_lsoa11_to_21(frame, crosswalk, sum_cols=age_cols, weights21=weights)
+            notes.append(f"{path.name}: LSOA 2011 population by age carried to LSOA 2021 (split by 2021 residents)")
+        f = frame[frame["lsoa_code"].isin(lsoa_set)][["lsoa_code", *age_cols]]
+        f = f.rename(columns={"population": "population_by_age_total"})
+        use(path, res, len(f))
+        pop = pop.merge(f, on="lsoa_code", how="left")
+    if "residents" in pop:
+        pop["population"] = pop["residents"].astype(float)
+    elif "population_by_age_total" in pop:
+        pop["population"] = pop["population_by_age_total"]
+    else:
+        pop["population"] = np.nan
+    if weights is None and "population" in pop:
+        weights = pop.set_index("lsoa_code")["population"]
+    return pop, weights
+
+
+def _areas(by_kind, lookup, use, echo, notes):  # noqa: ANN001, ANN202
+    results = [(p, r) for p, r in by_kind.get("boundaries", [])]
+    lsoa_needed = set(lookup["lsoa_code"])
+    lsoa21 = [(p, r) for p, r in results if str(r.meta.get("vintage")) == "2021" or r.meta.get("area_type") != "lsoa"]
+    lsoa_gdf, lsoa_path = _choose_boundaries(lsoa21, "lsoa", lsoa_needed, echo, notes)
+    if lsoa_gdf is None:
+        raise DatasetError("No LSOA 2021 boundary file was recognised: the dataset needs neighbourhood polygons.")
+    # the full national (or widest) LSOA layer, for catchment buffers beyond the area
+    lsoa_all = max(
+        (r.frame for p, r in results if r.meta.get("area_type") == "lsoa" and str(r.meta.get("vintage")) == "2021"),
+        key=len,
+    )
+    for p, r in results:
+        if p == lsoa_path and r.meta.get("area_type") == "lsoa":
+            use(p, r, len(lsoa_gdf))
+    lsoa_gdf = lsoa_gdf.assign(area_type="lsoa")
+    if "lsoa_name" in lookup:
+        lsoa_gdf["area_name"] = lsoa_gdf["area_name"].fillna(lsoa_gdf["area_code"].map(lookup.set_index("lsoa_code")["lsoa_name"]))
+    layers = [lsoa_gdf[["area_code", "area_name", "area_type", "geometry"]]]
+    for area_type, code_col, name_col in (
+        ("msoa", "msoa_code", "msoa_name"),
+        ("ward", "ward_code", "ward_name"),
+        ("lad", "lad_code", "lad_name"),
+        ("icb", "icb_code", "icb_name"),
+    ):
+        if code_col not in lookup or lookup[code_col].isna().all():
+            continue
+        needed = set(lookup[code_col].dropna())
+        gdf, path = _choose_boundaries(results, area_type, needed, echo, []) if area_type != "icb" else (None, None)
+        if gdf is not None and len(gdf) == len(needed):
+            for p, r in results:
+                if p == path and r.meta.get("area_type") == area_type:
+                    use(p, r, len(gdf))
+        else:
+            gdf = _dissolve(lsoa_gdf, lookup, code_col, name_col)
+            msg = f"{area_type} polygons dissolved from LSOA 2021 boundaries (best-fit lookup)"
+            echo(msg)
+            notes.append(msg)
+        if name_col in lookup:
+            names = lookup.dropna(subset=[code_col]).drop_duplicates(code_col).set_index(code_col)[name_col]
+            gdf["area_name"] = gdf["area_name"].fillna(gdf["area_code"].map(names)) if "area_name" in gdf else gdf["area_code"].map(names)
+        gdf = gdf.assign(area_type=area_type)
+        layers.append(gdf[["area_code", "area_name", "area_type", "geometry"]])
+    areas = gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), geometry="geometry", crs=4326)
+    return areas, lsoa_all
+
+
+def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa: ANN001, ANN202
+    editions: dict[int, list[tuple[Path, ReadResult]]] = defaultdict(list)
+    for path, res in by_kind.get("deprivation", []):
+        editions[int(res.frame["edition"].iloc[0]) if len(res.frame) else int(res.meta.get("edition", 0))].append((path, res))
+    frames = []
+    for edition, items in sorted(editions.items()):
+        merged: pd.DataFrame | None = None
+        vintage = str(items[0][1].meta.get("vintage"))
+        # national files first; a local file (e.g. Leicester only) fills gaps after
+        for path, res in sorted(items, key=lambda pr: -len(pr[1].frame)):
+            f = res.frame.drop_duplicates("lsoa_code").set_index("lsoa_code")
+            merged = f if merged is None else merged.combine_first(f)
+        assert merged is not None
+        merged = merged.reset_index()
+        if vintage == "2011":
+            if crosswalk is None:
+                notes.append(f"IoD{edition} is on LSOA 2011 and no LSOA 2011->2021 lookup was given: not used")
+                continue
+            num_cols = [c for c in merged.columns if c not in ("lsoa_code", "edition") and pd.api.types.is_numeric_dtype(merged[c])]
+            pop_cols = [c for c in num_cols if c.startswith("population")]
+            mean_cols = [c for c in num_cols if c not in pop_cols]
+            merged = crosswalk_lsoa11_to_21(merged, crosswalk, sum_cols=pop_cols, mean_cols=mean_cols, weights21=pop_weights)
+            for c in [c for c in merged.columns if c.endswith("_decile")]:
+                merged[c] = np.round(merged[c])
+            merged["crosswalked"] = True
+            notes.append(f"IoD{edition} carried from LSOA 2011 to LSOA 2021 (best-fit lookup; see comparability)")
+        else:
+            merged["crosswalked"] = False
+        merged["edition"] = edition
+        kept = merged[merged["lsoa_code"].isin(lsoa_set)]
+        for path, res in items:
+            use(path, res, len(kept))
+        missing = lsoa_set - set(kept["lsoa_code"])
+        if missing:
+            notes.append(f"IoD{edition}: {len(missing)} LSOAs have no deprivation figures")
+        frames.append(kept)
+    if not frames:
+        raise DatasetError("No English Indices of Deprivation file was recognised.")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, ANN202
+    from .io.practices import place_practices
+
+    if not by_kind.get("practices"):
+        raise DatasetError("No GP practice file (epraccur) was recognised.")
+    path, res = by_kind["practices"][0]
+    pr = res.frame
+    pr = pr[(pr["setting"] == 4) & (pr["status"] == "open")].copy()
+    # PCN membership: current ePCN partnerships first, then the QOF mapping
+    pcn = None
+    for _p, r in by_kind.get("pcn_membership", []):
+        f = r.frame
+        f = f[f["end_date"].isna()] if "end_date" in f else f
+        f = f.sort_values("start_date").drop_duplicates("practice_code", keep="last") if "start_date" in f else f.drop_duplicates("practice_code")
+        pcn = f if pcn is None else pd.concat([pcn, f[~f["practice_code"].isin(pcn["practice_code"])]])
+    geo = None
+    for _p, r in by_kind.get("practice_geography", []):
+        geo = r.frame.drop_duplicates("practice_code")
+    if pcn is not None:
+        pr = pr.merge(pcn[["practice_code", "pcn_code", "pcn_name"]], on="practice_code", how="left")
+    if geo is not None:
+        fill = geo.set_index("practice_code")
+        for col in ("pcn_code", "pcn_name"):
+            if col in fill:
+                if col not in pr:
+                    pr[col] = np.nan
+                pr[col] = pr[col].fillna(pr["practice_code"].map(fill[col]))
+    for col in ("pcn_code", "pcn_name"):
+        if col not in pr:
+            pr[col] = pd.NA
+    # place from postcodes
+    pcs = [r.frame for _, r in by_kind.get("postcodes", [])]
+    if pcs:
+        postcodes = pd.concat(pcs, ignore_index=True).drop_duplicates("postcode")
+        placed = place_practices(pr, postcodes)
+        pr = placed[0] if isinstance(placed, tuple) else placed
+    else:
+        pr["easting"] = pr["northing"] = pr["latitude"] = pr["longitude"] = np.nan
+        notes.append("No postcode file (OS Code-Point Open) was recognised: practices are not placed on the map")
+    # the LSOA each practice stands in
+    lsoa_polys = areas_gdf[areas_gdf["area_type"] == "lsoa"][["area_code", "geometry"]]
+    pts = gpd.GeoDataFrame(pr, geometry=gpd.points_from_xy(pr["longitude"], pr["latitude"]), crs=4326)
+    joined = gpd.sjoin(pts, lsoa_polys, how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    pr["lsoa_code"] = joined["area_code"].to_numpy()
+    # list sizes
+    sizes = None
+    for p, r in by_kind.get("list_sizes", []):
+        f = r.frame.drop_duplicates("practice_code").set_index("practice_code")["list_size"]
+        sizes = f if sizes is None else sizes.combine_first(f)
+    pr["list_size"] = pr["practice_code"].map(sizes) if sizes is not None else np.nan
+    in_area = pr["lsoa_code"].notna()
+    pr = pr[in_area].copy()
+    echo(f"Practices: {len(pr)} open GP practices stand inside the areas")
+    use(path, res, len(pr))
+    for p, r in by_kind.get("postcodes", []):
+        use(p, r, int(r.frame["postcode"].isin(pr["postcode"]).sum()))
+    for p, r in by_kind.get("pcn_membership", []) + by_kind.get("practice_geography", []):
+        use(p, r, int(r.frame["practice_code"].isin(pr["practice_code"]).sum()))
+    for p, r in by_kind.get("list_sizes", []):
+        use(p, r, int(r.frame["practice_code"].isin(pr["practice_code"]).sum()))
+    missing_size = pr["list_size"].isna().sum()
+    if missing_size:
+        notes.append(f"{missing_size} practices have no published list size")
+    pr["sub_icb_code"] = pr.get("sub_icb_code")
+    pr["status"] = "open"
+    cols = [
+        "practice_code", "practice_name", "pcn_code", "pcn_name", "sub_icb_code", "icb_code", "postcode",
+        "easting", "northing", "latitude", "longitude", "list_size", "status", "lsoa_code",
+    ]
+    return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True)
+
+
+def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, population, use, echo, notes):  # noqa: ANN001, ANN202, E501
+    codes = set(practices["practice_code"])
+    observed = []
+    for path, res in by_kind.get("registrations", []):
+        f = res.frame
+        if "sex" in f:
+            f = f[f["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"])]
+        f = f[f["practice_code"].isin(codes)]
+        if f.empty:
+            continue
+        if str(res.meta.get("vintage")) == "2011":
+            real = f[f["lsoa_code"].str.match(r"^[EW]01")]
+            if crosswalk is not None:
+                real = crosswalk_lsoa11_to_21(real, crosswalk, sum_cols=["patients"], weights21=pop_weights, by=["practice_code"])
+            nolsoa = f[~f["lsoa_code"].str.match(r"^[EW]01")].groupby("practice_code", as_index=False)["patients"].sum()
+            nolsoa["lsoa_code"] = "NO_LSOA"
+            f = pd.concat([real, nolsoa], ignore_index=True)
+        f = f.groupby(["practice_code", "lsoa_code"], as_index=False)["patients"].sum()
+        use(path, res, len(f))
+        observed.append(f)
+    if observed:
+        obs = pd.concat(observed).groupby(["practice_code", "lsoa_code"], as_index=False)["patients"].sum()
+        share = obs["practice_code"].nunique() / max(len(codes), 1)
+        if share >= 0.9:
+            obs["catchment_source"] = "observed"
+            obs["in_area"] = obs["lsoa_code"].isin(lsoa_set)
+            echo(f"Catchments: observed NHS Digital registrations for {share:.0%} of practices")
+            return obs, "observed"
+        notes.append(f"Registrations by LSOA cover only {share:.0%} of the practices: catchments modelled instead")
+    # modelled catchments
+    from .catchments import model_catchments
+
+    echo("Catchments: no patients-by-LSOA file covers these practices; modelling them (spatial interaction) ...")
+    pts = lsoa_all_gdf.to_crs(27700)
+    rep = pts.geometry.representative_point()
+    origins = pd.DataFrame({"lsoa_code": pts["area_code"].to_numpy(), "x": rep.x.to_numpy(), "y": rep.y.to_numpy()})
+    if pop_weights is None:
+        raise DatasetError("Catchments cannot be modelled without LSOA populations (Census 2021 or ONS estimates).")
+    origins["population"] = origins["lsoa_code"].map(pop_weights).astype(float)
+    origins = origins.dropna(subset=["population"])
+    prac = practices.dropna(subset=["easting", "northing"]).copy()
+    if prac["list_size"].isna().any():
+        med = float(prac["list_size"].median()) if prac["list_size"].notna().any() else 8000.0
+        notes.append(f"{int(prac['list_size'].isna().sum())} practices without a list size modelled with the median ({med:,.0f})")
+        prac["list_size"] = prac["list_size"].fillna(med)
+    # only LSOAs within reach of the practices take part
+    px, py = prac["easting"].to_numpy(float), prac["northing"].to_numpy(float)
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.c_[px, py])
+    d, _ = tree.query(np.c_[origins["x"], origins["y"]], k=1)
+    origins = origins[(d <= BUFFER_M) | origins["lsoa_code"].isin(lsoa_set)]
+    prac_in = prac.rename(columns={"easting": "x", "northing": "y"})[["practice_code", "x", "y", "list_size"]]
+    reg = model_catchments(origins, prac_in, in_area=lsoa_set)
+    reg = reg[reg["patients"] > 0].reset_index(drop=True)
+    reg["catchment_source"] = "modelled"
+    outside = reg.loc[~reg["in_area"], "patients"].sum() / max(reg["patients"].sum(), 1)
+    msg = (
+        f"Catchments MODELLED for {reg['practice_code'].nunique()} practices (spatial interaction model; "
+        f"{outside:.1%} of their patients modelled as living outside the dataset's areas)"
+    )
+    echo(msg)
+    notes.append(msg)
+    return reg, "modelled"
+
+
+def _add_pcn_areas(areas_gdf: gpd.GeoDataFrame, registrations: pd.DataFrame, practices: pd.DataFrame) -> gpd.GeoDataFrame:
+    if practices["pcn_code"].isna().all():
+        return areas_gdf
+    reg = registrations[registrations["in_area"]].merge(practices[["practice_code", "pcn_code", "pcn_name"]], on="practice_code")
+    by = reg.groupby(["lsoa_code", "pcn_code"], as_index=False)["patients"].sum()
+    top = by.sort_values("patients").drop_duplicates("lsoa_code", keep="last")
+    lsoa = areas_gdf[areas_gdf["area_type"] == "lsoa"]
+    mapping = top[["lsoa_code", "pcn_code"]].merge(
+        practices.drop_duplicates("pcn_code")[["pcn_code", "pcn_name"]], on="pcn_code", how="left"
+    )
+    pcn = _dissolve(lsoa, mapping, "pcn_code", "pcn_name").assign(area_type="pcn")
+    return gpd.GeoDataFrame(pd.concat([areas_gdf, pcn[["area_code", "area_name", "area_type", "geometry"]]], ignore_index=True), crs=4326)
+
+
+def _indicators(by_kind, practices, lookup, use, notes):  # noqa: ANN001, ANN202
+    frames = []
+    codes = set(practices["practice_code"])
+    area_codes: set[str] = set()
+    for col in ("lad_code", "utla_code", "county_code", "icb_code", "icb_code_nhs", "sub_icb_code", "sub_icb_code_nhs", "region_code"):
+        if col in lookup:
+            area_codes |= set(lookup[col].dropna().astype(str))
+    area_codes |= set(practices["pcn_code"].dropna().astype(str))
+    area_codes |= set(practices.get("sub_icb_code", pd.Series(dtype=str)).dropna().astype(str))
+    icb_ods_to_ons = {}
+    if "icb_code_nhs" in lookup:
+        icb_ods_to_ons = lookup.dropna(subset=["icb_code_nhs"]).drop_duplicates("icb_code_nhs").set_index("icb_code_nhs")["icb_code"].to_dict()
+    for path, res in by_kind.get("indicators", []):
+        f = res.frame.copy()
+        # England benchmark from every practice of a national practice-level file, when not published
+        pr_rows = f[f["area_type"] == "practice"]
+        have_eng = set(map(tuple, f.loc[f["area_type"] == "england", ["indicator", "period"]].to_numpy()))
+        if len(pr_rows) > 1000:
+            eng = (
+                pr_rows.dropna(subset=["numerator", "denominator"])
+                .groupby(["indicator", "period"], as_index=False)[["numerator", "denominator"]]
+                .sum()
+            )
+            eng = eng[[(i, p) not in have_eng for i, p in zip(eng["indicator"], eng["period"], strict=True)]]
+            if len(eng):
+                eng["area_type"] = "england"
+                eng["area_code"] = "E92000001"
+                eng["area_name"] = "England (sum of practices)"
+                eng["value"] = 100 * eng["numerator"] / eng["denominator"]
+                eng["source"] = f.get("source", pd.Series(["?"])).iloc[0] + " (England = sum of all practices)"
+                f = pd.concat([f, eng], ignore_index=True)
+        icb = f["area_type"] == "icb"
+        f.loc[icb, "area_code"] = f.loc[icb, "area_code"].map(lambda c: icb_ods_to_ons.get(c, c))
+        keep = (
+            ((f["area_type"] == "practice") & f["area_code"].isin(codes))
+            | (f["area_type"] == "england")
+            | ((~f["area_type"].isin(["practice", "england"])) & f["area_code"].astype(str).isin(area_codes))
+        )
+        kept = f[keep]
+        use(path, res, len(kept))
+        frames.append(kept)
+    if not frames:
+        notes.append("No screening or immunisation file was recognised: the dataset has no indicators")
+        from .schemas import Indicators
+
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in Indicators.to_schema().columns})
+    out = pd.concat(frames, ignore_index=True)
+    out = out.drop_duplicates(["indicator", "area_type", "area_code", "period"], keep="first")
+    return out.reset_index(drop=True)

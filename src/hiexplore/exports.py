@@ -1,0 +1,143 @@
+"""Writers for flags and target lists: CSV, XLSX (data + metadata sheet), GeoJSON, GeoPackage.
+
+The format follows the file extension, as geopandas' writers do. Figures keep full precision;
+text cells that a spreadsheet would run as a formula (starting ``= + - @``, tab or carriage
+return) are neutralised with a leading apostrophe (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import RequestError
+
+__all__ = ["FORMATS", "neutralise_formulas", "metadata_rows", "write_table", "to_geoframe"]
+
+FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that start like a formula with an apostrophe; numbers are untouched."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            mask = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if mask.any():
+                out[col] = s.where(~mask, "'" + s.astype(str))
+    return out
+
+
+def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
+    """(field, value) pairs describing sources, periods, methods, thresholds and generation time."""
+    rows: list[tuple[str, str]] = [
+        ("generated", datetime.now(UTC).replace(microsecond=0).isoformat()),
+        ("content", "flags" if kind == "flags" else "ranked outreach target list"),
+    ]
+    if ds is not None:
+        man = ds.manifest  # type: ignore[attr-defined]
+        rows.append(("dataset", str(man.get("name"))))
+        if man.get("synthetic"):
+            rows.append(("SYNTHETIC", "generated demo data: not real figures"))
+        rows.append(("geography vintage", f"LSOA {man.get('geography_vintage')}"))
+        rows.append(("catchments", str(man.get("catchments"))))
+        if man.get("catchments") == "modelled":
+            rows.append((
+                "MODELLED",
+                "neighbourhood figures are apportioned through MODELLED practice catchments "
+                "(spatial interaction model), not observed registrations",
+            ))
+    if "indicator" in frame:
+        rows.append(("indicators", ", ".join(sorted(frame["indicator"].astype(str).unique()))))
+    if "period" in frame:
+        rows.append(("periods", ", ".join(sorted(frame["period"].astype(str).unique()))))
+    rows.append((
+        "methods",
+        "Wilson score intervals (95%, 99.8%; Wilson 1927, Newcombe & Altman 2000, OHID method); "
+        "benchmark comparison as Fingertips (interval excludes benchmark); LSOA figures apportioned "
+        "from GP practices by registered patients; aggregates sum numerators and denominators; "
+        "expected uptake by cross-validated regression on deprivation and population mix; "
+        "clusters by local Moran's I on empirical-Bayes rates (queen contiguity).",
+    ))
+    for key in ("thresholds", "weights", "benchmark", "expected_model"):
+        if key in frame.attrs:
+            rows.append((key, json.dumps(frame.attrs[key], default=str)))
+    if ds is not None:
+        for src in ds.manifest.get("sources", []):  # type: ignore[attr-defined]
+            rows.append((
+                "source",
+                f"{src.get('title')} | {src.get('publisher')} | {src.get('period')} | "
+                f"{src.get('licence')} | {src.get('file')} | sha256 {src.get('sha256')}",
+            ))
+    return rows
+
+
+def to_geoframe(frame: pd.DataFrame, ds: object) -> gpd.GeoDataFrame:
+    """Attach geometry: area polygons, or practice points for the practice geography."""
+    geography = str(frame["geography"].iloc[0]) if "geography" in frame and len(frame) else "lsoa"
+    if geography == "practice":
+        pr = ds.practices.set_index("practice_code")  # type: ignore[attr-defined]
+        lon = frame["area_code"].map(pr["longitude"])
+        lat = frame["area_code"].map(pr["latitude"])
+        return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    areas = ds.areas  # type: ignore[attr-defined]
+    polys = areas[areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["geometry"]
+    geom = frame["area_code"].map(polys)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom.to_numpy(), crs=4326), crs=4326)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.BooleanDtype) or out[col].dtype == bool:
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+        elif str(out[col].dtype) in ("Int64", "Float64"):
+            out[col] = out[col].astype("float64")
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = None, kind: str = "flags") -> Path:
+    """Write ``frame`` in the format named by the extension of ``path``."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in FORMATS:
+        raise RequestError(f"Cannot write {p.name!r}: unknown file type {ext or '(none)'}.", valid=list(FORMATS))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    safe = neutralise_formulas(_plain(frame))
+    safe.attrs = dict(frame.attrs)
+    if ext == ".csv":
+        safe.to_csv(p, index=False, encoding="utf-8-sig")
+    elif ext == ".xlsx":
+        meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
+        with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
+            data = safe.replace({np.inf: np.nan, -np.inf: np.nan})
+            data.to_excel(xw, sheet_name="data", index=False)
+            neutralise_formulas(meta).to_excel(xw, sheet_name="metadata", index=False)
+            ws = xw.sheets["data"]
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, len(data), len(data.columns) - 1)
+            xw.sheets["metadata"].set_column(0, 0, 22)
+            xw.sheets["metadata"].set_column(1, 1, 120)
+    else:
+        if ds is None:
+            raise RequestError("A geographic export needs the dataset (for the boundaries).")
+        gdf = to_geoframe(safe, ds)
+        gdf = gdf[gdf.geometry.notna()]
+        if ext == ".geojson":
+            if p.exists():
+                p.unlink()
+            gdf.to_file(p, driver="GeoJSON")
+        else:
+            if p.exists():
+                p.unlink()
+            gdf.to_file(p, driver="GPKG", layer=kind)
+            meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
+            gpd.GeoDataFrame(meta, geometry=[None] * len(meta)).to_file(p, driver="GPKG", layer="metadata")
+    return p

@@ -1,0 +1,463 @@
+"""Flags: which areas have low uptake, why, how many people to reach, and in what order.
+
+One row per area with the value and its 95%/99.8% Wilson intervals, the comparison with a
+benchmark, the national standard's band, deprivation (IMD decile, Core20), the uptake expected for
+an area like it, spatial cluster membership, people to reach, a priority score and rank, and the
+reasons in a sentence a planner can read aloud.
+
+An area is **flagged** when its uptake is significantly worse than the benchmark (95% interval) or
+below the standard's acceptable level. Flagged areas are ranked by a weighted priority score
+(:class:`PriorityWeights`): people to reach, deprivation (Core20 first: proportionate
+universalism), lower-than-expected uptake and cold-spot membership.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from .apportion import GEOGRAPHIES, area_figures
+from .catalogue import get_indicator, standard_for
+from .errors import RequestError
+from .stats.compare import compare_with_benchmark, standard_band
+from .stats.intervals import proportion_ci
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "FLAG_GEOGRAPHIES",
+    "PriorityWeights",
+    "DEFAULT_WEIGHTS",
+    "LOW_CONFIDENCE_DENOMINATOR",
+    "benchmark_value",
+    "area_deprivation",
+    "compute_flags",
+    "compute_targets",
+    "people_to_reach",
+]
+
+FLAG_COLUMNS = [
+    "area_code", "area_name", "geography", "indicator", "period", "numerator", "denominator",
+    "value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998", "benchmark_value",
+    "vs_benchmark", "standard_band", "imd_decile", "core20", "expected_value", "vs_expected",
+    "cluster", "people_to_reach", "priority_score", "priority_rank", "flagged", "reasons",
+]
+FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn")
+SPATIAL_GEOGRAPHIES = ("lsoa", "msoa", "ward")
+LOW_CONFIDENCE_DENOMINATOR = 30.0  # apportioned estimates resting on fewer people are marked
+SEED = 20261123
+PERMUTATIONS = 999
+
+
+@dataclass(frozen=True)
+class PriorityWeights:
+    """Weights of the priority score (they sum to 1; each component is scaled to 0-1).
+
+    - ``people_to_reach``: the area's people to reach / the largest among flagged areas.
+    - ``deprivation``: (11 - IMD decile) / 10, so decile 1 scores 1.0 and decile 10 scores 0.1.
+    - ``core20``: 1 for areas in the most deprived 20% nationally (Core20PLUS5).
+    - ``lower_than_expected``: 1 where uptake is significantly lower than expected for an area
+      with its deprivation and population mix.
+    - ``cold_spot``: 1 for members of a low-low spatial cluster (local Moran's I).
+    """
+
+    people_to_reach: float = 0.35
+    deprivation: float = 0.20
+    core20: float = 0.20
+    lower_than_expected: float = 0.15
+    cold_spot: float = 0.10
+
+
+DEFAULT_WEIGHTS = PriorityWeights()
+
+
+def people_to_reach(numerator: np.ndarray, denominator: np.ndarray, target_pct: float | None) -> np.ndarray:
+    """People to screen/vaccinate for the area to reach ``target_pct``: ceil(t*D - N), at least 0.
+
+    >>> people_to_reach(np.array([48.0]), np.array([100.0]), 62.0).tolist()
+    [14.0]
+    """
+    if target_pct is None:
+        return np.zeros(len(numerator))
+    need = np.ceil(np.round(target_pct / 100.0 * denominator - numerator, 9))
+    return np.where(np.isfinite(need), np.maximum(need, 0.0), np.nan)
+
+
+def _target_pct(indicator: str, period: str) -> tuple[float | None, float | None, float | None]:
+    std = standard_for(indicator, period)
+    ind = get_indicator(indicator)
+    if std is None:
+        return None, None, None
+    target = std.acceptable if ind.reach_target == "acceptable" else (std.achievable or std.acceptable)
+    return target, std.acceptable, std.achievable
+
+
+def benchmark_value(ds: object, indicator: str, period: str, benchmark: str) -> tuple[float, str]:
+    """The benchmark's value (percent) and a label: England, the dataset's ICB, or any area code."""
+    ind_rows: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    rows = ind_rows[(ind_rows["indicator"] == indicator) & (ind_rows["period"] == period)]
+    b = benchmark.strip()
+    if b.lower() == "england":
+        eng = rows[rows["area_type"] == "england"]
+        if eng.empty:
+            raise RequestError(
+                f"No England figure for {indicator!r} in {period!r}; choose another benchmark.",
+                valid=["icb", *sorted(rows["area_code"].unique())[:10]],
+            )
+        r = eng.iloc[0]
+        return _row_value(r), "England"
+    if b.lower() == "icb":
+        icb_codes = ds.lookup["icb_code"].dropna().unique()  # type: ignore[attr-defined]
+        icb = rows[(rows["area_type"] == "icb") & rows["area_code"].isin(icb_codes)]
+        if len(icb):
+            return _row_value(icb.iloc[0]), f"ICB {icb.iloc[0]['area_code']}"
+        figs = area_figures(ds, indicator, "practice", period)
+        return float(100 * figs["numerator"].sum() / figs["denominator"].sum()), "ICB (sum of its practices)"
+    match = rows[rows["area_code"] == b]
+    if len(match):
+        return _row_value(match.iloc[0]), f"{match.iloc[0].get('area_name') or b}"
+    for geo in ("lad", "msoa", "ward", "pcn", "lsoa", "practice"):
+        try:
+            figs = area_figures(ds, indicator, geo, period)
+        except RequestError:
+            continue
+        hit = figs[figs["area_code"] == b]
+        if len(hit):
+            return float(hit["value"].iloc[0]), str(hit["area_name"].iloc[0] or b)
+    raise RequestError(
+        f"Unknown benchmark {benchmark!r}.",
+        valid=["england", "icb", *sorted(rows["area_code"].astype(str).unique())[:20]],
+    )
+
+
+def _row_value(r: pd.Series) -> float:
+    if pd.notna(r.get("numerator")) and pd.notna(r.get("denominator")) and r["denominator"] > 0:
+        return float(100.0 * r["numerator"] / r["denominator"])
+    return float(r["value"])
+
+
+def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.DataFrame:
+    """IMD decile and score of each area: LSOAs directly; other areas population-weighted.
+
+    For an aggregate (MSOA, ward, LAD, PCN, practice) the decile is that of the
+    population-weighted mean LSOA rank (practices and PCNs weight by registered patients, as
+    Fingertips' practice IMD score does), placed on the national LSOA rank deciles.
+    """
+    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+    edition = int(dep["edition"].max())
+    d = dep[dep["edition"] == edition].set_index("lsoa_code")
+    n_national = 33755 if edition >= 2025 else 32844
+    if geography == "lsoa":
+        out = pd.DataFrame({"area_code": area_codes})
+        out["imd_rank"] = out["area_code"].map(d["imd_rank"])
+        out["imd_score"] = out["area_code"].map(d["imd_score"]) if "imd_score" in d else np.nan
+        out["imd_decile"] = out["area_code"].map(d["imd_decile"])
+    else:
+        if geography in ("practice", "pcn", "sub_icb"):
+            reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+            w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
+            if geography == "practice":
+                w = w.rename(columns={"practice_code": "area_code"})
+            else:
+                pr = ds.practices.set_index("practice_code")[f"{geography}_code"]  # type: ignore[attr-defined]
+                w["area_code"] = w["practice_code"].map(pr)
+        else:
+            lk: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+            w = lk[["lsoa_code", f"{geography}_code"]].rename(columns={f"{geography}_code": "area_code"})
+            pop = ds.population.set_index("lsoa_code")["population"] if len(ds.population) else None  # type: ignore[attr-defined]
+            w["w"] = w["lsoa_code"].map(pop).fillna(1.0) if pop is not None else 1.0
+        w = w.assign(rank=w["lsoa_code"].map(d["imd_rank"]))
+        if "imd_score" in d:
+            w["score"] = w["lsoa_code"].map(d["imd_score"])
+        else:
+            w["score"] = np.nan
+        w = w.dropna(subset=["rank"])
+        w["wr"] = w["rank"] * w["w"]
+        w["ws"] = w["score"] * w["w"]
+        g = w.groupby("area_code").agg(wr=("wr", "sum"), ws=("ws", "sum"), w=("w", "sum"))
+        out = pd.DataFrame({"area_code": area_codes})
+        mean_rank = out["area_code"].map(g["wr"] / g["w"])
+        out["imd_rank"] = mean_rank
+        out["imd_score"] = out["area_code"].map(g["ws"] / g["w"])
+        out["imd_decile"] = np.clip(np.ceil(mean_rank / n_national * 10), 1, 10)
+    out["core20"] = out["imd_decile"] <= 2
+    out.loc[out["imd_decile"].isna(), "core20"] = False
+    out["imd_edition"] = edition
+    return out
+
+
+def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
+    """Deprivation domain scores and Census shares of each area (population-weighted)."""
+    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+    edition = int(dep["edition"].max())
+    d = dep[dep["edition"] == edition]
+    cols = [c for c in d.columns if (c.endswith("_score") or c.endswith("_rank")) and d[c].notna().mean() > 0.9]
+    cols = [c for c in cols if c.endswith("_score")] or cols
+    feats = d[["lsoa_code", *cols]]
+    pop: pd.DataFrame = ds.population  # type: ignore[attr-defined]
+    if len(pop):
+        shares = [c for c in pop.columns if c.startswith("share_") and pop[c].notna().mean() > 0.9]
+        feats = feats.merge(pop[["lsoa_code", *shares]], on="lsoa_code", how="left")
+    if geography == "lsoa":
+        return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code").reindex(codes).reset_index()
+    if geography in ("practice", "pcn"):
+        reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+        w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
+        if geography == "pcn":
+            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")["pcn_code"])  # type: ignore[attr-defined]
+        else:
+            w["area_code"] = w["practice_code"]
+    else:
+        lk: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+        w = lk[["lsoa_code", f"{geography}_code"]].rename(columns={f"{geography}_code": "area_code"})
+        w["w"] = w["lsoa_code"].map(pop.set_index("lsoa_code")["population"]).fillna(1.0) if len(pop) else 1.0
+    m = w.merge(feats, on="lsoa_code", how="inner")
+    fcols = [c for c in feats.columns if c != "lsoa_code"]
+    for c in fcols:
+        m[c] = m[c] * m["w"]
+    g = m.groupby("area_code")[[*fcols, "w"]].sum()
+    g[fcols] = g[fcols].div(g["w"], axis=0)
+    return g[fcols].reindex(codes).reset_index().rename(columns={"index": "area_code"})
+
+
+def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permutations: int) -> pd.Series:
+    if geography not in SPATIAL_GEOGRAPHIES:
+        return pd.Series("not assessed", index=figs.index)
+    from .spatial import local_moran_rate, queen_weights
+
+    areas = ds.areas  # type: ignore[attr-defined]
+    polys = areas[areas["area_type"] == geography].set_index("area_code")
+    ok = figs[(figs["denominator"] > 0) & figs["area_code"].isin(polys.index)]
+    if len(ok) < 8:
+        return pd.Series("not assessed", index=figs.index)
+    gdf = polys.loc[ok["area_code"]].reset_index()
+    w = queen_weights(gdf, id_col="area_code")
+    res = local_moran_rate(
+        ok["numerator"].to_numpy(float), ok["denominator"].to_numpy(float), w,
+        permutations=permutations, seed=seed,
+    )
+    labels = pd.Series("not assessed", index=figs.index, dtype=object)
+    labels.loc[ok.index] = res["cluster"].to_numpy()
+    return labels
+
+
+def _expected(ds: object, geography: str, figs: pd.DataFrame, seed: int) -> tuple[np.ndarray, pd.Series, dict]:
+    from .stats.expected import expected_uptake, vs_expected
+
+    feats = _features(ds, geography, figs["area_code"])
+    feature_cols = [c for c in feats.columns if c != "area_code"]
+    frame = figs[["value", "denominator"]].reset_index(drop=True).join(feats[feature_cols].reset_index(drop=True))
+    ok = (frame["denominator"] > 0) & frame["value"].notna()
+    expected = np.full(len(frame), np.nan)
+    summary: dict = {"features": feature_cols}
+    if ok.sum() >= 10 and feature_cols:
+        exp, model = expected_uptake(
+            frame[ok].reset_index(drop=True), target="value", weights="denominator",
+            features=feature_cols, seed=seed,
+        )
+        expected[ok.to_numpy()] = np.asarray(exp, dtype=float)
+        summary = asdict(model) if hasattr(model, "__dataclass_fields__") else dict(model)
+    labels = vs_expected(
+        figs["value"].to_numpy(float), figs["lower_ci_95"].to_numpy(float), figs["upper_ci_95"].to_numpy(float), expected
+    )
+    return expected, pd.Series(np.asarray(labels, dtype=object), index=figs.index), summary
+
+
+def _fmt_pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.1f}%"
+
+
+def _reason(row: pd.Series, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> str:
+    if not (row["denominator"] > 0) or not np.isfinite(row["value"]):
+        return f"{short}: no eligible population recorded, so no figure."
+    parts = [
+        f"{short} {row['value']:.1f}% (95% CI {row['lower_ci_95']:.1f}-{row['upper_ci_95']:.1f})"
+    ]
+    clauses = []
+    if acceptable is not None and row["standard_band"] == "below acceptable":
+        clauses.append(f"below the {acceptable:g}% acceptable standard")
+    vs = str(row["vs_benchmark"])
+    worse = "lower" if higher_better else "higher"
+    if vs == "Worse":
+        clauses.append(f"significantly {worse} than {bench_label} ({row['benchmark_value']:.1f}%)")
+    elif vs == "Better":
+        better = "higher" if higher_better else "lower"
+        clauses.append(f"significantly {better} than {bench_label} ({row['benchmark_value']:.1f}%)")
+    elif vs == "Similar":
+        clauses.append(f"similar to {bench_label} ({row['benchmark_value']:.1f}%)")
+    if clauses:
+        parts[0] += ", " + " and ".join(clauses)
+    if row.get("imd_decile") == 1:
+        parts.append("most deprived decile")
+    elif pd.notna(row.get("imd_decile")) and row.get("core20"):
+        parts.append(f"IMD decile {int(row['imd_decile'])} (Core20)")
+    elif pd.notna(row.get("imd_decile")):
+        parts.append(f"IMD decile {int(row['imd_decile'])}")
+    if row.get("vs_expected") == "lower than expected":
+        parts.append(f"lower than the {row['expected_value']:.1f}% expected for an area like it")
+    if "cold spot" in str(row.get("cluster")):
+        parts.append("part of a low-uptake cluster (cold spot)")
+    ptr = row.get("people_to_reach")
+    if pd.notna(ptr) and ptr > 0:
+        approx = "about " if row.get("low_confidence") else ""
+        parts.append(f"{approx}{int(ptr):,} more {'person' if ptr == 1 else 'people'} to reach")
+    if not row["flagged"]:
+        parts.append("not flagged")
+    return "; ".join(parts) + "."
+
+
+def compute_flags(
+    ds: object,
+    indicator: str,
+    geography: str,
+    *,
+    benchmark: str = "england",
+    period: str | None = None,
+    weights: PriorityWeights = DEFAULT_WEIGHTS,
+    seed: int = SEED,
+    permutations: int = PERMUTATIONS,
+) -> pd.DataFrame:
+    """Flags for one indicator at one geography: the columns of :data:`FLAG_COLUMNS` and more."""
+    if geography not in FLAG_GEOGRAPHIES:
+        raise RequestError(f"Unknown geography {geography!r}.", valid=list(FLAG_GEOGRAPHIES))
+    ind = get_indicator(indicator)
+    figs = area_figures(ds, indicator, geography, period)
+    period = str(figs["period"].iloc[0]) if len(figs) else (period or "")
+    if figs.empty:
+        raise RequestError(f"No {geography} figures for {indicator!r} in {period!r}.")
+    if not (figs["denominator"] > 0).any():
+        raise RequestError(
+            f"Every {geography} area has a denominator of 0 for {indicator!r} in {period!r}: nothing to flag."
+        )
+    num = figs["numerator"].to_numpy(float)
+    den = figs["denominator"].to_numpy(float)
+    for conf, tag in ((0.95, "95"), (0.998, "998")):
+        lo, hi = proportion_ci(num, den, confidence=conf)
+        figs[f"lower_ci_{tag}"] = lo
+        figs[f"upper_ci_{tag}"] = hi
+    bval, blabel = benchmark_value(ds, indicator, period, benchmark)
+    figs["benchmark_value"] = bval
+    figs["benchmark"] = blabel
+    figs["vs_benchmark"] = compare_with_benchmark(
+        figs["lower_ci_95"].to_numpy(float), figs["upper_ci_95"].to_numpy(float), bval, polarity=ind.polarity
+    )
+    figs["vs_benchmark_998"] = compare_with_benchmark(
+        figs["lower_ci_998"].to_numpy(float), figs["upper_ci_998"].to_numpy(float), bval, polarity=ind.polarity
+    )
+    target, acceptable, achievable = _target_pct(indicator, period)
+    if acceptable is not None:
+        figs["standard_band"] = standard_band(figs["value"].to_numpy(float), acceptable, achievable)
+    else:
+        figs["standard_band"] = "no standard"
+    dep = area_deprivation(ds, geography, figs["area_code"])
+    figs["imd_decile"] = dep["imd_decile"].to_numpy()
+    figs["imd_score"] = dep["imd_score"].to_numpy()
+    figs["core20"] = dep["core20"].to_numpy(bool)
+    expected, vs_exp, model = _expected(ds, geography, figs, seed)
+    figs["expected_value"] = expected
+    figs["vs_expected"] = vs_exp
+    figs["cluster"] = _clusters(ds, geography, figs, seed, permutations)
+    figs["people_to_reach"] = people_to_reach(num, den, target)
+    figs["low_confidence"] = (figs["denominator"] < LOW_CONFIDENCE_DENOMINATOR) & (
+        figs["method"] != "published"
+    )
+    sig_worse = figs["vs_benchmark"] == "Worse"
+    figs["flagged"] = (figs["denominator"] > 0) & (sig_worse | (figs["standard_band"] == "below acceptable"))
+    figs["priority_score"] = _priority(figs, weights)
+    figs["priority_rank"] = (
+        figs["priority_score"].where(figs["flagged"]).rank(ascending=False, method="first").astype("Int64")
+    )
+    figs["reasons"] = [
+        _reason(r, ind.short_name, blabel if blabel != "England" else "England", acceptable, ind.higher_is_better)
+        for _, r in figs.iterrows()
+    ]
+    figs = figs.sort_values(["priority_rank", "value"], na_position="last").reset_index(drop=True)
+    extra = [c for c in figs.columns if c not in FLAG_COLUMNS]
+    out = figs[FLAG_COLUMNS + extra]
+    out.attrs["expected_model"] = model
+    out.attrs["weights"] = asdict(weights)
+    out.attrs["thresholds"] = {"target_pct": target, "acceptable": acceptable, "achievable": achievable}
+    out.attrs["benchmark"] = blabel
+    return out
+
+
+def _priority(figs: pd.DataFrame, weights: PriorityWeights) -> np.ndarray:
+    ptr = figs["people_to_reach"].fillna(0).to_numpy(float)
+    flagged = figs["flagged"].to_numpy(bool)
+    top = ptr[flagged].max() if flagged.any() else 0.0
+    reach = ptr / top if top > 0 else np.zeros_like(ptr)
+    decile = figs["imd_decile"].to_numpy(float)
+    dep = np.where(np.isfinite(decile), (11 - decile) / 10, 0.0)
+    score = (
+        weights.people_to_reach * reach
+        + weights.deprivation * dep
+        + weights.core20 * figs["core20"].to_numpy(float)
+        + weights.lower_than_expected * (figs["vs_expected"] == "lower than expected").to_numpy(float)
+        + weights.cold_spot * figs["cluster"].astype(str).str.contains("cold spot").to_numpy(float)
+    )
+    return np.where(flagged, score, 0.0)
+
+
+def compute_targets(
+    ds: object,
+    indicators: list[str],
+    geography: str,
+    *,
+    top: int | None = None,
+    benchmark: str = "england",
+    weights: PriorityWeights = DEFAULT_WEIGHTS,
+) -> pd.DataFrame:
+    """Ranked outreach targets across indicators: areas low on several programmes first.
+
+    One row per area: the number of indicators flagged, combined people to reach, the mean
+    priority score of its flagged indicators, and the reasons joined. Sorted by indicators
+    flagged, then combined priority, then people to reach.
+    """
+    if not indicators:
+        raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+    per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights) for k in indicators]
+    long = pd.concat(per, ignore_index=True)
+    first = long.drop_duplicates("area_code").set_index("area_code")
+    flagged = long[long["flagged"]]
+    g = long.groupby("area_code")
+    out = pd.DataFrame(
+        {
+            "indicators_flagged": flagged.groupby("area_code").size(),
+            "people_to_reach": flagged.groupby("area_code")["people_to_reach"].sum(),
+            "priority_score": flagged.groupby("area_code")["priority_score"].mean(),
+            "indicators": flagged.groupby("area_code")["indicator"].agg(", ".join),
+            "reasons": flagged.groupby("area_code")["reasons"].agg(" | ".join),
+        }
+    ).reindex(g.size().index)
+    out["indicators_flagged"] = out["indicators_flagged"].fillna(0).astype(int)
+    out["people_to_reach"] = out["people_to_reach"].fillna(0)
+    out["priority_score"] = out["priority_score"].fillna(0)
+    out["flagged"] = out["indicators_flagged"] > 0
+    out["indicators"] = out["indicators"].fillna("")
+    out["reasons"] = out["reasons"].fillna("Not flagged on " + ", ".join(indicators) + ".")
+    for col in ("area_name", "geography", "imd_decile", "core20", "cluster", "low_confidence"):
+        out[col] = first[col].reindex(out.index)
+    out["period"] = "; ".join(sorted({f"{k}: {p}" for k, p in zip(long["indicator"], long["period"], strict=True)}))
+    for k, f in zip(indicators, per, strict=True):
+        sub = f.set_index("area_code")
+        out[f"{k}_value"] = sub["value"].reindex(out.index)
+        out[f"{k}_people_to_reach"] = sub["people_to_reach"].reindex(out.index)
+        out[f"{k}_flagged"] = sub["flagged"].reindex(out.index)
+    out = out.reset_index().rename(columns={"index": "area_code"})
+    out = out.sort_values(
+        ["flagged", "indicators_flagged", "priority_score", "people_to_reach"], ascending=False
+    ).reset_index(drop=True)
+    out["priority_rank"] = np.where(out["flagged"], np.arange(1, len(out) + 1), np.nan)
+    out["priority_rank"] = out["priority_rank"].astype("Int64")
+    out.insert(0, "priority_rank", out.pop("priority_rank"))
+    if top is not None:
+        out = out[out["flagged"]].head(top)
+    out.attrs.update(per[0].attrs)
+    out.attrs["indicators"] = indicators
+    return out
+
+
+def _ceil(x: float) -> int:
+    return int(math.ceil(x))

@@ -1,0 +1,186 @@
+"""Maps of a dataset: the one function behind ``hiexplore map`` and the app's map explorer.
+
+Composes the dataset, the flags and :func:`hiexplore.maps.choropleth`, so that the static HTML
+map for a report and the interactive page draw the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .catalogue import get_indicator, standard_for
+from .errors import RequestError
+
+__all__ = ["LAYERS", "MAP_GEOGRAPHIES", "DEPRIVATION_MEASURES", "map_values", "indicator_map", "caveat_note"]
+
+LAYERS = ("uptake", "deprivation", "flags")
+MAP_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "pcn")
+DEPRIVATION_MEASURES = (
+    "imd", "income", "employment", "education", "health", "crime", "barriers", "living_environment",
+    "idaci", "idaopi",
+)
+
+
+def caveat_note(ds: object, geography: str) -> str | None:
+    """The synthetic / modelled warning that must travel with a figure, or None."""
+    notes = []
+    if getattr(ds, "synthetic", False):
+        notes.append("SYNTHETIC demo data: not real figures.")
+    if getattr(ds, "catchment_source", "") == "modelled" and geography not in ("practice",):
+        notes.append(
+            "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "
+            "catchments (spatial interaction model), not observed registrations."
+        )
+    return " ".join(notes) or None
+
+
+def map_values(
+    ds: object,
+    indicator: str | None,
+    geography: str,
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    edition: int | None = None,
+    measure: str = "imd",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Values to colour each area by, and the legend's words (title, units, thresholds...)."""
+    if layer not in LAYERS:
+        raise RequestError(f"Unknown layer {layer!r}.", valid=list(LAYERS))
+    if geography not in MAP_GEOGRAPHIES:
+        raise RequestError(f"Unknown map geography {geography!r}.", valid=list(MAP_GEOGRAPHIES))
+    if layer == "deprivation":
+        from .flags import area_deprivation
+
+        dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+        editions = sorted(dep["edition"].unique())
+        ed = int(edition or editions[-1])
+        if ed not in editions:
+            raise RequestError(f"IoD edition {ed} is not in this dataset.", valid=[str(e) for e in editions])
+        areas = ds.areas  # type: ignore[attr-defined]
+        codes = areas.loc[areas["area_type"] == geography, "area_code"]
+        if measure != "imd" or geography == "lsoa":
+            col = f"{measure}_decile"
+            if col not in dep.columns:
+                raise RequestError(f"Deprivation measure {measure!r} is not in this dataset.",
+                                   valid=[c[:-7] for c in dep.columns if c.endswith("_decile")])
+            d = dep[dep["edition"] == ed].set_index("lsoa_code")
+            if geography == "lsoa":
+                vals = pd.DataFrame({"area_code": codes, "value": codes.map(d[col]).to_numpy()})
+            else:
+                lk = ds.lookup[["lsoa_code", f"{geography}_code"]] if geography != "pcn" else None  # type: ignore[attr-defined]
+                if lk is None:
+                    raise RequestError("Domain deciles are mapped at LSOA, MSOA, ward or LAD level.",
+                                       valid=["lsoa", "msoa", "ward", "lad"])
+                lk = lk.assign(v=lk["lsoa_code"].map(d[col]))
+                mean = lk.groupby(f"{geography}_code")["v"].mean()
+                vals = pd.DataFrame({"area_code": codes, "value": codes.map(mean).round().to_numpy()})
+        else:
+            dd = area_deprivation(ds, geography, codes)
+            vals = pd.DataFrame({"area_code": codes.to_numpy(), "value": dd["imd_decile"].to_numpy()})
+        vals["area_name"] = vals["area_code"].map(areas.drop_duplicates("area_code").set_index("area_code")["area_name"])
+        label = "IMD" if measure == "imd" else measure.replace("_", " ").title() + " domain"
+        legend = {
+            "title": f"{label} decile, English Indices of Deprivation {ed}",
+            "units": "decile (1 = most deprived 10% of England)",
+            "scheme": "equal_interval",
+            "k": 10 if vals["value"].nunique() > 5 else 5,
+            "higher_is_better": True,
+            "legend_title": f"{label} decile (IoD{ed})",
+            "thresholds": None,
+            "period": f"IoD{ed}",
+        }
+        return vals, legend
+    if indicator is None:
+        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+    from .flags import compute_flags
+
+    ind = get_indicator(indicator)
+    geo = geography
+    flags = compute_flags(ds, indicator, geo, period=period)
+    period = str(flags["period"].iloc[0])
+    std = standard_for(indicator, period)
+    vals = flags.copy()
+    legend = {
+        "title": f"{ind.name}, {period}",
+        "units": "% of eligible population",
+        "scheme": "quantiles",
+        "k": 5,
+        "higher_is_better": ind.higher_is_better,
+        "legend_title": f"{ind.short_name} (%)",
+        "thresholds": (
+            {"acceptable": std.acceptable, "achievable": std.achievable} if std and std.acceptable else None
+        ),
+        "period": period,
+    }
+    if layer == "flags":
+        legend["legend_title"] = f"{ind.short_name} (%): flagged areas outlined"
+    return vals, legend
+
+
+def indicator_map(
+    ds: object,
+    indicator: str | None,
+    geography: str = "lsoa",
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    show_practices: bool = True,
+    edition: int | None = None,
+    measure: str = "imd",
+    tiles: str | None = None,
+    values: pd.DataFrame | None = None,
+) -> Any:
+    """A folium map of one layer for a dataset, with legend, sources, caveats and tooltips."""
+    from .maps import choropleth
+
+    vals, legend = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition, measure=measure)
+    if values is not None:  # the app passes flags it already holds
+        vals = values
+    areas = ds.areas  # type: ignore[attr-defined]
+    polys = areas[areas["area_type"] == geography][["area_code", "area_name", "geometry"]]
+    if layer != "flags" and "flagged" in vals:
+        vals = vals.drop(columns=["flagged"])
+    if layer == "uptake" and "cluster" in vals:
+        vals = vals.drop(columns=["cluster"])
+    tooltip = {}
+    for col, label in (
+        ("people_to_reach", "People to reach"),
+        ("imd_decile", "IMD decile"),
+        ("vs_benchmark", "vs benchmark"),
+        ("standard_band", "Standard"),
+        ("cluster", "Cluster"),
+    ):
+        if col in vals:
+            tooltip[col] = label
+    practices = None
+    if show_practices:
+        pr = ds.practices  # type: ignore[attr-defined]
+        practices = pr.dropna(subset=["latitude", "longitude"])[
+            ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
+        ]
+    manifest = ds.manifest  # type: ignore[attr-defined]
+    source = ds.provenance_line() if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
+    source = f"{source} Built {str(manifest.get('created', ''))[:10]}. Contains OS data © Crown copyright and database right."
+    return choropleth(
+        polys,
+        vals,
+        title=legend["title"],
+        units=legend["units"],
+        source_line=source,
+        legend_title=legend["legend_title"],
+        scheme=scheme or legend["scheme"],
+        k=k or legend["k"],
+        thresholds=legend["thresholds"],
+        palette=palette,
+        higher_is_better=legend["higher_is_better"],
+        practices=practices,
+        tiles=tiles,
+        synthetic_or_modelled_note=caveat_note(ds, geography),
+        tooltip_fields=tooltip,
+    )
