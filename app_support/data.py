@@ -70,6 +70,18 @@ def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "eng
     return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
 
 
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def profile_frame(path: str, mtime: float, indicator: str, geography: str) -> pd.DataFrame:
+    """Quick flags (no clusters, no expected model) for an area's profile of every indicator."""
+    from hiexplore.flags import compute_flags
+
+    return compute_flags(_load(path, mtime), indicator, geography, with_clusters=False, with_expected=False)
+
+
+def get_profile_flags(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
+    return profile_frame(str(ds.path), _mtime(ds.path), indicator, geography)
+
+
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Ranking targets ...")
 def targets_frame(path: str, mtime: float, indicators: tuple[str, ...], geography: str) -> pd.DataFrame:
     from hiexplore.flags import compute_targets

@@ -23,7 +23,7 @@ from .errors import DatasetError, HiexploreError, InputFileError, RequestError
 from .io import READERS, ReadResult, recognise
 from .io.registry import Reader
 
-__all__ = ["discover", "build_dataset", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
+__all__ = ["discover", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
 
 Echo = Callable[[str], Any]
 # finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
@@ -674,3 +674,34 @@ def _indicators(by_kind, practices, lookup, use, notes):  # noqa: ANN001, ANN202
     out = pd.concat(frames, ignore_index=True)
     out = out.drop_duplicates(["indicator", "area_type", "area_code", "period"], keep="first")
     return out.reset_index(drop=True)
+
+
+def validation_report(sources: Sequence[Path]) -> pd.DataFrame:
+    """What ``build`` would make of each file, without writing anything.
+
+    One row per file: ``file``, ``recognised_as`` (reader description or "not recognised"),
+    ``kind``, ``rows``, ``status`` ("ok" / "error" / "skipped"), ``problem`` (the error naming
+    file, row and column), ``notes``.
+    """
+    recognised, skipped = discover(sources)
+    rows: list[dict[str, Any]] = []
+    for path, reader in recognised:
+        try:
+            results = reader.read(path)
+            rows.append({
+                "file": str(path), "recognised_as": reader.description,
+                "kind": ", ".join(sorted({r.kind for r in results})),
+                "rows": int(sum(len(r.frame) for r in results)), "status": "ok", "problem": "",
+                "notes": "; ".join(n for r in results for n in r.notes),
+            })
+        except HiexploreError as err:
+            rows.append({"file": str(path), "recognised_as": reader.description, "kind": reader.kind,
+                         "rows": 0, "status": "error", "problem": str(err), "notes": ""})
+        except Exception as err:  # noqa: BLE001 - a reader bug still gets reported against its file
+            rows.append({"file": str(path), "recognised_as": reader.description, "kind": reader.kind,
+                         "rows": 0, "status": "error", "problem": f"{path.name}: {type(err).__name__}: {err}",
+                         "notes": ""})
+    for path in skipped:
+        rows.append({"file": str(path), "recognised_as": "not recognised", "kind": "", "rows": 0,
+                     "status": "skipped", "problem": "", "notes": "listed and skipped: no reader matched its content"})
+    return pd.DataFrame(rows, columns=["file", "recognised_as", "kind", "rows", "status", "problem", "notes"])

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .apportion import GEOGRAPHIES, area_figures
+from .apportion import area_figures
 from .catalogue import get_indicator, standard_for
 from .errors import RequestError
 from .stats.compare import compare_with_benchmark, standard_band
@@ -232,8 +232,11 @@ def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permuta
     ok = figs[(figs["denominator"] > 0) & figs["area_code"].isin(polys.index)]
     if len(ok) < 8:
         return pd.Series("not assessed", index=figs.index)
-    gdf = polys.loc[ok["area_code"]].reset_index()
-    w = queen_weights(gdf, id_col="area_code")
+    key = (geography, hash(tuple(ok["area_code"])))
+    cache = ds.__dict__.setdefault("_weights_cache", {})  # weights depend only on the polygons
+    if key not in cache:
+        cache[key] = queen_weights(polys.loc[ok["area_code"]].reset_index(), id_col="area_code")
+    w = cache[key]
     res = local_moran_rate(
         ok["numerator"].to_numpy(float), ok["denominator"].to_numpy(float), w,
         permutations=permutations, seed=seed,
@@ -269,7 +272,7 @@ def _fmt_pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.1f}%"
 
 
-def _reason(row: pd.Series, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> str:
+def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> str:
     if not (row["denominator"] > 0) or not np.isfinite(row["value"]):
         return f"{short}: no eligible population recorded, so no figure."
     parts = [
@@ -318,8 +321,14 @@ def compute_flags(
     weights: PriorityWeights = DEFAULT_WEIGHTS,
     seed: int = SEED,
     permutations: int = PERMUTATIONS,
+    with_clusters: bool = True,
+    with_expected: bool = True,
 ) -> pd.DataFrame:
-    """Flags for one indicator at one geography: the columns of :data:`FLAG_COLUMNS` and more."""
+    """Flags for one indicator at one geography: the columns of :data:`FLAG_COLUMNS` and more.
+
+    ``with_clusters=False`` / ``with_expected=False`` skip the spatial clusters and the expected
+    model (their columns say "not assessed"), for quick profiles of many indicators at once.
+    """
     if geography not in FLAG_GEOGRAPHIES:
         raise RequestError(f"Unknown geography {geography!r}.", valid=list(FLAG_GEOGRAPHIES))
     ind = get_indicator(indicator)
@@ -355,10 +364,15 @@ def compute_flags(
     figs["imd_decile"] = dep["imd_decile"].to_numpy()
     figs["imd_score"] = dep["imd_score"].to_numpy()
     figs["core20"] = dep["core20"].to_numpy(bool)
-    expected, vs_exp, model = _expected(ds, geography, figs, seed)
+    if with_expected:
+        expected, vs_exp, model = _expected(ds, geography, figs, seed)
+    else:
+        expected, vs_exp, model = np.full(len(figs), np.nan), "not assessed", {}
     figs["expected_value"] = expected
     figs["vs_expected"] = vs_exp
-    figs["cluster"] = _clusters(ds, geography, figs, seed, permutations)
+    figs["cluster"] = (
+        _clusters(ds, geography, figs, seed, permutations) if with_clusters else "not assessed"
+    )
     figs["people_to_reach"] = people_to_reach(num, den, target)
     figs["low_confidence"] = (figs["denominator"] < LOW_CONFIDENCE_DENOMINATOR) & (
         figs["method"] != "published"
@@ -370,8 +384,8 @@ def compute_flags(
         figs["priority_score"].where(figs["flagged"]).rank(ascending=False, method="first").astype("Int64")
     )
     figs["reasons"] = [
-        _reason(r, ind.short_name, blabel if blabel != "England" else "England", acceptable, ind.higher_is_better)
-        for _, r in figs.iterrows()
+        _reason(r, ind.short_name, blabel, acceptable, ind.higher_is_better)
+        for r in figs.to_dict("records")
     ]
     figs = figs.sort_values(["priority_rank", "value"], na_position="last").reset_index(drop=True)
     extra = [c for c in figs.columns if c not in FLAG_COLUMNS]

@@ -1,0 +1,28 @@
+"""hiexplore app: routes the pages and owns the sidebar's dataset picker (a thin view)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app_support.layout import dataset_sidebar  # noqa: E402
+
+st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon="🗺️", layout="wide")
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon="🏠", default=True, url_path="overview"),
+    st.Page("pages/map_explorer.py", title="Map explorer", icon="🗺️", url_path="map"),
+    st.Page("pages/practices.py", title="Practices (PCN managers)", icon="🏥", url_path="practices"),
+    st.Page("pages/targets.py", title="Targets (planners)", icon="🎯", url_path="targets"),
+    st.Page("pages/inequalities.py", title="Inequalities", icon="📉", url_path="inequalities"),
+    st.Page("pages/data.py", title="Data", icon="📁", url_path="data"),
+]
+nav = st.navigation(pages)
+dataset_sidebar()
+nav.run()

@@ -1,0 +1,81 @@
+"""Shared page furniture: the dataset picker, the synthetic/modelled banner, source captions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from hiexplore.catalogue import get_indicator
+from hiexplore.dataset import Dataset
+from hiexplore.mapping import caveat_note
+
+from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
+
+GEO_LABELS = {
+    "lsoa": "LSOA (neighbourhood)",
+    "msoa": "MSOA",
+    "ward": "Ward",
+    "lad": "Local authority",
+    "practice": "GP practice",
+    "pcn": "PCN",
+}
+
+
+def dataset_sidebar() -> None:
+    """Pick the dataset (embedded LLR by default; the URL keeps the choice)."""
+    options = available_datasets()
+    if not options:
+        options = {"demo": ensure_demo()}
+    names = list(options)
+    env = os.environ.get("HIEXPLORE_DATASET")
+    default = Path(env).name if env and Path(env).name in options else (EMBEDDED.name if EMBEDDED.name in options else names[0])
+    current = st.query_params.get("dataset", default)
+    if current not in options:
+        current = default
+    choice = st.sidebar.selectbox(
+        "Dataset", names, index=names.index(current), key="w_dataset",
+        help="Any folder built by `hiexplore build` or `hiexplore demo` under data/.",
+    )
+    if st.query_params.get("dataset") != choice:
+        st.query_params["dataset"] = choice
+    st.session_state["dataset_path"] = str(options[choice])
+    ds = get_dataset(options[choice])
+    if ds.synthetic:
+        st.sidebar.error("SYNTHETIC demo data: not real figures.")
+    else:
+        st.sidebar.caption(f"Real data · built {str(ds.manifest.get('created', ''))[:10]} · LSOA {ds.vintage}")
+    if ds.catchment_source == "modelled":
+        st.sidebar.warning("Catchments are MODELLED: neighbourhood figures are estimates.")
+
+
+def current_dataset() -> Dataset:
+    path = st.session_state.get("dataset_path")
+    if not path:
+        dataset_sidebar()
+        path = st.session_state["dataset_path"]
+    return get_dataset(Path(path))
+
+
+def banner(ds: Dataset, geography: str = "lsoa") -> None:
+    """The synthetic / modelled warning, on every screen that rests on it."""
+    note = caveat_note(ds, geography)
+    if note:
+        (st.error if ds.synthetic else st.warning)(note)
+
+
+def source_caption(ds: Dataset, indicator: str | None = None, period: str | None = None) -> None:
+    """Indicator, period, source and publisher under every figure and table."""
+    parts = []
+    if indicator:
+        ind = get_indicator(indicator)
+        parts.append(f"**{ind.name}**")
+    if period:
+        parts.append(f"period {period}")
+    st.caption(" · ".join(parts + [ds.provenance_line()]))
+
+
+def indicator_label(key: str) -> str:
+    ind = get_indicator(key)
+    return f"{ind.short_name} [{ind.programme}]"

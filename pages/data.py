@@ -1,0 +1,110 @@
+"""Data: upload official files or point at a folder, see a validation report, build a dataset."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from app_support.data import DATA_DIR, available_datasets
+from app_support.layout import current_dataset
+from hiexplore.build import build_dataset, validation_report
+from hiexplore.errors import HiexploreError
+from hiexplore.io import READERS
+
+MAX_UPLOAD_MB = 200
+ALLOWED_SUFFIXES = {".csv", ".gz", ".zip", ".xlsx", ".xls", ".ods", ".geojson", ".json", ".gpkg", ".txt"}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+ds = current_dataset()
+st.title("Data")
+st.markdown(
+    "Load your own official files (the formats below), check what hiexplore makes of them, then build a "
+    "new dataset. **Nothing is replaced until a build succeeds**: a failed build leaves the previous "
+    "dataset as it was."
+)
+with st.expander("Formats hiexplore recognises (by content, not by file name)"):
+    for r in READERS:
+        st.markdown(f"- **{r.description}** ({r.kind})")
+
+st.subheader("1. Files")
+uploads = st.file_uploader("Upload official files", accept_multiple_files=True,
+                           help=f"Up to {MAX_UPLOAD_MB} MB each; CSV, gz, zip, xlsx, ods, GeoJSON, GeoPackage.")
+folder = st.text_input("…and/or a folder on this machine that holds official files",
+                       value="", placeholder="e.g. ../shared/data")
+
+staging = DATA_DIR / ".uploads" / st.session_state.setdefault("upload_id", uuid.uuid4().hex[:12])
+sources: list[Path] = []
+problems = []
+if uploads:
+    staging.mkdir(parents=True, exist_ok=True)
+    for up in uploads:
+        name = Path(up.name).name  # never a path from the browser
+        if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
+            problems.append(f"{name}: file type {Path(name).suffix or '(none)'} is not accepted")
+            continue
+        if up.size > MAX_UPLOAD_MB * 1024 * 1024:
+            problems.append(f"{name}: {up.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB limit")
+            continue
+        (staging / name).write_bytes(up.getbuffer())
+    sources.append(staging)
+if folder.strip():
+    p = Path(folder.strip()).expanduser()
+    if p.is_dir():
+        sources.append(p)
+    else:
+        problems.append(f"{folder}: not a folder on this machine")
+for msg in problems:
+    st.error(msg)
+
+st.subheader("2. Validation report")
+if sources and st.button("Check the files", type="secondary"):
+    with st.spinner("Reading every file ..."):
+        st.session_state["report"] = validation_report(sources)
+report = st.session_state.get("report")
+if report is not None:
+    ok, err, skip = (report["status"] == s for s in ("ok", "error", "skipped"))
+    st.markdown(f"**{int(ok.sum())} recognised and valid, {int(err.sum())} with problems, {int(skip.sum())} not recognised**")
+    st.dataframe(report, hide_index=True)
+
+st.subheader("3. Build a dataset")
+name = st.text_input("Dataset name (letters, digits, - and _)", value="my-area")
+areas = st.text_input("Keep only these areas (LAD, county, ICB or region codes, comma-separated; blank = all)",
+                      value="", placeholder="E06000016,E06000017,E10000018")
+if st.button("Build", type="primary", disabled=not sources):
+    if not NAME_PATTERN.match(name):
+        st.error("The name may use letters, digits, '-' and '_' only (up to 40 characters).")
+        st.stop()
+    target = (DATA_DIR / name).resolve()
+    if target.parent != DATA_DIR.resolve():
+        st.error("The dataset must be written inside the data folder.")
+        st.stop()
+    bar = st.progress(0.0, text="Starting ...")
+    log = st.empty()
+    lines: list[str] = []
+
+    def echo(msg: str) -> None:
+        lines.append(msg)
+        m = re.match(r"\[(\d+)/(\d+)\]", msg)
+        if m:
+            bar.progress(min(0.9, int(m.group(1)) / int(m.group(2)) * 0.8), text=msg)
+        log.code("\n".join(lines[-15:]))
+
+    codes = [c.strip() for c in areas.split(",") if c.strip()] or None
+    try:
+        build_dataset(sources, target, areas=codes, name=name, echo=echo)
+    except HiexploreError as err:
+        bar.empty()
+        st.error(f"Build failed; nothing was replaced. {err}")
+        st.stop()
+    bar.progress(1.0, text="Done")
+    st.success(f"Built dataset {name!r}. Choose it in the sidebar.")
+    shutil.rmtree(staging, ignore_errors=True)
+    available_datasets()
+
+st.subheader("Datasets")
+for dname, path in available_datasets().items():
+    st.markdown(f"- **{dname}**: `{path}`")

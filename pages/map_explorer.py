@@ -1,0 +1,140 @@
+"""Map explorer (public health consultants): deprivation, uptake and flags on neighbourhood maps."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_support.data import get_flags, get_profile_flags
+from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
+from app_support.state import url_choice
+from hiexplore.errors import HiexploreError
+from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, indicator_map
+from hiexplore.maps import use_vendored_assets
+
+ds = current_dataset()
+st.title("Map explorer")
+st.caption("Find the most deprived neighbourhoods with the lowest uptake. Click an area for its profile.")
+
+keys = ds.indicator_keys()
+c1, c2, c3 = st.columns(3)
+with c1:
+    layer = url_choice("Layer", "layer", list(LAYERS), "uptake",
+                       format_func=lambda v: {"uptake": "Uptake", "deprivation": "Deprivation (IMD)",
+                                              "flags": "Flags (low uptake outlined, cold spots dashed)"}[v])
+with c2:
+    geos = [g for g in MAP_GEOGRAPHIES if (ds.areas["area_type"] == g).any()]
+    geography = url_choice("Geography", "geo", geos, "lsoa", format_func=lambda g: GEO_LABELS.get(g, g))
+with c3:
+    if layer == "deprivation":
+        editions = [str(e) for e in sorted(ds.deprivation["edition"].unique())]
+        edition = url_choice("IoD edition", "iod", editions, editions[-1])
+        indicator = None
+    else:
+        indicator = url_choice("Indicator", "ind", keys, "mmr1_24m" if "mmr1_24m" in keys else keys[0],
+                               format_func=indicator_label)
+        edition = None
+c4, c5, c6 = st.columns(3)
+with c4:
+    if layer == "deprivation":
+        measures = [m for m in DEPRIVATION_MEASURES if f"{m}_decile" in ds.deprivation.columns
+                    and ds.deprivation.loc[ds.deprivation["edition"] == int(edition), f"{m}_decile"].notna().any()]
+        measure = url_choice("Measure", "measure", measures, "imd",
+                             format_func=lambda m: "IMD (overall)" if m == "imd" else m.replace("_", " ").title() + " domain")
+    else:
+        measure = "imd"
+        periods = ds.periods(indicator)
+        period = url_choice("Period", "period", periods, periods[-1])
+with c5:
+    scheme_options = ["quantiles", "fisher_jenks", "equal_interval"] + (["standard"] if layer != "deprivation" else [])
+    scheme = url_choice("Classes", "scheme", scheme_options,
+                        "equal_interval" if layer == "deprivation" else "quantiles",
+                        format_func=lambda s: {"quantiles": "Quantiles", "fisher_jenks": "Natural breaks (Fisher-Jenks)",
+                                               "equal_interval": "Equal intervals", "standard": "Standard's bands"}[s])
+with c6:
+    palette = url_choice("Palette (colour-blind safe)", "pal", ["viridis", "cividis", "YlGnBu", "PuBu"], "viridis")
+
+banner(ds, geography)
+try:
+    flags = None
+    if layer != "deprivation":
+        flags = get_flags(ds, indicator, geography, period=period)
+    m = indicator_map(
+        ds, indicator, geography, layer=layer, period=None if layer == "deprivation" else period,
+        scheme=scheme, palette=palette, edition=int(edition) if edition else None, measure=measure,
+        values=flags,
+    )
+except HiexploreError as err:
+    st.error(str(err))
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    out = st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=["last_active_drawing"], key="map")
+    source_caption(ds, indicator, None if layer == "deprivation" else period)
+clicked = None
+if out and out.get("last_active_drawing"):
+    clicked = (out["last_active_drawing"].get("properties") or {}).get("c")
+
+with right:
+    if flags is not None:
+        table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
+                       "people_to_reach", "flagged"]].sort_values("value")
+        st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)")
+        st.dataframe(
+            table, hide_index=True, height=520,
+            column_config={
+                "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
+                "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
+                "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
+                "people_to_reach": st.column_config.NumberColumn("people to reach", format="%d"),
+            },
+        )
+    else:
+        dep = ds.deprivation[ds.deprivation["edition"] == int(edition)]
+        lk = ds.lookup[["lsoa_code", "lsoa_name", "lad_name"]] if "lad_name" in ds.lookup else ds.lookup[["lsoa_code"]]
+        cols = ["lsoa_code", "imd_decile", "imd_rank"] + (["imd_score"] if dep["imd_score"].notna().any() else [])
+        table = lk.merge(dep[cols], on="lsoa_code").sort_values("imd_rank")
+        st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
+        st.dataframe(table, hide_index=True, height=520)
+
+st.subheader("Area profile")
+codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()
+names = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["area_name"]
+if clicked in codes:
+    st.query_params["area"] = clicked
+area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
+                  format_func=lambda c: f"{names.get(c, c)} ({c})")
+if area:
+    rows = []
+    for key in keys:
+        try:
+            f = get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)
+        except HiexploreError:
+            continue
+        r = f[f["area_code"] == area]
+        if r.empty:
+            continue
+        r = r.iloc[0]
+        rows.append({"indicator": indicator_label(key), "period": r["period"], "value %": r["value"],
+                     "95% CI": f"{r['lower_ci_95']:.1f}-{r['upper_ci_95']:.1f}", "benchmark %": r["benchmark_value"],
+                     "vs benchmark": r["vs_benchmark"], "standard": r["standard_band"],
+                     "people to reach": r["people_to_reach"], "flagged": r["flagged"], "why": r["reasons"]})
+    if geography == "lsoa":
+        dep = ds.deprivation[ds.deprivation["lsoa_code"] == area]
+        st.markdown(" · ".join(f"IMD {int(e)} decile **{int(d)}**" for e, d in zip(dep["edition"], dep["imd_decile"], strict=True) if pd.notna(d)))
+        reg = ds.registrations[(ds.registrations["lsoa_code"] == area) & ds.registrations["in_area"]]
+        if len(reg):
+            share = reg.groupby("practice_code")["patients"].sum().sort_values(ascending=False)
+            share = (share / share.sum()).head(8)
+            pnames = ds.practices.set_index("practice_code")["practice_name"]
+            st.markdown("Practices serving it (share of its registered residents, "
+                        f"{ds.catchment_source} catchments): " + "; ".join(
+                            f"{pnames.get(p, p)} {s:.0%}" for p, s in share.items()))
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True,
+                     column_config={"value %": st.column_config.NumberColumn(format="%.1f"),
+                                    "benchmark %": st.column_config.NumberColumn(format="%.1f"),
+                                    "people to reach": st.column_config.NumberColumn(format="%d")})
+    source_caption(ds)

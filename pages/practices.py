@@ -1,0 +1,161 @@
+"""Practices (PCN managers): filter and compare GP practices with CIs, a funnel plot, rankings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_support.data import get_flags
+from app_support.layout import banner, current_dataset, indicator_label, source_caption
+from app_support.state import url_bool, url_choice, url_multi
+from hiexplore.errors import HiexploreError
+from hiexplore.exports import neutralise_formulas
+from hiexplore.stats.funnel import estimate_overdispersion, funnel_curve, funnel_significance
+
+ds = current_dataset()
+st.title("Practices: compare GP practices")
+st.caption("Filter practices, compare them on any indicator with 95% confidence intervals, and see "
+           "which sit outside the funnel's control limits.")
+banner(ds, "practice")
+
+keys = ds.indicator_keys()
+pr = ds.practices.copy()
+c1, c2, c3 = st.columns(3)
+with c1:
+    indicator = url_choice("Indicator", "ind", keys,
+                           "cervical_screening_25_49" if "cervical_screening_25_49" in keys else keys[0],
+                           format_func=indicator_label)
+with c2:
+    periods = ds.periods(indicator)
+    period = url_choice("Period", "period", periods, periods[-1])
+with c3:
+    od = url_choice("Funnel overdispersion", "od", ["none", "multiplicative", "additive"], "none",
+                    help="Spiegelhalter (2005): widen the limits when practices vary more than chance allows.")
+
+try:
+    flags = get_flags(ds, indicator, "practice", period=period)
+except HiexploreError as err:
+    st.error(str(err))
+    st.stop()
+data = flags.merge(pr, left_on="area_code", right_on="practice_code", how="left")
+
+f1, f2, f3, f4 = st.columns(4)
+with f1:
+    icbs = sorted(data["icb_code"].dropna().astype(str).unique())
+    sel_icb = url_multi("ICB", "icb", icbs)
+with f2:
+    subs = sorted(data["sub_icb_code"].dropna().astype(str).unique())
+    sel_sub = url_multi("Sub-ICB", "sub", subs)
+with f3:
+    pcns = data.dropna(subset=["pcn_code"]).drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"].to_dict()
+    sel_pcn = url_multi("PCN", "pcn", sorted(pcns), format_func=lambda c: f"{pcns.get(c, c)} ({c})")
+with f4:
+    deciles = [str(d) for d in range(1, 11)]
+    sel_dec = url_multi("IMD decile (of registered population)", "dec", deciles)
+lo_size, hi_size = st.slider("List size", 0, int(np.nanmax(data["list_size"].fillna(0))) + 1,
+                             (0, int(np.nanmax(data["list_size"].fillna(0))) + 1), step=500)
+only_flagged = url_bool("Only flagged practices", "flagged", False)
+
+mask = pd.Series(True, index=data.index)
+if sel_icb:
+    mask &= data["icb_code"].astype(str).isin(sel_icb)
+if sel_sub:
+    mask &= data["sub_icb_code"].astype(str).isin(sel_sub)
+if sel_pcn:
+    mask &= data["pcn_code"].astype(str).isin(sel_pcn)
+if sel_dec:
+    mask &= data["imd_decile"].astype("Int64").astype(str).isin(sel_dec)
+mask &= data["list_size"].fillna(0).between(lo_size, hi_size)
+if only_flagged:
+    mask &= data["flagged"]
+sel = data[mask].copy()
+
+# rankings: within PCN and among peers of similar deprivation (same IMD quintile)
+data["rank_in_pcn"] = data.groupby("pcn_code")["value"].rank(ascending=False, method="min")
+data["pcn_size"] = data.groupby("pcn_code")["value"].transform("count")
+data["imd_quintile"] = np.ceil(data["imd_decile"] / 2)
+data["rank_among_peers"] = data.groupby("imd_quintile")["value"].rank(ascending=False, method="min")
+data["peers"] = data.groupby("imd_quintile")["value"].transform("count")
+ok = data.dropna(subset=["numerator", "denominator"])
+ok = ok[ok["denominator"] > 0]
+data["funnel"] = pd.Series(
+    funnel_significance(ok["numerator"], ok["denominator"],
+                        overdispersion=None if od == "none" else od), index=ok.index
+) if len(ok) else "n/a"
+sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "funnel"]])
+
+st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {indicator_label(indicator)} · {period}")
+
+# --- comparison with CIs
+chart = sel.sort_values("value")
+fig = go.Figure()
+fig.add_trace(go.Scatter(
+    x=chart["value"], y=chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")",
+    mode="markers", marker={"color": np.where(chart["flagged"], "#d55e00", "#0072b2"), "size": 8},
+    error_x={"type": "data", "symmetric": False, "array": chart["upper_ci_95"] - chart["value"],
+             "arrayminus": chart["value"] - chart["lower_ci_95"], "color": "#555"},
+    name="Practice (95% CI)", hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+))
+bench = float(flags["benchmark_value"].iloc[0])
+fig.add_vline(x=bench, line_dash="dash", line_color="#333", annotation_text=f"England {bench:.1f}%")
+thr = flags.attrs.get("thresholds", {})
+if thr.get("acceptable"):
+    fig.add_vline(x=thr["acceptable"], line_dash="dot", line_color="#cc79a7",
+                  annotation_text=f"acceptable {thr['acceptable']:g}%", annotation_position="bottom right")
+fig.update_layout(
+    title=f"{indicator_label(indicator)}, {period}: practices with 95% confidence intervals",
+    xaxis_title="Uptake (% of eligible registered patients)", yaxis_title=None,
+    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 40},
+    showlegend=False,
+)
+st.plotly_chart(fig, width="stretch")
+st.caption("Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
+           "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
+source_caption(ds, indicator, period)
+
+# --- funnel plot
+if len(ok) >= 3:
+    target = float(ok["numerator"].sum() / ok["denominator"].sum())
+    over = None if od == "none" else estimate_overdispersion(ok["numerator"], ok["denominator"], target)
+    curve = funnel_curve(target, min_denominator=max(1.0, ok["denominator"].min() * 0.8),
+                         max_denominator=ok["denominator"].max() * 1.2, overdispersion=over,
+                         overdispersion_method=od if od != "none" else "multiplicative")
+    ff = go.Figure()
+    for col, dash, name in (("lower_99_8", "dot", "99.8% limits"), ("upper_99_8", "dot", None),
+                            ("lower_95", "dash", "95% limits"), ("upper_95", "dash", None)):
+        ff.add_trace(go.Scatter(x=curve["denominator"], y=curve[col], mode="lines", line={"dash": dash, "color": "#555"},
+                                name=name or col, showlegend=name is not None, hoverinfo="skip"))
+    ff.add_hline(y=100 * target, line_color="#333", annotation_text=f"pooled mean {100 * target:.1f}%")
+    selected = ok.index.isin(sel.index)
+    ff.add_trace(go.Scatter(x=ok.loc[~selected, "denominator"], y=ok.loc[~selected, "value"], mode="markers",
+                            marker={"color": "#bbbbbb", "size": 6}, name="other practices",
+                            text=ok.loc[~selected, "practice_name"], hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
+    ff.add_trace(go.Scatter(x=ok.loc[selected, "denominator"], y=ok.loc[selected, "value"], mode="markers",
+                            marker={"color": "#0072b2", "size": 9, "line": {"color": "black", "width": 1}},
+                            name="selected practices", text=ok.loc[selected, "practice_name"],
+                            hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
+    ff.update_layout(title=f"Funnel plot: {indicator_label(indicator)}, {period} (overdispersion: {od})",
+                     xaxis_title="Eligible registered patients (denominator)", yaxis_title="Uptake (%)", height=460)
+    st.plotly_chart(ff, width="stretch")
+    st.caption("Funnel plot (Spiegelhalter 2005) around the pooled mean of all practices in the dataset; "
+               "points outside the dotted 99.8% limits differ by more than chance. Alt text: uptake against "
+               "denominator with control limits.")
+    source_caption(ds, indicator, period)
+
+# --- table and download
+cols = ["area_code", "practice_name", "pcn_name", "list_size", "numerator", "denominator", "value", "lower_ci_95",
+        "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
+        "rank_among_peers", "peers", "people_to_reach", "flagged", "reasons"]
+table = sel[[c for c in cols if c in sel]].sort_values("value")
+st.dataframe(table, hide_index=True, column_config={
+    "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
+    "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
+    "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
+    "rank_in_pcn": st.column_config.NumberColumn("rank in PCN", format="%d"),
+    "rank_among_peers": st.column_config.NumberColumn("rank among similar deprivation", format="%d"),
+})
+st.download_button("Download this table (CSV)", neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig"),
+                   file_name=f"practices_{indicator}_{period.replace('/', '-').replace(' ', '_')}.csv", mime="text/csv")
+source_caption(ds, indicator, period)
