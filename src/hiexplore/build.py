@@ -440,7 +440,7 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
         merged: pd.DataFrame | None = None
         vintage = str(items[0][1].meta.get("vintage"))
         # national files first; a local file (e.g. Leicester only) fills gaps after
-        for path, res in sorted(items, key=lambda pr: -len(pr[1].frame)):
+        for _path, res in sorted(items, key=lambda pr: -len(pr[1].frame)):
             f = res.frame.drop_duplicates("lsoa_code").set_index("lsoa_code")
             merged = f if merged is None else merged.combine_first(f)
         assert merged is not None
@@ -519,7 +519,7 @@ def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, A
     pr["lsoa_code"] = joined["area_code"].to_numpy()
     # list sizes
     sizes = None
-    for p, r in by_kind.get("list_sizes", []):
+    for _p, r in by_kind.get("list_sizes", []):
         f = r.frame.drop_duplicates("practice_code").set_index("practice_code")["list_size"]
         sizes = f if sizes is None else sizes.combine_first(f)
     pr["list_size"] = pr["practice_code"].map(sizes) if sizes is not None else np.nan
