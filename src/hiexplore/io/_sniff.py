@@ -159,7 +159,9 @@ def sheet_names(path: Path) -> list[str] | None:
     try:
         from python_calamine import CalamineWorkbook
 
-        return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+        # from bytes, not from the path: calamine picks the format by content, so a renamed
+        # .ods/.xlsx still opens
+        return list(CalamineWorkbook.from_filelike(io.BytesIO(Path(path).read_bytes())).sheet_names)
     except Exception:  # noqa: BLE001 - any failure means "not a workbook we can read"
         return None
 
