@@ -188,12 +188,10 @@ def _choose_boundaries(
         return None, None
     full_flag, _, neg_cov, path, gdf = best
     sub = gdf[gdf["area_code"].isin(needed)].copy()
-    if full_flag:
+    if full_flag == 0:
         echo(f"boundaries for {area_type}: using {path.name} ({len(sub):,} areas)")
     else:
-        msg = f"{area_type} boundaries from {path.name} cover {-neg_cov:,} of {len(needed):,} areas"
-        echo(msg)
-        notes.append(msg)
+        notes.append(f"{area_type} boundaries from {path.name} cover {-neg_cov:,} of {len(needed):,} areas")
     return sub, path
 
 
@@ -263,6 +261,25 @@ def build_dataset(
             lookup["county_code"].notna() & (lookup["county_code"].astype("string").str.startswith("E1")),
             lookup["lad_code"],
         )
+    if "msoa_code" not in lookup or lookup["msoa_code"].isna().all():
+        # no national LSOA21 -> MSOA21 lookup exists: ONS names an LSOA after its MSOA + a letter
+        from .io.geography import msoa21_from_names
+
+        msoa_polys = [
+            r.frame for _, r in by_kind.get("boundaries", [])
+            if r.meta.get("area_type") == "msoa" and str(r.meta.get("vintage")) == "2021"
+        ]
+        if msoa_polys and "lsoa_name" in lookup:
+            msoas = max(msoa_polys, key=len)
+            by_name = msoa21_from_names(lookup[["lsoa_code", "lsoa_name"]], msoas)
+            lookup = lookup.drop(columns=[c for c in ("msoa_code", "msoa_name") if c in lookup]).merge(
+                by_name, on="lsoa_code", how="left"
+            )
+            n_missing = int(lookup["msoa_code"].isna().sum())
+            notes.append(
+                "LSOA 2021 -> MSOA 2021 taken from ONS names (an LSOA's name is its MSOA's plus a letter)"
+                + (f"; {n_missing} LSOAs unmatched" if n_missing else "")
+            )
     keep_lsoas = resolve_areas(lookup, areas)
     lookup = lookup[lookup["lsoa_code"].isin(keep_lsoas)].reset_index(drop=True)
     for path, res in by_kind.get("lookup", []):
@@ -598,6 +615,9 @@ def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_we
     d, _ = tree.query(np.c_[origins["x"], origins["y"]], k=1)
     origins = origins[(d <= BUFFER_M) | origins["lsoa_code"].isin(lsoa_set)]
     prac_in = prac.rename(columns={"easting": "x", "northing": "y"})[["practice_code", "x", "y", "list_size"]]
+    import os as _os
+    if _os.environ.get("HX_DUMP"):
+        origins.to_parquet("/tmp/origins.parquet"); prac_in.to_parquet("/tmp/prac_in.parquet")
     reg = model_catchments(origins, prac_in, in_area=lsoa_set)
     reg = reg[reg["patients"] > 0].reset_index(drop=True)
     reg["catchment_source"] = "modelled"

@@ -25,8 +25,8 @@ BY_CHOICES = ("imd_decile", "imd_quintile")
 SIGN_CONVENTION = (
     "Sign convention (OHID): groups are ordered from most deprived (rank 0) to least deprived "
     "(rank 1); a positive SII means uptake is higher in less deprived areas (the absolute gap, in "
-    "percentage points, across the whole deprivation range); RII > 1 means the same, relative to "
-    "the mean."
+    "percentage points, across the whole deprivation range); the RII is the ratio of the fitted "
+    "values at the least and most deprived ends, so RII > 1 means the same in relative terms."
 )
 
 

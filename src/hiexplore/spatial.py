@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +31,7 @@ from .errors import RequestError
 __all__ = [
     "PERMUTATIONS",
     "SEED",
+    "QUEEN_TOLERANCE",
     "ALPHA",
     "CLUSTER_LABELS",
     "HOTSPOT_LABELS",
@@ -37,6 +40,8 @@ __all__ = [
     "local_moran_rate",
     "getis_ord_star",
 ]
+
+T = TypeVar("T")
 
 PERMUTATIONS = 999
 SEED = 0
@@ -55,6 +60,8 @@ HOTSPOT_LABELS = ("hot spot", "cold spot", NOT_SIGNIFICANT)
 DISTANCE_CRS = "EPSG:27700"
 #: keep esda's simulated statistics (needed for z_sim, p_z_sim) up to this many values
 MAX_KEPT_SIMULATIONS = 20_000_000
+#: metres within which two areas count as touching (generalised boundaries leave tiny gaps)
+QUEEN_TOLERANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,9 @@ class SpatialWeights:
     note: str
 
 
-def queen_weights(gdf: gpd.GeoDataFrame, id_col: str = "area_code") -> SpatialWeights:
+def queen_weights(
+    gdf: gpd.GeoDataFrame, id_col: str = "area_code", *, tolerance: float = QUEEN_TOLERANCE
+) -> SpatialWeights:
     """Queen-contiguity weights; islands are linked to their nearest area (KNN, k=1).
 
     Parameters
@@ -91,6 +100,10 @@ def queen_weights(gdf: gpd.GeoDataFrame, id_col: str = "area_code") -> SpatialWe
         One polygon per area.
     id_col : str, default "area_code"
         Column of unique area codes, used as the weights' ids.
+    tolerance : float, default 1.0
+        Areas closer than this many metres count as touching (EPSG:27700 is used when the
+        data are in degrees; without a CRS, the data's own units). 0 means strictly sharing
+        a point.
 
     Returns
     -------
@@ -98,12 +111,19 @@ def queen_weights(gdf: gpd.GeoDataFrame, id_col: str = "area_code") -> SpatialWe
 
     Notes
     -----
-    Two areas are queen neighbours when their boundaries share at least one point
-    (libpysal ``Queen.from_dataframe``; Rey and Anselin 2007, PySAL). An island's nearest
-    area is the one with the nearest centroid (centroids in EPSG:27700 when the data are
-    in degrees); the link is added in both directions so that the weights stay symmetric.
+    Two areas are queen neighbours when their boundaries share at least one point (Rey
+    and Anselin 2007, PySAL). This is tested geometrically (shapely ``intersects`` through
+    the spatial index, after a ``tolerance`` buffer and ``make_valid`` of invalid
+    polygons), not by matching vertices as libpysal ``Queen.from_dataframe`` does: in
+    generalised boundaries neighbours often share an edge without sharing its vertices
+    (all 611 LLR LSOAs of the ONS 2011 generalised clipped GeoJSON come out as islands
+    with vertex matching), and generalisation leaves gaps of centimetres. On boundaries
+    whose neighbours do share vertices (ONS 2021 BSC) the two give the same weights.
+
+    An island's nearest area is the one with the nearest centroid; the link is added in
+    both directions so that the weights stay symmetric.
     """
-    from libpysal.weights import Queen, W
+    from libpysal.weights import W
     from scipy.spatial import cKDTree
 
     if not isinstance(gdf, gpd.GeoDataFrame):
@@ -112,41 +132,47 @@ def queen_weights(gdf: gpd.GeoDataFrame, id_col: str = "area_code") -> SpatialWe
         raise RequestError(f"id column {id_col!r} not found.", valid=[str(c) for c in gdf.columns])
     if len(gdf) < 2:
         raise RequestError("spatial weights need at least two areas.")
-    codes = gdf[id_col].astype(str)
-    dupes = codes[codes.duplicated()].unique().tolist()
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise RequestError(f"tolerance must be zero or a positive distance, got {tolerance!r}.")
+    codes = gdf[id_col].astype(str).to_numpy()
+    dupes = pd.Series(codes)[pd.Series(codes).duplicated()].unique().tolist()
     if dupes:
         raise RequestError(f"area codes must be unique; repeated: {dupes[:10]}.")
-    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    geo = gpd.GeoSeries(gdf.geometry.to_numpy(), crs=gdf.crs)
+    empty = (geo.isna() | geo.is_empty).to_numpy()
     if empty.any():
-        raise RequestError(
-            f"{int(empty.sum())} area(s) have no geometry, e.g. {codes[empty].iloc[0]}."
-        )
-    frame = gpd.GeoDataFrame(
-        {"_id": codes.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs
+        raise RequestError(f"{int(empty.sum())} area(s) have no geometry, e.g. {codes[empty][0]}.")
+    if geo.crs is not None and geo.crs.is_geographic:
+        geo = geo.to_crs(DISTANCE_CRS)
+    invalid = ~geo.is_valid.to_numpy()
+    if invalid.any():
+        geo = geo.copy()
+        geo[invalid] = geo[invalid].make_valid()
+    probe = geo.buffer(tolerance) if tolerance > 0 else geo
+    left, right = geo.sindex.query(probe, predicate="intersects")
+    keep = left != right
+    pairs = np.unique(
+        np.concatenate(
+            [np.column_stack([left[keep], right[keep]]), np.column_stack([right[keep], left[keep]])]
+        ),
+        axis=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        queen = Queen.from_dataframe(frame, ids="_id", use_index=False, silence_warnings=True)
-    neighbours = {i: list(queen.neighbors[i]) for i in queen.id_order}
-    islands = tuple(str(i) for i in queen.islands)
+    degree = np.bincount(pairs[:, 0], minlength=len(codes))
+    island_rows = np.flatnonzero(degree == 0)
+    islands = tuple(codes[island_rows])
     attached: list[tuple[str, str]] = []
-    if islands:
-        geo = frame
-        if geo.crs is not None and geo.crs.is_geographic:
-            geo = geo.to_crs(DISTANCE_CRS)
-        cent = geo.geometry.centroid
+    if island_rows.size:
+        cent = geo.centroid
         xy = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
-        position = {code: k for k, code in enumerate(frame["_id"])}
-        rows = np.array([position[i] for i in islands])
-        _, nearest = cKDTree(xy).query(xy[rows], k=2)
-        for island, row, pair in zip(islands, rows, nearest, strict=True):
-            other = pair[1] if pair[0] == row else pair[0]
-            target = frame["_id"].iloc[int(other)]
-            neighbours[island].append(target)
-            if island not in neighbours[target]:
-                neighbours[target].append(island)
-            attached.append((island, target))
-    w = W(neighbours, id_order=list(queen.id_order), silence_warnings=True)
+        _, nearest = cKDTree(xy).query(xy[island_rows], k=2)
+        other = np.where(nearest[:, 0] == island_rows, nearest[:, 1], nearest[:, 0])
+        extra = np.column_stack([island_rows, other])
+        pairs = np.unique(np.concatenate([pairs, extra, extra[:, ::-1]]), axis=0)
+        attached = [(codes[a], codes[b]) for a, b in extra]
+    grouped = pd.Series(codes[pairs[:, 1]]).groupby(pairs[:, 0]).agg(list)
+    neighbours = {code: [] for code in codes}
+    neighbours.update({codes[k]: v for k, v in grouped.items()})
+    w = W(neighbours, id_order=list(codes), silence_warnings=True)
     note = ""
     if attached:
         shown = ", ".join(f"{a} -> {b}" for a, b in attached[:10])
@@ -204,7 +230,7 @@ def _check_run(permutations: int, alpha: float) -> int:
     return int(permutations)
 
 
-def _seeded(func, seed: int | None):  # noqa: ANN001, ANN202
+def _seeded(func: Callable[[], T]) -> T:
     """Run ``func`` and put numpy's global random state back afterwards."""
     state = np.random.get_state()
     try:
@@ -290,7 +316,6 @@ def local_moran_rate(
             keep_simulations=len(ids) * perms <= MAX_KEPT_SIMULATIONS,
             n_jobs=1,
         ),
-        seed,
     )
     quadrant = pd.Series(lm.q).map(QUADRANTS).to_numpy()
     significant = lm.p_sim <= alpha
@@ -369,7 +394,6 @@ def getis_ord_star(
             n_jobs=1,
             seed=seed,
         ),
-        seed,
     )
     z = np.asarray(lg.Zs, dtype=float)
     significant = np.asarray(lg.p_sim) <= alpha

@@ -1,7 +1,1232 @@
-"""Readers: geography (placeholder, being written)."""
+"""Readers of ONS geography: boundaries, LSOA lookups, the LSOA 2011->2021 crosswalk, wards.
+
+Formats recognised by content (never by file name):
+
+- **boundaries**: GeoJSON, GeoPackage, FlatGeobuf, zipped shapefile or zipped GeoPackage in any
+  CRS, with ONS field names for LSOA/MSOA/ward/LAD 2011-2024 (``LSOA11CD``, ``lsoa21_code``,
+  ``MSOA11CD``, ``WD13CD``, ``ward22_code``, ``LAD22CD``, ``ltla24_code`` ...). Returned in
+  EPSG:4326 with invalid polygons repaired (``make_valid``, polygonal parts kept).
+- **lookup**: one row per LSOA with its parents (ONS ``LSOA21_WD24_LAD24``,
+  ``LSOA21_SICBL24_ICB24``, ``LSOA11_WD21_LAD21`` workbook, geographr and House of Commons
+  Library compilations).
+- **lsoa_crosswalk**: the ONS LSOA 2011 -> 2021 best-fit lookup (``change_code`` U/S/M/X).
+- **ward_lookup**: ONS Ward -> LAD -> County -> Region lookups.
+
+This module also holds the small table plumbing the other readers of this package share
+(CSV/workbook loading with a header search, LSOA code checks, pandera validation that names
+file, row and column). It belongs in ``_common.py`` and lives here until it moves there.
+"""
 
 from __future__ import annotations
 
-from .registry import Reader
+import codecs
+import csv
+import functools
+import gzip
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-READERS: list[Reader] = []
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import shapely
+
+from ..errors import InputFileError
+from ..schemas import Areas, Lookup, schema_errors_to_message
+from ._common import source_info, to_number
+from ._sniff import csv_rows, is_gzip, is_spreadsheet, norm, read_head_bytes, zip_members
+from .registry import Reader, ReadResult
+
+__all__ = [
+    "READERS",
+    "read_boundaries",
+    "read_lookup",
+    "read_lsoa_crosswalk",
+    "read_ward_lookup",
+    "msoa21_from_names",
+    "repair_polygons",
+    "guess_generalisation",
+    "lsoa_vintage_from_codes",
+]
+
+ONS = "Office for National Statistics (ONS)"
+OS_ATTRIBUTION = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
+    "Contains OS data (c) Crown copyright and database right"
+)
+LSOA_RE = re.compile(r"^[EW]01\d{6}$")
+#: the last LSOA 2011 code in each nation: any higher code was created in 2021
+LAST_LSOA11 = {"E": 33768, "W": 1958}
+#: ONS generalisations, finest first, with the median vertex spacing (m) we take as their upper end
+GENERALISATIONS = (("BFC", 25.0), ("BGC", 250.0), ("BSC", 1200.0), ("BUC", float("inf")))
+AREA_TYPES = ("lsoa", "msoa", "ward", "lad")
+
+
+# ---------------------------------------------------------------------------------------------
+# table plumbing shared by the readers of this package (to move into _common.py)
+
+
+@dataclass
+class Table:
+    """A table found in a CSV or a workbook sheet (blank cells -> NA; codes and names as text).
+
+    ``header_row`` is the 1-based row of the header, so frame position ``i`` is the row
+    ``header_row + 1 + i`` a user sees (:attr:`row_offset`).
+    """
+
+    frame: pd.DataFrame
+    header_row: int
+    sheet: str | None
+    notes: list[str]
+
+    @property
+    def row_offset(self) -> int:
+        return self.header_row + 1
+
+
+def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
+    assert isinstance(err, UnicodeDecodeError)
+    return err.object[err.start : err.end].decode("cp1252", errors="replace"), err.end
+
+
+def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
+    """UTF-8 (BOM stripped) or UTF-16; stray Windows-1252 bytes in a UTF-8 file are kept readable.
+
+    Official CSVs re-saved in Excel often carry a few cp1252 bytes (``Ynys M\\xf4n``); decoding
+    those bytes alone as cp1252 keeps the rest of the UTF-8 text intact, and the note says so.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise InputFileError(path, f"not readable as UTF-16 text ({err.reason})") from None
+    if b"\x00" in raw[:4096]:
+        raise InputFileError(path, "expected a text (CSV) file, found binary data")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        try:
+            codecs.lookup_error("hiexplore-cp1252")
+        except LookupError:
+            codecs.register_error("hiexplore-cp1252", _cp1252_fallback)
+        text = raw.decode("utf-8-sig", errors="hiexplore-cp1252")
+        notes.append(
+            f"not valid UTF-8 (first bad byte {raw[err.start:err.start + 1]!r} on line {line}); "
+            "those bytes were read as Windows-1252"
+        )
+        return text
+
+
+def _raw_bytes(path: Path) -> bytes:
+    """All (decompressed) bytes of a plain, gzipped or single-CSV zip file."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        members = zip_members(path)
+        if members is not None:
+            csvs = [m for m in members if m.lower().endswith((".csv", ".txt"))]
+            if len(csvs) != 1:
+                raise InputFileError(
+                    path, f"expected a zip holding one CSV file, found {members[:10]}"
+                )
+            with zipfile.ZipFile(path) as zf:
+                return zf.read(csvs[0])
+        return path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile) as err:
+        raise InputFileError(path, f"the compressed file is truncated or damaged ({err})") from None
+    except OSError as err:
+        raise InputFileError(path, f"could not read the file ({err})") from None
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _strip_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop all-blank rows at the end (spreadsheets pad tables); interior rows keep their place."""
+    if frame.empty:
+        return frame
+    filled = frame.notna().any(axis=1).to_numpy()
+    idx = np.flatnonzero(filled)
+    last = int(idx[-1]) + 1 if len(idx) else 0
+    return frame.iloc[:last]
+
+
+def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype("object")
+    out = out.where(~out.map(lambda v: v is None or (isinstance(v, str) and not v.strip())), None)
+    return out
+
+
+def load_csv(path: Path, header: Callable[[list[str]], bool] | None = None) -> Table:
+    """Read a CSV (plain, gzip or zip; comma, tab or semicolon) into a :class:`Table`.
+
+    ``header(normalised_cells)`` picks the header row among the first 20 rows (default row 1),
+    so title blocks above the table are skipped. Code and name columns stay text; other columns
+    are typed by the parser (readers re-check them with :func:`as_numbers`, which names the
+    first bad cell). Parser failures become :class:`InputFileError` naming the row.
+    """
+    notes: list[str] = []
+    text = _decode(_raw_bytes(path), path, notes)
+    if not text.strip():
+        raise InputFileError(path, "the file is empty", row=1)
+    skip = 0
+    if header is not None:
+        rows = csv_rows_from_text(text, 20)
+        found = [i for i, r in enumerate(rows) if header([norm(c) for c in r])]
+        if not found:
+            raise InputFileError(
+                path,
+                "no header row found in the first 20 rows; expected the column names of this "
+                f"format, found {[c for c in rows[0]][:12] if rows else []}",
+                row=1,
+            )
+        skip = found[0]
+    lines = text[:1_000_000].split("\n", skip + 1)
+    first = lines[skip] if len(lines) > skip else ""
+    head = csv_rows_from_text(text, skip + 1)
+    # codes and names stay text (a code such as 00123 keeps its zeros); counts parse as numbers
+    # in the C parser, which is several times faster than parsing text columns afterwards
+    texty = {c: str for c in (head[skip] if len(head) > skip else []) if _TEXTY.search(norm(c))}
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=texty or None,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            skiprows=skip,
+            sep=_delimiter(first),
+        )
+    except pd.errors.EmptyDataError:
+        raise InputFileError(path, "the file is empty", row=1) from None
+    except pd.errors.ParserError as err:
+        msg = str(err).strip()
+        m = re.search(r"line (\d+)", msg)
+        row = int(m.group(1)) + skip if m else None
+        m = re.search(r"starting at row (\d+)", msg)
+        if m:
+            row = int(m.group(1)) + 1 + skip
+        hint = " (an unclosed quote: is the file truncated?)" if "EOF" in msg else ""
+        raise InputFileError(
+            path, f"not a well-formed CSV: {msg.split('C error: ')[-1]}{hint}", row=row
+        ) from None
+    frame.columns = [str(c) for c in frame.columns]
+    return Table(_strip_trailing_blank(frame), skip + 1, None, notes)
+
+
+_TEXTY = re.compile(r"code|name|(cd|cdh|nm|nmw)$|^geography|group|dimension|label|^date$")
+
+
+def csv_rows_from_text(text: str, n: int) -> list[list[str]]:
+    """The first ``n`` records of CSV text (quotes and embedded newlines handled)."""
+    first = text[:100_000].split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text[:1_000_000]), delimiter=_delimiter(first))
+    out: list[list[str]] = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) >= n:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def _workbook(path: Path) -> Any:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as err:  # noqa: BLE001 - calamine raises several unrelated types
+        raise InputFileError(path, f"not a readable workbook ({err})") from None
+
+
+def load_sheets(path: Path, header: Callable[[list[str]], bool], max_header_row: int = 20) -> list[Table]:
+    """Every sheet of a workbook whose header row (within the first rows) satisfies ``header``."""
+    wb = _workbook(path)
+    tables: list[Table] = []
+    for name in wb.sheet_names:
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as err:  # noqa: BLE001
+            raise InputFileError(path, f"sheet could not be read ({err})", sheet=name) from None
+        hit = next(
+            (i for i, r in enumerate(rows[:max_header_row]) if header([norm(c) for c in r])), None
+        )
+        if hit is None:
+            continue
+        cols = [str(c).replace("\ufeff", "").strip() for c in rows[hit]]
+        width = len(cols)
+        body = [list(r[:width]) + [""] * (width - len(r)) for r in rows[hit + 1 :]]
+        frame = _blank_to_na(pd.DataFrame(body, columns=cols, dtype=object))
+        tables.append(Table(_strip_trailing_blank(frame), hit + 1, name, []))
+    return tables
+
+
+def load_tables(path: Path, header: Callable[[list[str]], bool]) -> list[Table]:
+    """The tables of a CSV or workbook whose header satisfies ``header``; raise if there are none."""
+    if is_spreadsheet(path):
+        tables = load_sheets(path, header)
+        if not tables:
+            raise InputFileError(
+                path,
+                "no sheet has the expected header in its first 20 rows; "
+                f"sheets found: {list(_workbook(path).sheet_names)}",
+            )
+        return tables
+    return [load_csv(path, header)]
+
+
+def header_of(path: Path, max_rows: int = 20) -> list[tuple[str | None, list[str]]]:
+    """Candidate header rows, normalised: (sheet, cells) for the first rows of every sheet/CSV.
+
+    Never raises (sniffers use it). Cached on (path, size, mtime): every sniffer asks.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return []
+    return list(_header_of(str(path), st.st_size, st.st_mtime_ns, max_rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _header_of(
+    path_s: str, _size: int, _mtime: int, max_rows: int
+) -> tuple[tuple[str | None, list[str]], ...]:
+    path = Path(path_s)
+    out: list[tuple[str | None, list[str]]] = []
+    try:
+        if is_spreadsheet(path):
+            from python_calamine import CalamineWorkbook
+
+            wb = CalamineWorkbook.from_path(str(path))
+            for name in wb.sheet_names:
+                for row in wb.get_sheet_by_name(name).to_python(nrows=max_rows, skip_empty_area=False):
+                    out.append((name, [norm(c) for c in row]))
+            return tuple(out)
+        rows = csv_rows(path, nrows=max_rows)
+        for row in rows or []:
+            out.append((None, [norm(c) for c in row]))
+    except Exception:  # noqa: BLE001 - a sniffer must never raise
+        return ()
+    return tuple(out)
+
+
+def text_column(table: Table, column: str) -> pd.Series:
+    """A column as stripped strings (NA kept)."""
+    return table.frame[column].astype("string").str.strip()
+
+
+def shown(value: object) -> str:
+    """A cell as a user would read it in the file: 11 not np.int64(11), 11 not 11.0."""
+    if isinstance(value, bool | np.bool_):
+        return repr(str(value))
+    if isinstance(value, int | np.integer):
+        return repr(str(int(value)))
+    if isinstance(value, float | np.floating):
+        return "a blank" if np.isnan(value) else repr(f"{value:g}" if float(value).is_integer() else str(value))
+    if value is None or value is pd.NA:
+        return "a blank"
+    return repr(str(value))
+
+
+def as_numbers(
+    table: Table, column: str, path: Path, *, non_negative: bool = True
+) -> pd.Series:
+    """A column as float64: already-numeric columns pass straight through; text goes through
+    :func:`~hiexplore.io._common.to_number` (thousands separators; the first bad cell raises)."""
+    s = table.frame[column]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        values = s.astype("float64").reset_index(drop=True)
+    else:
+        fast = pd.to_numeric(s, errors="coerce") if s.dtype == object else None
+        if fast is not None and bool((fast.notna() | s.isna()).all()):
+            values = fast.astype("float64").reset_index(drop=True)
+        else:
+            return to_number(
+                s, path, column, row_offset=table.row_offset, sheet=table.sheet,
+                non_negative=non_negative,
+            ).reset_index(drop=True)
+    if non_negative:
+        pos = np.flatnonzero((values < 0).to_numpy())
+        if len(pos):
+            i = int(pos[0])
+            raise InputFileError(
+                path, f"expected a count of zero or more, found {shown(s.iloc[i])}",
+                row=i + table.row_offset, column=column, sheet=table.sheet,
+            )
+    return values
+
+
+def check_codes(
+    codes: pd.Series,
+    path: Path,
+    column: str,
+    table: Table,
+    *,
+    pattern: re.Pattern[str] = LSOA_RE,
+    what: str = "an LSOA code like E01000001",
+) -> None:
+    """Every code present and well formed; else name the first bad row."""
+    bad = codes.isna() | ~codes.fillna("").str.match(pattern.pattern)
+    pos = np.flatnonzero(bad.to_numpy())
+    if len(pos):
+        i = int(pos[0])
+        found = codes.iloc[i]
+        shown = "a blank" if pd.isna(found) or found == "" else repr(found)
+        hint = " (is the file truncated?)" if i == len(codes) - 1 and shown == "a blank" else ""
+        raise InputFileError(
+            path,
+            f"expected {what}, found {shown}{hint}",
+            row=i + table.row_offset,
+            column=column,
+            sheet=table.sheet,
+        )
+
+
+def check_unique(codes: pd.Series, path: Path, column: str, table: Table, what: str = "LSOA") -> None:
+    """One row per code: a repeated code names the row of its second appearance."""
+    dup = codes.duplicated(keep="first") & codes.notna()
+    pos = np.flatnonzero(dup.to_numpy())
+    if len(pos):
+        i = int(pos[0])
+        first = int(np.flatnonzero((codes == codes.iloc[i]).to_numpy())[0])
+        raise InputFileError(
+            path,
+            f"duplicate {what} code {codes.iloc[i]!r} (first on row {first + table.row_offset}); "
+            f"expected one row per {what}",
+            row=i + table.row_offset,
+            column=column,
+            sheet=table.sheet,
+        )
+
+
+def check_filled(values: pd.Series, path: Path, column: str, table: Table) -> None:
+    """A column that must be complete (ranks, deciles, counts): a blank names its row."""
+    pos = np.flatnonzero(values.isna().to_numpy())
+    if len(pos):
+        i = int(pos[0])
+        hint = " (is the file truncated?)" if i == len(values) - 1 else ""
+        raise InputFileError(
+            path,
+            f"expected a number, found a blank{hint}",
+            row=i + table.row_offset,
+            column=column,
+            sheet=table.sheet,
+        )
+
+
+def validate_frame(
+    model: type[pa.DataFrameModel] | pa.DataFrameSchema,
+    frame: pd.DataFrame,
+    path: Path,
+    table: Table | None = None,
+    *,
+    what: str = "table",
+    column_names: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Validate with a canonical pandera model (columns the frame lacks are not required).
+
+    Lazy validation lists every failure; the error names the first row as a user sees it and
+    the column by its name in the file (``column_names`` maps canonical -> original). The
+    frame's index must be the 0-based position of each row in the table.
+    """
+    schema = model.to_schema() if isinstance(model, type) else model
+    absent = [c for c in schema.columns if c not in frame.columns]
+    if absent:
+        schema = schema.remove_columns(absent)
+    offset = table.row_offset if table is not None else 1
+    index = frame.index
+    shown = frame.set_axis(np.asarray(index) + offset, axis=0)  # failures name the user's rows
+    try:
+        out = schema.validate(shown, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        msg, row, col = schema_errors_to_message(err)
+        if column_names:
+            for canon, orig in column_names.items():
+                msg = msg.replace(f"column {canon!r}", f"column {orig!r}")
+            if col is not None:
+                col = column_names.get(col, col)
+        raise InputFileError(
+            path,
+            f"not a valid {what}: {msg}",
+            row=row,
+            column=col,
+            sheet=table.sheet if table is not None else None,
+        ) from None
+    return out.set_axis(index, axis=0)
+
+
+def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as pandas' default ``str`` dtype (missing = NaN), as pandera's coercion leaves
+    them, so that every reader hands the build one kind of string column."""
+    cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    return frame.astype({c: "str" for c in cols}) if cols else frame
+
+
+def lsoa_vintage_from_codes(codes: Iterable[str]) -> str:
+    """'2021' if any code was created in 2021 (above E01033768 / W01001958), else '2011'.
+
+    A subset holding only codes unchanged since 2011 reads as '2011': prefer the vintage in
+    the column name (``LSOA21CD``) where there is one.
+    """
+    s = pd.Series(list(codes), dtype="string").dropna()
+    s = s[s.str.match(LSOA_RE.pattern)]
+    if s.empty:
+        return "2011"
+    num = pd.to_numeric(s.str[3:], errors="coerce")
+    new = ((s.str[0] == "E") & (num > LAST_LSOA11["E"])) | ((s.str[0] == "W") & (num > LAST_LSOA11["W"]))
+    return "2021" if bool(new.any()) else "2011"
+
+
+def _year(two_or_four: str | None) -> str | None:
+    if not two_or_four:
+        return None
+    return two_or_four if len(two_or_four) == 4 else f"20{two_or_four}"
+
+
+# ---------------------------------------------------------------------------------------------
+# field names
+
+
+#: canonical column -> pattern on the normalised header; group "y" is the 2/4-digit year
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("lsoa_code", r"^lsoa[ _]?(?P<y>\d\d)?[ _]?(cd|code)( \((?P<y4>20\d\d)\))?$"),
+    ("lsoa_name", r"^lsoa[ _]?(?P<y>\d\d)?[ _]?(nm|name)( \((?P<y4>20\d\d)\))?$"),
+    ("msoa_code", r"^msoa[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("msoa_name", r"^msoa[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("ward_code", r"^(wd|ward)[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("ward_name", r"^(wd|ward)[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("lad_code", r"^(lad|ltla)[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("lad_name", r"^(lad|ltla)[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("sub_icb_code_nhs", r"^sicbl[ _]?(?P<y>\d\d)?[ _]?(cdh|code_nhs)$"),
+    ("sub_icb_code", r"^sicbl[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("sub_icb_name", r"^sicbl[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("icb_code_nhs", r"^icb[ _]?(?P<y>\d\d)?[ _]?(cdh|code_nhs)$"),
+    ("icb_code", r"^icb[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("icb_name", r"^icb[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("county_code", r"^(cty|county)[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("county_name", r"^(cty|county)[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    ("region_code", r"^(rgn|region)[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+    ("region_name", r"^(rgn|region)[ _]?(?P<y>\d\d)?[ _]?(nm|name)$|^region$"),
+)
+_FIELD_RES = tuple((canon, re.compile(p)) for canon, p in _FIELDS)
+_PARENT_CODES = ("msoa_code", "ward_code", "lad_code", "sub_icb_code", "icb_code")
+_MEASURE_WORDS = re.compile(r"score|rank|decile|quintile|geo ?shape|population|residents|households")
+
+
+@dataclass
+class FieldMatch:
+    column: str  # as in the file
+    canonical: str
+    year: str | None
+
+
+def match_fields(columns: Sequence[str]) -> list[FieldMatch]:
+    """ONS geography columns recognised in a header (original names kept), in header order."""
+    out: list[FieldMatch] = []
+    for col in columns:
+        h = norm(col)
+        for canon, rx in _FIELD_RES:
+            m = rx.match(h)
+            if m:
+                gd = m.groupdict()
+                out.append(FieldMatch(str(col), canon, _year(gd.get("y4") or gd.get("y"))))
+                break
+    return out
+
+
+def _by_canon(fields: list[FieldMatch]) -> dict[str, list[FieldMatch]]:
+    d: dict[str, list[FieldMatch]] = {}
+    for f in fields:
+        d.setdefault(f.canonical, []).append(f)
+    return d
+
+
+def _has_measures(cells: Sequence[str]) -> bool:
+    return any(_MEASURE_WORDS.search(c) for c in cells)
+
+
+def _crosswalk_header(cells: list[str]) -> bool:
+    d = _by_canon(match_fields(cells))
+    years = {f.year for f in d.get("lsoa_code", [])}
+    return {"2011", "2021"} <= years
+
+
+def _lookup_header(cells: list[str]) -> bool:
+    if not cells or _has_measures(cells) or _crosswalk_header(cells):
+        return False
+    d = _by_canon(match_fields(cells))
+    return len(d.get("lsoa_code", [])) == 1 and any(p in d for p in _PARENT_CODES)
+
+
+def _ward_lookup_header(cells: list[str]) -> bool:
+    if not cells or _has_measures(cells):
+        return False
+    d = _by_canon(match_fields(cells))
+    return "ward_code" in d and "lad_code" in d and "lsoa_code" not in d
+
+
+def _sniff_header(path: Path, pred: Callable[[list[str]], bool]) -> bool:
+    try:
+        return any(pred(cells) for _, cells in header_of(path))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# lookups
+
+
+def _lookup_frame(table: Table, path: Path, notes: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    fields = match_fields(table.frame.columns)
+    d = _by_canon(fields)
+    lsoa = d["lsoa_code"][0]
+    out = pd.DataFrame({"lsoa_code": text_column(table, lsoa.column)})
+    names = {"lsoa_code": lsoa.column}
+    parents: dict[str, str] = {}
+    for f in fields:
+        if f.canonical in out.columns or f.canonical == "lsoa_code":
+            continue
+        out[f.canonical] = text_column(table, f.column)
+        names[f.canonical] = f.column
+        if f.year and f.canonical.endswith("_code"):
+            parents[f.canonical.removesuffix("_code")] = f.year
+    # Scottish data zones and NI super output areas are not LSOAs
+    other = out["lsoa_code"].fillna("").str.match(r"^(S01|95|N0)")
+    if other.any():
+        notes.append(
+            f"dropped {int(other.sum()):,} rows for Scottish data zones / NI areas (not LSOAs)"
+        )
+    _swap_ons_nhs(out, notes)
+    keep = ~other.to_numpy()
+    # rows keep their file positions for errors: check before dropping
+    check_codes(out["lsoa_code"].where(~other, "E01000000"), path, lsoa.column, table)
+    check_unique(out["lsoa_code"].where(~other), path, lsoa.column, table)
+    for canon in ("msoa_code", "ward_code", "lad_code"):
+        if canon in out:
+            blank = out[canon].isna() & ~other
+            if blank.all():
+                raise InputFileError(
+                    path, "expected codes in this column, found none", column=names[canon],
+                    row=table.row_offset, sheet=table.sheet,
+                )
+    order = ["lsoa_code"] + [c for c, _ in _FIELDS if c in out.columns and c != "lsoa_code"]
+    out = out[order]
+    vintage = lsoa.year or lsoa_vintage_from_codes(out["lsoa_code"])
+    if lsoa.year is None:
+        notes.append(f"LSOA vintage {vintage} inferred from the codes (the header names no year)")
+    out = validate_frame(Lookup, out[keep], path, table, what="LSOA lookup", column_names=names)
+    out = out.reset_index(drop=True)
+    meta = {
+        "vintage": vintage,
+        "parents": [c.removesuffix("_code") for c in order if c in _PARENT_CODES or c == "region_code"],
+        "parent_vintages": parents,
+    }
+    return out, meta
+
+
+def _swap_ons_nhs(out: pd.DataFrame, notes: list[str]) -> None:
+    """``sub_icb_code``/``icb_code`` carry ONS codes (E38/E54); NHS codes go to ``*_nhs``."""
+    for canon, prefix in (("sub_icb_code", "E38"), ("icb_code", "E54")):
+        nhs = f"{canon}_nhs"
+        if canon in out and nhs in out:
+            ons_here = out[canon].dropna().str.startswith(prefix).mean() if out[canon].notna().any() else 1
+            ons_there = out[nhs].dropna().str.startswith(prefix).mean() if out[nhs].notna().any() else 0
+            if ons_here < 0.5 and ons_there > 0.5:
+                out[[canon, nhs]] = out[[nhs, canon]].to_numpy()
+                notes.append(f"{canon}: ONS {prefix} codes taken from the column the file marks as NHS")
+
+
+def read_lookup(path: str | Path) -> list[tuple[pd.DataFrame, dict[str, Any], list[str], str | None]]:
+    """Read an ONS LSOA lookup: ``lsoa_code`` + whichever parents the file has.
+
+    Parents are ``msoa``, ``ward``, ``lad``, ``sub_icb``, ``icb``, ``county``, ``region``
+    ``_code``/``_name``; sub-ICB and ICB carry the ONS codes (E38/E54) with the NHS codes beside
+    them as ``*_code_nhs``. Scottish data zones are dropped (they are not LSOAs). Returns one
+    ``(frame, meta, notes, sheet)`` per table found; meta ``vintage`` is "2011" or "2021".
+    """
+    p = Path(path)
+    out = []
+    for table in load_tables(p, _lookup_header):
+        notes = list(table.notes)
+        frame, meta = _lookup_frame(table, p, notes)
+        out.append((frame, meta, notes, table.sheet))
+    return out
+
+
+def _read_lookup_results(path: Path) -> list[ReadResult]:
+    results = []
+    label = {"msoa": "MSOA", "ward": "ward", "lad": "LAD", "sub_icb": "sub-ICB", "icb": "ICB",
+             "region": "region"}
+    for frame, meta, notes, sheet in read_lookup(path):
+        years = meta["parent_vintages"]
+        parents = ", ".join(
+            f"{label.get(k, k)} {years[k]}" if k in years else label.get(k, k) for k in meta["parents"]
+        )
+        src = source_info(
+            path,
+            title=f"ONS lookup: LSOA {meta['vintage']} to {parents or 'parent areas'}"
+            + (f" (sheet {sheet})" if sheet else ""),
+            publisher=ONS,
+            period=", ".join(f"{label.get(k, k)} {v}" for k, v in years.items()) or meta["vintage"],
+        )
+        results.append(ReadResult("lookup", frame, src, notes, meta))
+    return results
+
+
+def read_lsoa_crosswalk(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read the ONS LSOA 2011 -> 2021 best-fit lookup: lsoa11_code, lsoa21_code, change_code, lad_code.
+
+    ``change_code`` is ONS's CHGIND: U unchanged, S split, M merged, X irregular. Each
+    (2011, 2021) pair appears once.
+    """
+    p = Path(path)
+    table = load_tables(p, _crosswalk_header)[0]
+    notes = list(table.notes)
+    d = _by_canon(match_fields(table.frame.columns))
+    c11 = next(f for f in d["lsoa_code"] if f.year == "2011")
+    c21 = next(f for f in d["lsoa_code"] if f.year == "2021")
+    norm_cols = {norm(c): c for c in table.frame.columns}
+    chg = next((norm_cols[k] for k in ("change_code", "chgind", "change code") if k in norm_cols), None)
+    if chg is None:
+        raise InputFileError(
+            p, "missing column 'CHGIND' (or 'change_code'): expected the change indicator U/S/M/X",
+            row=table.header_row, column="CHGIND", sheet=table.sheet,
+        )
+    out = pd.DataFrame(
+        {
+            "lsoa11_code": text_column(table, c11.column),
+            "lsoa21_code": text_column(table, c21.column),
+            "change_code": text_column(table, chg).str.upper(),
+        }
+    )
+    if "lad_code" in d:
+        out["lad_code"] = text_column(table, d["lad_code"][0].column)
+    check_codes(out["lsoa11_code"], p, c11.column, table)
+    check_codes(out["lsoa21_code"], p, c21.column, table)
+    bad = ~out["change_code"].fillna("").isin(["U", "S", "M", "X"])
+    pos = np.flatnonzero(bad.to_numpy())
+    if len(pos):
+        i = int(pos[0])
+        raise InputFileError(
+            p, f"expected a change code U, S, M or X, found {out['change_code'].iloc[i]!r}",
+            row=i + table.row_offset, column=chg, sheet=table.sheet,
+        )
+    pair = out["lsoa11_code"] + ">" + out["lsoa21_code"]
+    check_unique(pair, p, c21.column, table, what="LSOA 2011 > 2021 pair")
+    return plain_strings(out.reset_index(drop=True)), notes
+
+
+def _read_crosswalk_results(path: Path) -> list[ReadResult]:
+    frame, notes = read_lsoa_crosswalk(path)
+    counts = frame["change_code"].value_counts().to_dict()
+    notes.append("change codes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    src = source_info(
+        path, title="ONS LSOA 2011 to LSOA 2021 best-fit lookup", publisher=ONS, period="2021"
+    )
+    return [ReadResult("lsoa_crosswalk", frame, src, notes, {"vintage": "2011->2021"})]
+
+
+def read_ward_lookup(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Read an ONS Ward -> LAD (-> County -> Region) lookup, one row per ward and LAD.
+
+    Columns: ward_code, ward_name, lad_code, lad_name, and county/region codes and names where
+    the file has them (blank for the nations without counties or regions). Meta ``vintage`` is
+    the wards' year.
+    """
+    p = Path(path)
+    table = load_tables(p, _ward_lookup_header)[0]
+    notes = list(table.notes)
+    fields = match_fields(table.frame.columns)
+    out = pd.DataFrame(index=table.frame.index)
+    names: dict[str, str] = {}
+    for f in fields:
+        if f.canonical not in out.columns:
+            out[f.canonical] = text_column(table, f.column)
+            names[f.canonical] = f.column
+    ward = next(f for f in fields if f.canonical == "ward_code")
+    rx = re.compile(r"^[EWSN]\d{8}$")
+    check_codes(out["ward_code"], p, ward.column, table, pattern=rx, what="a ward code like E05000001")
+    check_codes(out["lad_code"], p, names["lad_code"], table, pattern=rx, what="a LAD code like E06000016")
+    # a ward split between districts (E05014284 in Dec 2022) has one row per district
+    pair = out["ward_code"] + ">" + out["lad_code"]
+    check_unique(pair, p, ward.column, table, what="ward and LAD")
+    meta = {"vintage": ward.year or "unknown"}
+    return plain_strings(out.reset_index(drop=True)), meta, notes
+
+
+def _read_ward_lookup_results(path: Path) -> list[ReadResult]:
+    frame, meta, notes = read_ward_lookup(path)
+    src = source_info(
+        path, title=f"ONS Ward to LAD to County to Region lookup ({meta['vintage']})",
+        publisher=ONS, period=str(meta["vintage"]),
+    )
+    return [ReadResult("ward_lookup", frame, src, notes, meta)]
+
+
+def msoa21_from_names(lsoas: pd.DataFrame, msoas: pd.DataFrame) -> pd.DataFrame:
+    """LSOA 2021 -> MSOA 2021 from names, for want of a national lookup file.
+
+    ONS names every LSOA after its MSOA plus one letter (``Leicester 008A`` lies in
+    ``Leicester 008``), so dropping the final letter gives the MSOA name. ``lsoas`` may be a
+    boundaries frame (area_code/area_name) or a lookup (lsoa_code/lsoa_name); ``msoas`` a
+    boundaries frame or one with msoa_code/msoa_name. Returns lsoa_code, msoa_code, msoa_name
+    for every LSOA; both are NA where no MSOA has the name (check ``msoa_code.isna()``).
+    """
+    lcode, lname = _code_name(lsoas, "lsoa")
+    mcode, mname = _code_name(msoas, "msoa")
+    names = lsoas[lname].astype("string").str.strip()
+    base = names.str.extract(r"^(.*\d{3})[A-Z]$", expand=False)
+    index = (
+        msoas.assign(_n=msoas[mname].astype("string").str.strip())
+        .drop_duplicates("_n")
+        .set_index("_n")[mcode]
+        .astype("string")
+    )
+    code = base.map(index)
+    out = pd.DataFrame(
+        {
+            "lsoa_code": lsoas[lcode].astype("string").to_numpy(),
+            "msoa_code": code.to_numpy(),
+            "msoa_name": base.where(code.notna()).to_numpy(),
+        }
+    )
+    return plain_strings(out.astype("string"))
+
+
+def _code_name(frame: pd.DataFrame, kind: str) -> tuple[str, str]:
+    for code, name in ((f"{kind}_code", f"{kind}_name"), ("area_code", "area_name")):
+        if code in frame.columns and name in frame.columns:
+            return code, name
+    raise ValueError(
+        f"expected columns {kind}_code/{kind}_name or area_code/area_name, found {list(frame.columns)}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# boundaries
+
+_AREA_FIELDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (
+        area,
+        re.compile(rf"^{pfx}[ _]?(?P<y>\d\d)?[ _]?(cd|code)$"),
+        re.compile(rf"^{pfx}[ _]?(?P<y>\d\d)?[ _]?(nm|name)$"),
+    )
+    for area, pfx in (("lsoa", "lsoa"), ("msoa", "msoa"), ("ward", "(wd|ward)"), ("lad", "(lad|ltla)"))
+)
+_CODE_PATTERNS = {"lsoa": r"^[EW]01\d{6}$", "msoa": r"^[EW]02\d{6}$"}
+
+
+@dataclass
+class VectorSource:
+    """A vector dataset recognised by content: the GDAL name to open and the layers in it."""
+
+    target: str
+    layers: list[str]
+    hint: str  # text inside the file that may name its generalisation (layer/member/JSON name)
+
+
+def _vector_source(path: Path) -> VectorSource | None:
+    """Recognise GeoPackage, GeoJSON, FlatGeobuf, shapefile, or a zip of one, by content."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    target: str | None = None
+    hint = ""
+    if head.startswith(b"SQLite format 3\x00") or head.startswith(b"fgb\x03"):
+        target = str(path)
+    elif head[:4] == b"\x00\x00\x27\x0a" and path.suffix.lower() == ".shp":
+        target = str(path)
+    elif head.startswith(b"PK") and not is_spreadsheet(path):
+        members = zip_members(path) or []
+        for ext in (".gpkg", ".shp", ".geojson", ".json", ".fgb"):
+            hits = [m for m in members if m.lower().endswith(ext) and "__macosx" not in m.lower()]
+            if hits:
+                target = f"/vsizip/{{{path.resolve()}}}/{hits[0]}"
+                hint = hits[0]
+                break
+    else:
+        raw = read_head_bytes(path, 4096) if is_gzip(path) else head
+        text = (raw or b"").decode("utf-8", errors="ignore").lstrip("\ufeff \r\n\t")
+        if text.startswith("{") and re.search(r'"type"\s*:\s*"Feature(Collection)?"', text):
+            if is_gzip(path):
+                target = f"/vsigzip/{{{path.resolve()}}}"
+            else:
+                target = str(path)
+            m = re.search(r'"name"\s*:\s*"([^"]*)"', text[:600])
+            hint = m.group(1) if m else ""
+    if target is None:
+        return None
+    try:
+        import warnings
+
+        import pyogrio
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layers = [str(name) for name, _ in pyogrio.list_layers(target)]
+    except Exception:  # noqa: BLE001
+        return None
+    if len(layers) == 1 and not hint:
+        hint = layers[0] if head.startswith(b"SQLite") else ""
+    return VectorSource(target, layers, hint)
+
+
+def _layer_info(src: VectorSource, layer: str) -> dict[str, Any] | None:
+    try:
+        import warnings
+
+        import pyogrio
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pyogrio.read_info(src.target, layer=layer)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _area_fields(fields: Sequence[str]) -> tuple[str, str, str | None, str | None] | None:
+    """(area_type, code field, name field, vintage) for the finest area type the fields name."""
+    for area, code_rx, name_rx in _AREA_FIELDS:
+        code = next((f for f in fields if code_rx.match(norm(f))), None)
+        if code is None:
+            continue
+        year = _year(code_rx.match(norm(code)).group("y"))  # type: ignore[union-attr]
+        name = next(
+            (f for f in fields if name_rx.match(norm(f)) and not norm(f).endswith("nmw")), None
+        )
+        return area, code, name, year
+    return None
+
+
+def _boundary_layer(path: Path) -> tuple[VectorSource, str, dict[str, Any], tuple] | None:
+    src = _vector_source(path)
+    if src is None:
+        return None
+    for layer in src.layers:
+        info = _layer_info(src, layer)
+        if not info or info.get("geometry_type") in (None, "Point", "MultiPoint", "LineString"):
+            continue
+        fields = [str(f) for f in info["fields"]]
+        area = _area_fields(fields)
+        if area is not None:
+            return src, layer, info, area
+    return None
+
+
+def _geojson_head_verdict(path: Path) -> bool | None:
+    """Decide a plain GeoJSON from its first feature's text, without GDAL parsing it all.
+
+    None when the head does not show both the first feature's properties and geometry type
+    (ONS files may put a long geometry first): the caller then asks GDAL.
+    """
+    raw = read_head_bytes(path, 65536)
+    if raw is None or is_gzip(path):
+        return None
+    text = raw.decode("utf-8", errors="ignore").lstrip("\ufeff \r\n\t")
+    if not text.startswith("{") or not re.search(r'"type"\s*:\s*"FeatureCollection"', text):
+        return None
+    start = text.find('"features"')  # skip the CRS member, which has "properties" too
+    if start < 0:
+        return None
+    props = re.search(r'"properties"\s*:\s*\{([^{}]*)\}', text[start:])
+    geom = re.search(r'"geometry"\s*:\s*\{\s*"type"\s*:\s*"(\w+)"', text[start:])
+    if props is None or geom is None:
+        return None
+    keys = re.findall(r'"([^"]+)"\s*:', props.group(1))
+    return geom.group(1) in ("Polygon", "MultiPolygon") and _area_fields(keys) is not None
+
+
+def sniff_boundaries(path: Path) -> bool:
+    """A polygon layer with ONS LSOA/MSOA/ward/LAD code fields (GeoJSON, GPKG, zip, FGB)."""
+    try:
+        verdict = _geojson_head_verdict(Path(path))
+        if verdict is not None:
+            return verdict
+        return _boundary_layer(Path(path)) is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygonal part of a repaired geometry (make_valid may add lines or points)."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    if geom is None or geom.is_empty or isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    polys: list[Polygon] = []
+    for part in shapely.get_parts(geom):
+        if isinstance(part, Polygon):
+            polys.append(part)
+        elif isinstance(part, MultiPolygon):
+            polys.extend(part.geoms)
+        elif hasattr(part, "geoms"):
+            sub = _polygonal(part)
+            if isinstance(sub, Polygon):
+                polys.append(sub)
+            elif isinstance(sub, MultiPolygon):
+                polys.extend(sub.geoms)
+    if not polys:
+        return Polygon()
+    return polys[0] if len(polys) == 1 else MultiPolygon(polys)
+
+
+def repair_polygons(gdf: gpd.GeoDataFrame, code_column: str = "area_code") -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Repair invalid polygons with ``shapely.make_valid``, keeping polygonal parts only.
+
+    Generalised ONS boundaries can self-intersect (4 of the 611 LLR LSOA 2011 BGC polygons do);
+    overlays and area sums fail on them. Returns the frame and the codes that were repaired.
+    """
+    geoms = gdf.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if not invalid.any():
+        return gdf, []
+    fixed = shapely.make_valid(geoms[invalid])
+    out = gdf.copy()
+    out.loc[invalid, out.geometry.name] = [_polygonal(g) for g in fixed]
+    return out, [str(c) for c in gdf.loc[invalid, code_column]]
+
+
+def guess_generalisation(gdf: gpd.GeoDataFrame, hint: str = "", sample: int = 400) -> tuple[str, str]:
+    """ONS generalisation code (BFC/BFE/BGC/BSC/BUC) and how it was decided.
+
+    First from text inside the file (ONS layer names end ``..._BSC_V4``); else guessed from the
+    median spacing of boundary vertices in metres: ONS generalises to about 20 m (BGC), 200 m
+    (BSC) and 500 m (BUC), which leaves medians of roughly 70-170 m, 300-1,000 m and 1,500 m on
+    the files we have seen. Returns ("unknown", reason) when it cannot tell.
+    """
+    m = re.search(r"(?<![a-z])(bfc|bfe|bgc|bsc|buc)(?![a-z])", hint.lower())
+    if m:
+        return m.group(1).upper(), f"named in the file ({hint})"
+    try:
+        g = gdf.geometry
+        g = g[~g.is_empty & g.notna()]
+        if g.empty:
+            return "unknown", "no geometries"
+        if len(g) > sample:
+            g = g.sample(sample, random_state=0)
+        crs = g.crs
+        if crs is not None and crs.is_geographic:
+            # a metric CRS: British National Grid for GB/NI, else the UTM zone of the centre
+            # (computed directly: geopandas' estimate_utm_crs queries the PROJ database, ~0.3 s)
+            minx, miny, maxx, maxy = g.total_bounds
+            if -11 <= minx and maxx <= 3 and 49 <= miny and maxy <= 61.5:
+                crs = "EPSG:27700"
+            else:
+                lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+                zone = int((lon + 180) // 6) % 60 + 1
+                crs = f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+        rings = shapely.get_exterior_ring(shapely.get_parts(g.to_crs(crs).to_numpy()))
+        coords, idx = shapely.get_coordinates(rings, return_index=True)
+        step = np.hypot(*np.diff(coords, axis=0).T)
+        same = idx[1:] == idx[:-1]
+        spacing = float(np.median(step[same]))
+    except Exception as err:  # noqa: BLE001
+        return "unknown", f"could not measure vertex spacing ({err})"
+    code = next(c for c, upper in GENERALISATIONS if spacing <= upper)
+    return code, f"guessed from the median vertex spacing ({spacing:,.0f} m)"
+
+
+def _merge_duplicate_codes(gdf: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """One feature per code: parts published as separate features are unioned.
+
+    ONS Wards Dec 2022 hold E05014284 twice (its parts in Ryedale and Scarborough); the
+    canonical areas table has one polygon per code.
+    """
+    dup = gdf["area_code"].duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return gdf
+    parts = gdf[dup]
+    merged = parts.dissolve(by="area_code", aggfunc="first", as_index=False, sort=False)
+    merged = merged[gdf.columns]
+    codes = list(merged["area_code"])
+    notes.append(
+        f"merged {int(dup.sum())} features sharing {len(codes)} code(s) into one polygon each "
+        f"({', '.join(codes[:10])}{' ...' if len(codes) > 10 else ''})"
+    )
+    first = ~gdf["area_code"].duplicated(keep="first").to_numpy()
+    keep = gdf[~dup | first].copy()
+    keep = keep.set_index("area_code", drop=False)
+    keep.loc[merged["area_code"], keep.geometry.name] = merged.geometry.to_numpy()
+    return keep.reset_index(drop=True)
+
+
+def _read_vector(target: str, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio", use_arrow=True)
+        except ImportError:
+            return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio")
+
+
+def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], list[str]]:
+    """Read ONS boundaries: GeoDataFrame(area_code, area_name, area_type, geometry) in EPSG:4326.
+
+    Area type and vintage come from the field names (``LSOA11CD`` -> lsoa 2011, ``ward22_code``
+    -> ward 2022, ``ltla24_code`` -> lad 2024). Invalid polygons are repaired. Meta: area_type,
+    vintage, generalisation, repaired (count).
+    """
+    p = Path(path)
+    found = _boundary_layer(p)
+    if found is None:
+        raise InputFileError(
+            p,
+            "not a boundary file: expected a GeoJSON, GeoPackage or zipped shapefile with polygons "
+            "and an ONS code field such as LSOA21CD, lsoa21_code, MSOA11CD, WD22CD or LAD22CD",
+        )
+    src, layer, info, (area, code_f, name_f, year) = found
+    notes: list[str] = []
+    if info.get("crs") is None:
+        raise InputFileError(
+            p,
+            "the layer has no coordinate reference system (a shapefile needs its .prj file beside "
+            "the .shp; ONS files in British National Grid are EPSG:27700)",
+            column="geometry",
+        )
+    cols = [code_f] + ([name_f] if name_f else [])
+    gdf = _read_vector(src.target, layer, cols)
+    if len(src.layers) > 1:
+        notes.append(f"read layer {layer!r} of {len(src.layers)}")
+    geoms = gdf.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InputFileError(
+            p, f"feature {gdf[code_f].iloc[i]!r} has no geometry; expected a polygon",
+            row=i + 1, column="geometry",
+        )
+    types = set(shapely.get_type_id(geoms).tolist()) - {3, 6}
+    if types:
+        i = int(np.flatnonzero(~np.isin(shapely.get_type_id(geoms), [3, 6]))[0])
+        raise InputFileError(
+            p, f"expected polygons, found a {geoms[i].geom_type} for {gdf[code_f].iloc[i]!r}",
+            row=i + 1, column="geometry",
+        )
+    crs = gdf.crs
+    if crs is not None and crs.to_epsg() != 4326:
+        if "CRS84" in crs.to_string().upper():  # lon/lat WGS 84: the same coordinates
+            gdf = gdf.set_crs(4326, allow_override=True)
+        else:
+            notes.append(f"reprojected from {crs.to_string()} to EPSG:4326")
+            gdf = gdf.to_crs(4326)
+    out = gpd.GeoDataFrame(
+        {
+            "area_code": gdf[code_f].astype("string").str.strip(),
+            "area_name": gdf[name_f].astype("string").str.strip() if name_f else pd.NA,
+            "area_type": area,
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=4326,
+    )
+    table = Table(out, 0, None, [])  # features are numbered from 1
+    pattern = _CODE_PATTERNS.get(area)
+    if pattern:
+        check_codes(out["area_code"], p, code_f, table, pattern=re.compile(pattern),
+                    what=f"an {area.upper()} code")
+    blank = out["area_code"].isna() | (out["area_code"] == "")
+    if blank.any():
+        check_codes(out["area_code"], p, code_f, table, pattern=re.compile(r"^\S+$"),
+                    what=f"an {area.upper()} code")
+    out, repaired = repair_polygons(out)
+    if repaired:
+        shown = ", ".join(repaired[:10]) + (" ..." if len(repaired) > 10 else "")
+        notes.append(f"repaired {len(repaired)} invalid polygons with make_valid ({shown})")
+    out = _merge_duplicate_codes(out, notes)
+    out = validate_frame(Areas, out, p, None, what="boundary layer",
+                         column_names={"area_code": code_f, "area_name": name_f or "area_name"})
+    vintage = year
+    if vintage is None and area == "lsoa":
+        vintage = lsoa_vintage_from_codes(out["area_code"])
+        notes.append(f"LSOA vintage {vintage} inferred from the codes")
+    generalisation, how = guess_generalisation(out, src.hint)
+    notes.append(f"generalisation {generalisation}: {how}")
+    meta = {
+        "area_type": area,
+        "vintage": vintage or "unknown",
+        "generalisation": generalisation,
+        "repaired": len(repaired),
+    }
+    return out, meta, notes
+
+
+def _read_boundary_results(path: Path) -> list[ReadResult]:
+    gdf, meta, notes = read_boundaries(path)
+    gen = meta["generalisation"]
+    src = source_info(
+        path,
+        title=f"ONS {meta['area_type'].upper()} {meta['vintage']} boundaries"
+        + (f" ({gen})" if gen != "unknown" else ""),
+        publisher=ONS,
+        period=str(meta["vintage"]),
+        attribution=OS_ATTRIBUTION,
+    )
+    return [ReadResult("boundaries", gdf, src, notes, meta)]
+
+
+# ---------------------------------------------------------------------------------------------
+# sniffers and the registry entries
+
+
+def sniff_lookup(path: Path) -> bool:
+    """An LSOA column plus at least one parent code column (MSOA, ward, LAD, sub-ICB, ICB)."""
+    return _sniff_header(Path(path), _lookup_header)
+
+
+def sniff_crosswalk(path: Path) -> bool:
+    """Both an LSOA 2011 and an LSOA 2021 code column."""
+    return _sniff_header(Path(path), _crosswalk_header)
+
+
+def sniff_ward_lookup(path: Path) -> bool:
+    """Ward and LAD code columns and no LSOA column."""
+    return _sniff_header(Path(path), _ward_lookup_header)
+
+
+READERS: list[Reader] = [
+    Reader(
+        "ons_boundaries",
+        "boundaries",
+        "ONS LSOA/MSOA/ward/LAD boundaries (GeoJSON, GeoPackage, zipped shapefile or GeoPackage)",
+        sniff_boundaries,
+        _read_boundary_results,
+    ),
+    Reader(
+        "ons_lsoa11_lsoa21_lookup",
+        "lsoa_crosswalk",
+        "ONS LSOA 2011 to LSOA 2021 best-fit lookup (CSV or workbook)",
+        sniff_crosswalk,
+        _read_crosswalk_results,
+    ),
+    Reader(
+        "ons_lsoa_lookup",
+        "lookup",
+        "ONS LSOA to MSOA / ward / LAD / sub-ICB / ICB lookup (CSV or workbook)",
+        sniff_lookup,
+        _read_lookup_results,
+    ),
+    Reader(
+        "ons_ward_lookup",
+        "ward_lookup",
+        "ONS Ward to LAD to County to Region lookup",
+        sniff_ward_lookup,
+        _read_ward_lookup_results,
+    ),
+]
