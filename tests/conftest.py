@@ -35,3 +35,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic dataset (seeded), written once per test session."""
+    from hiexplore.demo import write_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    write_demo(out, 300, 40, 7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def embedded_dataset() -> Path:
+    """The committed LLR dataset (real data); skipped if it has not been built."""
+    if not (EMBEDDED / "manifest.json").is_file():
+        pytest.skip("data/llr has not been built (run the build command in data/README.md)")
+    return EMBEDDED

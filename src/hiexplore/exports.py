@@ -139,5 +139,5 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
                 p.unlink()
             gdf.to_file(p, driver="GPKG", layer=kind)
             meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
-            gpd.GeoDataFrame(meta, geometry=[None] * len(meta)).to_file(p, driver="GPKG", layer="metadata")
+            gpd.GeoDataFrame(meta, geometry=[None] * len(meta), crs=4326).to_file(p, driver="GPKG", layer="metadata")
     return p

@@ -1,0 +1,68 @@
+"""The canonical dataset folder: validated writes, atomic replacement, loading, the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hiexplore.dataset import TABLE_FILES, load_dataset, read_manifest, write_dataset
+from hiexplore.errors import DatasetError
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_demo_round_trip_and_manifest(demo_dataset: Path) -> None:
+    ds = load_dataset(demo_dataset)
+    assert ds.synthetic and ds.manifest["synthetic"] is True
+    assert set(ds.manifest["tables"]) >= {"areas", "lookup", "registrations", "indicators"}
+    assert ds.manifest["tables"]["lookup"] == len(ds.lookup) == 300
+    assert (ds.areas["area_type"] == "lsoa").sum() == 300
+    assert ds.areas.crs.to_epsg() == 4326
+    assert "mmr1_24m" in ds.indicator_keys()
+    # indicators without data are listed with the file that would fill them, never as zero
+    missing = {i["indicator"] for i in ds.manifest["indicators_not_loaded"]}
+    assert "smoking_prevalence_qof" in missing
+    assert "smoking_prevalence_qof" not in set(ds.indicators["indicator"])
+
+
+def test_failed_write_leaves_previous_dataset_byte_for_byte(demo_dataset: Path, tmp_path: Path) -> None:
+    ds = load_dataset(demo_dataset)
+    target = tmp_path / "ds"
+    tables = {name: getattr(ds, name) for name in TABLE_FILES}
+    write_dataset(target, tables, dict(ds.manifest))
+    before = _digest(target)
+    bad = dict(tables)
+    broken = ds.indicators.copy()
+    broken.loc[0, "numerator"] = broken.loc[0, "denominator"] + 10  # numerator > denominator
+    bad["indicators"] = broken
+    with pytest.raises(DatasetError, match="numerator must be less than or equal to denominator"):
+        write_dataset(target, bad, dict(ds.manifest))
+    assert _digest(target) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")], "temporary folder left behind"
+
+
+def test_missing_table_and_not_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="missing table"):
+        write_dataset(tmp_path / "x", {"areas": pd.DataFrame()}, {})
+    with pytest.raises(DatasetError, match="not a hiexplore dataset"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json", "utf-8")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        read_manifest(tmp_path)
+
+
+def test_load_rejects_a_corrupted_table(demo_dataset: Path, tmp_path: Path) -> None:
+    ds = load_dataset(demo_dataset)
+    target = tmp_path / "ds"
+    write_dataset(target, {n: getattr(ds, n) for n in TABLE_FILES}, dict(ds.manifest))
+    (target / "registrations.parquet").write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match="registrations"):
+        load_dataset(target)
+    man = json.loads((target / "manifest.json").read_text("utf-8"))
+    assert man["synthetic"] is True
