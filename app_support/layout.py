@@ -34,12 +34,16 @@ def dataset_sidebar() -> None:
     current = st.query_params.get("dataset", default)
     if current not in options:
         current = default
+    st.session_state["w_dataset"] = current
+    st.query_params["dataset"] = current
+
+    def on_change() -> None:
+        st.query_params["dataset"] = st.session_state["w_dataset"]
+
     choice = st.sidebar.selectbox(
-        "Dataset", names, index=names.index(current), key="w_dataset",
+        "Dataset", names, key="w_dataset", on_change=on_change,
         help="Any folder built by `hiexplore build` or `hiexplore demo` under data/.",
     )
-    if st.query_params.get("dataset") != choice:
-        st.query_params["dataset"] = choice
     st.session_state["dataset_path"] = str(options[choice])
     ds = get_dataset(options[choice])
     if ds.synthetic:

@@ -1,36 +1,56 @@
-"""Every choice a user makes lives in the URL (st.query_params) so a view can be shared."""
+"""Every choice a user makes lives in the URL (st.query_params) so a view can be shared.
+
+The URL is the single source of truth: each run seeds the widget's session state from the query
+parameter before the widget is drawn, and a widget's ``on_change`` writes its new value back to
+the URL. So a value set from elsewhere (a click on the map, a shared link) wins over the widget's
+remembered state, and a user's change is never undone on the next run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
 
+def _sync(key: str, to_url: Callable[[Any], str]) -> Callable[[], None]:
+    def on_change() -> None:
+        st.query_params[key] = to_url(st.session_state[f"w_{key}"])
+
+    return on_change
+
+
+def _seed(key: str, value: Any) -> None:
+    st.session_state[f"w_{key}"] = value
+
+
 def url_choice(label: str, key: str, options: Sequence[str], default: str | None = None, *, sidebar: bool = False,
-               format_func=str, help: str | None = None) -> str:  # noqa: A002
-    """A selectbox whose value is read from and written to the URL query parameter ``key``."""
+               format_func: Callable[[Any], str] = str, help: str | None = None) -> str | None:  # noqa: A002
+    """A selectbox bound to the URL query parameter ``key``."""
     options = list(options)
     current = st.query_params.get(key)
     if current not in options:
         current = default if default in options else (options[0] if options else None)
+    if current is not None:
+        _seed(key, current)
+        if st.query_params.get(key) != current:
+            st.query_params[key] = current
     where = st.sidebar if sidebar else st
-    index = options.index(current) if current in options else 0
-    value = where.selectbox(label, options, index=index, key=f"w_{key}", format_func=format_func, help=help)
-    if value is not None and st.query_params.get(key) != value:
-        st.query_params[key] = value
-    return value
+    return where.selectbox(label, options, key=f"w_{key}", format_func=format_func, help=help,
+                           on_change=_sync(key, str))
 
 
-def url_multi(label: str, key: str, options: Sequence[str], default: Sequence[str] = (), *, format_func=str) -> list[str]:
+def url_multi(label: str, key: str, options: Sequence[str], default: Sequence[str] = (), *,
+              format_func: Callable[[Any], str] = str) -> list[str]:
     options = list(options)
     raw = st.query_params.get(key)
-    current = [v for v in raw.split(",") if v in options] if raw else [d for d in default if d in options]
-    value = st.multiselect(label, options, default=current, key=f"w_{key}", format_func=format_func)
-    joined = ",".join(value)
-    if st.query_params.get(key, "") != joined:
-        st.query_params[key] = joined
-    return value
+    current = [v for v in raw.split(",") if v in options] if raw is not None else [d for d in default if d in options]
+    _seed(key, current)
+    if st.query_params.get(key) != ",".join(current):
+        st.query_params[key] = ",".join(current)
+    return st.multiselect(label, options, key=f"w_{key}", format_func=format_func,
+                          on_change=_sync(key, lambda v: ",".join(v)))
 
 
 def url_int(label: str, key: str, default: int, min_value: int = 0, max_value: int = 1_000_000) -> int:
@@ -39,16 +59,18 @@ def url_int(label: str, key: str, default: int, min_value: int = 0, max_value: i
         current = int(raw) if raw is not None else default
     except ValueError:
         current = default
-    value = int(st.number_input(label, min_value=min_value, max_value=max_value, value=current, key=f"w_{key}"))
-    if st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
-    return value
+    current = min(max(current, min_value), max_value)
+    _seed(key, current)
+    if st.query_params.get(key) != str(current):
+        st.query_params[key] = str(current)
+    return int(st.number_input(label, min_value=min_value, max_value=max_value, key=f"w_{key}",
+                               on_change=_sync(key, lambda v: str(int(v)))))
 
 
 def url_bool(label: str, key: str, default: bool = False) -> bool:
     raw = st.query_params.get(key)
     current = raw == "1" if raw is not None else default
-    value = st.checkbox(label, value=current, key=f"w_{key}")
-    if st.query_params.get(key) != ("1" if value else "0"):
-        st.query_params[key] = "1" if value else "0"
-    return value
+    _seed(key, current)
+    if st.query_params.get(key) != ("1" if current else "0"):
+        st.query_params[key] = "1" if current else "0"
+    return st.checkbox(label, key=f"w_{key}", on_change=_sync(key, lambda v: "1" if v else "0"))

@@ -71,7 +71,7 @@ except HiexploreError as err:
 
 left, right = st.columns([3, 2])
 with left:
-    out = st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=["last_active_drawing"], key="map")
+    out = st_folium(use_vendored_assets(m), height=680, use_container_width=True, returned_objects=["last_active_drawing"], key="map")
     source_caption(ds, indicator, None if layer == "deprivation" else period)
 clicked = None
 if out and out.get("last_active_drawing"):
@@ -83,7 +83,7 @@ with right:
                        "people_to_reach", "flagged"]].sort_values("value")
         st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)")
         st.dataframe(
-            table, hide_index=True, height=520,
+            table, hide_index=True, height=640,
             column_config={
                 "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
                 "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
@@ -107,6 +107,7 @@ if clicked in codes:
 area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
                   format_func=lambda c: f"{names.get(c, c)} ({c})")
 if area:
+    st.markdown(f"**Profile of {names.get(area, area)} ({area})**")
     rows = []
     for key in keys:
         try:

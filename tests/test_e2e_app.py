@@ -1,0 +1,203 @@
+"""End to end in headless Chromium: start the app, open every page, click the map, download.
+
+The browser may reach only 127.0.0.1 (and data:/blob: URLs): the app must work offline. Screenshots
+go to tests/_artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "_artifacts"
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    embedded = REPO / "data" / "llr" / "manifest.json"
+    env = dict(os.environ)
+    if not embedded.is_file():
+        from hiexplore.demo import write_demo
+
+        demo = tmp_path_factory.mktemp("e2e") / "demo"
+        write_demo(demo, 300, 40, 3)
+        env["HIEXPLORE_DATASET"] = str(demo)
+    port = _free_port()
+    log = tmp_path_factory.mktemp("log") / "server.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"app did not become healthy; log:\n{log.read_text()[-3000:]}")
+    yield url, log
+    proc.terminate()
+    proc.wait(timeout=20)
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _page(browser, url: str):
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    blocked: list[str] = []
+
+    def route(r):
+        u = r.request.url
+        if u.startswith(("data:", "blob:", "about:")) or u.split("://", 1)[-1].startswith("127.0.0.1"):
+            return r.continue_()
+        blocked.append(u)
+        return r.abort()
+
+    ctx.route("**/*", route)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return ctx, page, blocked, errors
+
+
+def _wait_idle(page, timeout: float = 90_000) -> None:
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+    page.wait_for_timeout(800)
+
+
+@pytest.mark.parametrize("path,text", [
+    ("overview", "Headline inequality"),
+    ("map", "Map explorer"),
+    ("practices", "compare GP practices"),
+    ("targets", "where outreach changes most"),
+    ("inequalities", "Inequalities"),
+    ("data", "Validation report"),
+])
+def test_each_page_opens_offline(server, browser, path: str, text: str) -> None:
+    url, _ = server
+    ctx, page, blocked, errors = _page(browser, url)
+    page.goto(f"{url}/{path}")
+    _wait_idle(page)
+    page.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+    assert not page.locator("[data-testid='stException']").count()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=False)
+    assert not errors, errors
+    ctx.close()
+
+
+def test_click_an_area_opens_its_profile(server, browser) -> None:
+    url, _ = server
+    ctx, page, blocked, errors = _page(browser, url)
+    page.goto(f"{url}/map?layer=uptake&geo=lsoa")
+    _wait_idle(page)
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    paths = frame.locator("path.leaflet-interactive")
+    paths.first.wait_for(timeout=60_000)
+    assert paths.count() > 50
+    before = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
+    iframe = page.locator("iframe[title='streamlit_folium.st_folium']")
+    iframe.scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollBy(0, 0)")
+    fr = next(f for f in page.frames if "st_folium" in f.url)
+    # an area polygon that is really on top at its centre (not under the legend or a practice)
+    point = fr.evaluate("""() => {
+        for (const p of document.querySelectorAll('path.leaflet-interactive')) {
+            const r = p.getBoundingClientRect();
+            if (r.width < 8 || r.height < 8) continue;
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (document.elementFromPoint(x, y) === p && p.getAttribute('fill-opacity') !== null
+                && y > 120 && y < 420) return [x, y];
+        }
+        return null;
+    }""")
+    assert point, "no clickable area polygon found"
+    frame_box = iframe.bounding_box()
+    assert frame_box["y"] + point[1] < 1000, "the chosen point is off screen"
+    # the component may re-render once after its first value: click again until the app answers
+    changed = False
+    for _ in range(4):
+        page.mouse.click(frame_box["x"] + point[0], frame_box["y"] + point[1])
+        try:
+            page.wait_for_function(
+                "(b) => new URLSearchParams(window.location.search).get('area') !== b", arg=before, timeout=15_000
+            )
+            changed = True
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
+            page.wait_for_timeout(1000)
+    assert changed, "clicking an area did not select it"
+    _wait_idle(page)
+    after = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
+    assert after and after != before
+    # the profile now describes the clicked area
+    page.wait_for_function("(c) => document.body.innerText.includes('Profile of') && document.body.innerText.includes(c)",
+                           arg=after, timeout=60_000)
+    page.get_by_text("Area profile").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "map_clicked.png"))
+    assert not errors, errors
+    assert not [b for b in blocked if not b.startswith("https://tile")], blocked  # only optional tiles may be asked for
+    ctx.close()
+
+
+def test_download_a_target_list(server, browser) -> None:
+    url, _ = server
+    ctx, page, blocked, errors = _page(browser, url)
+    page.goto(f"{url}/targets")
+    _wait_idle(page)
+    button = page.get_by_role("button", name="Download CSV")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    data = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert rows, "empty target list"
+    for col in ("priority_rank", "area_code", "area_name", "people_to_reach", "reasons", "indicators_flagged"):
+        assert col in rows[0]
+    ranks = [int(float(r["priority_rank"])) for r in rows]
+    assert ranks == sorted(ranks)
+    assert all(r["reasons"] for r in rows)
+    page.screenshot(path=str(ARTIFACTS / "targets_download.png"))
+    ctx.close()
