@@ -61,32 +61,73 @@ class CatchmentMatrix:
     catchment_source: str
 
 
-def catchment_matrix(registrations: pd.DataFrame) -> CatchmentMatrix:
-    """Build the practice x LSOA share matrix from the registrations table (one pass, no loops)."""
+def _in_scope(registrations: pd.DataFrame) -> pd.DataFrame:
+    """All-persons rows when the table also has rows by sex (else every row)."""
     reg = registrations
     if "sex" in reg.columns:
-        reg = reg[reg["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"])] if (
-            reg["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"]).any()
-        ) else reg
-    pcodes, p_idx = np.unique(reg["practice_code"].to_numpy(dtype=str), return_inverse=True)
+        persons = reg["sex"].astype(str).str.upper().isin(["ALL", "PERSONS"])
+        if persons.any():
+            reg = reg[persons]
+    return reg
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique codes as a numpy str array, index of each value): ``np.unique`` on strings.
+
+    ``pd.factorize`` on the (Arrow-backed) string column is several times faster than turning
+    1.2M codes into a numpy string array first; the result is the same.
+    """
+    idx, uniques = pd.factorize(values.astype(str), sort=True, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=str), np.asarray(idx, dtype=np.int64)
+
+
+def catchment_matrix(registrations: pd.DataFrame) -> CatchmentMatrix:
+    """Build the practice x LSOA share matrix from the registrations table (one pass, no loops)."""
+    return _catchment(registrations)[0]
+
+
+def _catchment(registrations: pd.DataFrame) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
+    """The share matrix, and the transposed (LSOA x practice) shares and in-area patient counts
+    that apportioning multiplies by."""
+    reg = _in_scope(registrations)
+    pcodes, p_idx = _sorted_codes(reg["practice_code"])
     patients = reg["patients"].to_numpy(dtype="float64")
     totals = np.bincount(p_idx, weights=patients, minlength=len(pcodes))
     in_area = reg["in_area"].to_numpy(dtype=bool)
     inside = np.bincount(p_idx[in_area], weights=patients[in_area], minlength=len(pcodes))
-    lcodes, l_idx = np.unique(reg.loc[in_area, "lsoa_code"].to_numpy(dtype=str), return_inverse=True)
+    lcodes, l_idx = _sorted_codes(reg["lsoa_code"][in_area])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(totals[p_idx[in_area]] > 0, patients[in_area] / totals[p_idx[in_area]], 0.0)
-    mat = sp.csr_matrix((share, (p_idx[in_area], l_idx)), shape=(len(pcodes), len(lcodes)))
+    shape = (len(pcodes), len(lcodes))
+    mat = sp.csr_matrix((share, (p_idx[in_area], l_idx)), shape=shape)
+    counts_t = sp.csr_matrix((patients[in_area], (l_idx, p_idx[in_area])), shape=shape[::-1])
     with np.errstate(divide="ignore", invalid="ignore"):
         out_share = np.where(totals > 0, 1.0 - inside / totals, 0.0)
-    sources = sorted(set(reg["catchment_source"].astype(str)))
-    return CatchmentMatrix(
+    sources = sorted(set(reg["catchment_source"].astype(str).unique()))
+    cm = CatchmentMatrix(
         shares=mat,
         practice_codes=pcodes,
         lsoa_codes=lcodes,
         out_of_area_share=out_share,
         catchment_source="+".join(sources) if sources else "unknown",
     )
+    return cm, mat.T.tocsr(), counts_t
+
+
+def _dataset_catchment(ds: object) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
+    """:func:`_catchment` of a dataset's registrations, built once per loaded dataset.
+
+    Kept in ``ds.__dict__`` (as the spatial weights are): a loaded dataset is not changed in
+    place, and at national size (1.2M registration rows) building the matrix costs far more
+    than using it.
+    """
+    reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+    cache = ds.__dict__.setdefault("_catchment_cache", {}) if hasattr(ds, "__dict__") else {}
+    key = (id(reg), len(reg))
+    if key not in cache:
+        cache.clear()
+        cache[key] = _catchment(reg)
+    return cache[key]
 
 
 def _check_request(indicators: pd.DataFrame, indicator: str, period: str | None) -> str:
@@ -99,11 +140,20 @@ def _check_request(indicators: pd.DataFrame, indicator: str, period: str | None)
             f"(load it with {get_indicator(indicator).load_with}).",
             valid=loaded,
         )
-    periods = sorted(rows["period"].unique())
-    if period is None:
-        from .dataset import _period_sort_key
+    from .dataset import _period_sort_key
 
-        return sorted(periods, key=_period_sort_key)[-1]
+    # neighbourhood and practice figures all start from practice rows: offer their periods
+    practice_rows = rows[rows["area_type"] == "practice"]
+    if practice_rows.empty:
+        raise RequestError(
+            f"Indicator {indicator!r} has no GP practice figures in this dataset (only "
+            f"{', '.join(sorted(rows['area_type'].unique()))} rows); load "
+            f"{get_indicator(indicator).load_with}.",
+            valid=sorted(indicators.loc[indicators["area_type"] == "practice", "indicator"].unique()),
+        )
+    periods = sorted(practice_rows["period"].unique(), key=_period_sort_key)
+    if period is None:
+        return periods[-1]
     if period not in periods:
         raise RequestError(f"Period {period!r} is not in the data for {indicator!r}.", valid=periods)
     return period
@@ -123,6 +173,8 @@ def practice_figures(indicators: pd.DataFrame, indicator: str, period: str | Non
 def apportion_to_lsoa(
     registrations: pd.DataFrame,
     practice_rows: pd.DataFrame,
+    *,
+    catchments: tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix] | None = None,
 ) -> pd.DataFrame:
     """Apportion practice numerators/denominators to LSOAs as one sparse product.
 
@@ -131,8 +183,11 @@ def apportion_to_lsoa(
     registered patients whose practice published a figure), ``method``, ``catchment_source``.
     The out-of-area part of each practice is in ``frame.attrs["out_of_area"]`` (numerator and
     denominator totals) so that conservation can be checked and reported.
+
+    ``catchments`` is what ``_catchment(registrations)`` returns, when the caller keeps it (as
+    :func:`area_figures` does, once per dataset); by default it is built here.
     """
-    cm = catchment_matrix(registrations)
+    cm, st, counts_t = catchments if catchments is not None else _catchment(registrations)
     rows = practice_rows.dropna(subset=["numerator", "denominator"])
     rows = rows[rows["denominator"] > 0]
     pos = pd.Index(cm.practice_codes).get_indexer(rows["practice_code"] if "practice_code" in rows else rows["area_code"])
@@ -143,17 +198,11 @@ def apportion_to_lsoa(
     num[pos[known]] = rows["numerator"].to_numpy(dtype="float64")[known]
     den[pos[known]] = rows["denominator"].to_numpy(dtype="float64")[known]
     has[pos[known]] = 1.0
-    st = cm.shares.T.tocsr()
     lsoa_num = st @ num
     lsoa_den = st @ den
-    # registered patients per LSOA (all practices / practices with data) for coverage
-    reg = registrations[registrations["in_area"].astype(bool)]
-    reg_all = reg.groupby("lsoa_code")["patients"].sum()
-    reg_with = (
-        reg[reg["practice_code"].isin(cm.practice_codes[has > 0])]
-        .groupby("lsoa_code")["patients"]
-        .sum()
-    )
+    # registered patients per LSOA (all practices / practices with data) for coverage:
+    # column sums of the in-area patient counts, as sparse products
+    total = counts_t @ np.ones(len(cm.practice_codes))
     out = pd.DataFrame(
         {
             "lsoa_code": cm.lsoa_codes,
@@ -161,8 +210,7 @@ def apportion_to_lsoa(
             "denominator": lsoa_den,
         }
     )
-    out["registered"] = out["lsoa_code"].map(reg_with).fillna(0.0).to_numpy()
-    total = out["lsoa_code"].map(reg_all).to_numpy(dtype="float64")
+    out["registered"] = counts_t @ (has > 0).astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         out["coverage"] = np.where(total > 0, out["registered"] / total, np.nan)
         out["value"] = np.where(out["denominator"] > 0, 100.0 * out["numerator"] / out["denominator"], np.nan)
@@ -206,6 +254,22 @@ def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str
     return grouped
 
 
+def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
+    """The dataset's rows of ``indicator`` (all of them if it has none, for the error message).
+
+    The positions of each indicator's rows are found once per dataset: filtering the national
+    table (~250,000 rows) by indicator for every flag, map and chart costs more than the rest.
+    """
+    ind: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    cache = ds.__dict__.setdefault("_indicator_rows_cache", {}) if hasattr(ds, "__dict__") else {}
+    key = (id(ind), len(ind))
+    if key not in cache:
+        cache.clear()
+        cache[key] = ind.groupby("indicator", sort=False).indices if len(ind) else {}
+    pos = cache[key].get(indicator)
+    return ind if pos is None or len(pos) == 0 else ind.take(np.sort(pos))
+
+
 def area_figures(
     ds: object,
     indicator: str,
@@ -220,11 +284,12 @@ def area_figures(
     """
     if geography not in GEOGRAPHIES:
         raise RequestError(f"Unknown geography {geography!r}.", valid=list(GEOGRAPHIES))
-    indicators: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    indicators: pd.DataFrame = _indicator_rows(ds, indicator)
     period = _check_request(indicators, indicator, period)
     prac_rows = practice_figures(indicators, indicator, period)
     practices: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
-    in_dataset = prac_rows[prac_rows["area_code"].isin(practices["practice_code"])]
+    known = set(practices["practice_code"].tolist())  # a set: Arrow-string isin is slow here
+    in_dataset = prac_rows[np.fromiter((c in known for c in prac_rows["area_code"].tolist()), bool, len(prac_rows))]
     if geography == "practice":
         out = in_dataset.rename(columns={})[["area_code", "numerator", "denominator", "value"]].copy()
         names = practices.set_index("practice_code")["practice_name"]
@@ -255,7 +320,11 @@ def area_figures(
         out["method"] = METHOD_AGGREGATED
         out["catchment_source"] = "not used"
     else:
-        lsoa = apportion_to_lsoa(ds.registrations, in_dataset.rename(columns={"area_code": "practice_code"}))  # type: ignore[attr-defined]
+        lsoa = apportion_to_lsoa(
+            ds.registrations,  # type: ignore[attr-defined]
+            in_dataset.rename(columns={"area_code": "practice_code"}),
+            catchments=_dataset_catchment(ds),
+        )
         lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
         if geography == "lsoa":
             out = lsoa.rename(columns={"lsoa_code": "area_code"})

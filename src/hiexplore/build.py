@@ -295,7 +295,7 @@ def build_dataset(
         use(path, res, int(res.frame["lsoa21_code"].isin(lsoa_set).sum()))
 
     # --- population (2021 residents first: they weight crosswalks)
-    population, pop_weights = _population(by_kind, lsoa_set, crosswalk, use, notes)
+    population, pop_weights, national_ages = _population(by_kind, lsoa_set, crosswalk, use, notes)
 
     # --- boundaries
     areas_gdf, lsoa_all_gdf = _areas(by_kind, lookup, use, echo, notes)
@@ -307,8 +307,13 @@ def build_dataset(
     practices = _practices(by_kind, lookup, areas_gdf, use, echo, notes)
 
     # --- registrations (observed or modelled catchments)
+    postcodes_all = (
+        pd.concat([r.frame for _, r in by_kind.get("postcodes", [])], ignore_index=True)
+        if by_kind.get("postcodes") else None
+    )
     registrations, catchments = _registrations(
-        by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, population, use, echo, notes
+        by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, national_ages, postcodes_all,
+        use, echo, notes,
     )
     practices = practices[practices["practice_code"].isin(registrations["practice_code"]) | practices["lsoa_code"].isin(lsoa_set)]
 
@@ -377,6 +382,7 @@ def _population(by_kind, lsoa_set, crosswalk, use, notes):  # noqa: ANN001, ANN2
         use(path, res, len(f))
         pop = pop.merge(f, on="lsoa_code", how="left")
     ages = [(p, r) for p, r in by_kind.get("population", []) if any(c.startswith("age_") for c in r.frame.columns)]
+    national_ages = None
     for path, res in ages[:1]:
         frame = res.frame
         age_cols = [c for c in frame.columns if c.startswith("age_")] + ["population"]
@@ -386,6 +392,7 @@ def _population(by_kind, lsoa_set, crosswalk, use, notes):  # noqa: ANN001, ANN2
                 continue
             frame = crosswalk_lsoa11_to_21(frame, crosswalk, sum_cols=age_cols, weights21=weights)
             notes.append(f"{path.name}: LSOA 2011 population by age carried to LSOA 2021 (split by 2021 residents)")
+        national_ages = frame[frame["lsoa_code"].astype(str).str.startswith("E01")][["lsoa_code", *age_cols]]
         f = frame[frame["lsoa_code"].isin(lsoa_set)][["lsoa_code", *age_cols]]
         f = f.rename(columns={"population": "population_by_age_total"})
         use(path, res, len(f))
@@ -398,7 +405,7 @@ def _population(by_kind, lsoa_set, crosswalk, use, notes):  # noqa: ANN001, ANN2
         pop["population"] = np.nan
     if weights is None and "population" in pop:
         weights = pop.set_index("lsoa_code")["population"]
-    return pop, weights
+    return pop, weights, national_ages
 
 
 def _areas(by_kind, lookup, use, echo, notes):  # noqa: ANN001, ANN202
@@ -536,7 +543,9 @@ def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, A
     pr["lsoa_code"] = joined["area_code"].to_numpy()
     # list sizes
     sizes = None
-    for _p, r in by_kind.get("list_sizes", []):
+    # list sizes by age band first (they feed the catchment model, whose totals must match)
+    ordered = sorted(by_kind.get("list_sizes", []), key=lambda pr: "list_65_plus" not in pr[1].frame.columns)
+    for _p, r in ordered:
         f = r.frame.drop_duplicates("practice_code").set_index("practice_code")["list_size"]
         sizes = f if sizes is None else sizes.combine_first(f)
     pr["list_size"] = pr["practice_code"].map(sizes) if sizes is not None else np.nan
@@ -562,7 +571,7 @@ def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, A
     return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True)
 
 
-def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, population, use, echo, notes):  # noqa: ANN001, ANN202, E501
+def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, national_ages, postcodes, use, echo, notes):  # noqa: ANN001, ANN202, E501
     codes = set(practices["practice_code"])
     observed = []
     for path, res in by_kind.get("registrations", []):
@@ -591,34 +600,67 @@ def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_we
             echo(f"Catchments: observed NHS Digital registrations for {share:.0%} of practices")
             return obs, "observed"
         notes.append(f"Registrations by LSOA cover only {share:.0%} of the practices: catchments modelled instead")
-    # modelled catchments
-    from .catchments import model_catchments
-
-    echo("Catchments: no patients-by-LSOA file covers these practices; modelling them (spatial interaction) ...")
-    pts = lsoa_all_gdf.to_crs(27700)
-    rep = pts.geometry.representative_point()
-    origins = pd.DataFrame({"lsoa_code": pts["area_code"].to_numpy(), "x": rep.x.to_numpy(), "y": rep.y.to_numpy()})
-    if pop_weights is None:
-        raise DatasetError("Catchments cannot be modelled without LSOA populations (Census 2021 or ONS estimates).")
-    origins["population"] = origins["lsoa_code"].map(pop_weights).astype(float)
-    origins = origins.dropna(subset=["population"])
-    prac = practices.dropna(subset=["easting", "northing"]).copy()
-    if prac["list_size"].isna().any():
-        med = float(prac["list_size"].median()) if prac["list_size"].notna().any() else 8000.0
-        notes.append(f"{int(prac['list_size'].isna().sum())} practices without a list size modelled with the median ({med:,.0f})")
-        prac["list_size"] = prac["list_size"].fillna(med)
-    # only LSOAs within reach of the practices take part
-    px, py = prac["easting"].to_numpy(float), prac["northing"].to_numpy(float)
+    # modelled catchments: the calibrated spatial interaction model (docs/catchments.md)
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(np.c_[px, py])
-    d, _ = tree.query(np.c_[origins["x"], origins["y"]], k=1)
-    origins = origins[(d <= BUFFER_M) | origins["lsoa_code"].isin(lsoa_set)]
-    prac_in = prac.rename(columns={"easting": "x", "northing": "y"})[["practice_code", "x", "y", "list_size"]]
-    import os as _os
-    if _os.environ.get("HX_DUMP"):
-        origins.to_parquet("/tmp/origins.parquet"); prac_in.to_parquet("/tmp/prac_in.parquet")
-    reg = model_catchments(origins, prac_in, in_area=lsoa_set)
+    from .catchments import (
+        AGE_BANDS,
+        fit_catchments,
+        lsoa_age_bands,
+        lsoa_points,
+        practice_age_bands,
+        registration_ratios,
+    )
+
+    echo("Catchments: no patients-by-LSOA file covers these practices; modelling them (spatial interaction) ...")
+    if national_ages is None:
+        raise DatasetError(
+            "Catchments cannot be modelled without LSOA populations by age (ONS mid-year estimates)."
+        )
+    bands = lsoa_age_bands(national_ages)
+    lists = None
+    for _p, r in by_kind.get("list_sizes", []):
+        if {"list_16_plus", "list_50_plus", "list_65_plus"} <= set(r.frame.columns):
+            lists = practice_age_bands(r.frame.dropna(subset=["list_size", "list_16_plus", "list_50_plus", "list_65_plus"]))
+            break
+    prac = practices.dropna(subset=["easting", "northing"]).copy()
+    if lists is None:
+        raise DatasetError("Catchments cannot be modelled without practice list sizes by age (e.g. gp-by-age.csv).")
+    ratios = registration_ratios(bands, lists)
+    shares = lists[list(AGE_BANDS)].sum() / lists["list_size"].sum()
+    prac = prac.merge(
+        lists[["practice_code", "list_size", *AGE_BANDS]].rename(columns={"list_size": "banded_size"}),
+        on="practice_code", how="left",
+    )
+    prac["list_size"] = prac["banded_size"].fillna(prac["list_size"])
+    no_bands = prac[list(AGE_BANDS)].isna().any(axis=1)
+    no_size = prac["list_size"].isna() | (prac["list_size"] <= 0)
+    if no_size.any():
+        notes.append(
+            f"{int(no_size.sum())} practices without a published list size left out of the catchment model: "
+            + ", ".join(prac.loc[no_size, "practice_code"].astype(str))
+        )
+        prac = prac[~no_size]
+        no_bands = no_bands[~no_size]
+    if no_bands.any():
+        for band in AGE_BANDS:
+            prac.loc[no_bands, band] = prac.loc[no_bands, "list_size"] * shares[band]
+        notes.append(f"{int(no_bands.sum())} practices without list sizes by age given England's age mix")
+    prac = prac.rename(columns={"easting": "x", "northing": "y"})[["practice_code", "x", "y", "list_size", *AGE_BANDS]]
+    boundaries = lsoa_all_gdf.rename(columns={"area_code": "lsoa_code"})
+    cent = boundaries.to_crs(27700).geometry.centroid
+    tree = cKDTree(prac[["x", "y"]].to_numpy())
+    dist, _ = tree.query(np.c_[cent.x.to_numpy(), cent.y.to_numpy()], k=1)
+    near = boundaries[(dist <= BUFFER_M) | boundaries["lsoa_code"].isin(lsoa_set)]
+    cp_xy = None
+    if postcodes is not None:
+        cp_xy = postcodes.rename(columns={"easting": "x", "northing": "y"})[["x", "y"]].dropna()
+    points = lsoa_points(near, cp_xy)
+    origins = points.merge(bands, on="lsoa_code", how="inner")
+    fit = fit_catchments(origins, prac, in_area=lsoa_set, registration_ratio=ratios)
+    reg = fit.catchments
+    if getattr(fit, "unallocated", None) is not None and len(fit.unallocated):
+        notes.append(f"{len(fit.unallocated)} practices could not be allocated by the catchment model")
     reg = reg[reg["patients"] > 0].reset_index(drop=True)
     reg["catchment_source"] = "modelled"
     outside = reg.loc[~reg["in_area"], "patients"].sum() / max(reg["patients"].sum(), 1)

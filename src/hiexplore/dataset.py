@@ -71,12 +71,16 @@ class Dataset:
         return str(self.manifest.get("geography_vintage", "2021"))
 
     def indicator_keys(self) -> list[str]:
-        """Catalogue keys with data in this dataset, in catalogue order."""
-        have = set(self.indicators["indicator"].unique())
+        """Catalogue keys with practice-level data here (what maps and flags can use), in order."""
+        rows = self.indicators[self.indicators["area_type"] == "practice"]
+        have = set(rows["indicator"].unique())
         return [k for k in catalogue() if k in have]
 
-    def periods(self, indicator: str) -> list[str]:
+    def periods(self, indicator: str, area_type: str | None = "practice") -> list[str]:
+        """Periods with data for ``indicator`` (practice-level by default; None = any level)."""
         rows = self.indicators[self.indicators["indicator"] == indicator]
+        if area_type is not None:
+            rows = rows[rows["area_type"] == area_type]
         return sorted(rows["period"].unique(), key=_period_sort_key)
 
     def latest_period(self, indicator: str) -> str | None:
@@ -153,6 +157,7 @@ def write_dataset(
         raise DatasetError(f"unknown table(s) {unknown}; expected {list(TABLE_FILES)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a dataset is an ordinary shared folder
     try:
         counts: dict[str, int] = {}
         for name, frame in tables.items():
@@ -175,10 +180,20 @@ def write_dataset(
         man.setdefault("geography_vintage", "2021")
         man["hiexplore_version"] = __version__
         man["tables"] = counts
-        loaded = sorted(set(tables["indicators"]["indicator"].unique()))
+        ind_rows = tables["indicators"]
+        loaded = set(ind_rows.loc[ind_rows["area_type"] == "practice", "indicator"].unique())
+        benchmark_only = set(ind_rows["indicator"].unique()) - loaded
         man["indicators_loaded"] = [k for k in catalogue() if k in loaded]
         man["indicators_not_loaded"] = [
-            {"indicator": k, "load_with": ind.load_with}
+            {
+                "indicator": k,
+                "load_with": ind.load_with,
+                "note": (
+                    "only England/regional figures loaded (no GP practice figures for these areas)"
+                    if k in benchmark_only
+                    else "no data"
+                ),
+            }
             for k, ind in catalogue().items()
             if k not in loaded
         ]
