@@ -100,11 +100,19 @@ def _page(browser, url: str):
 
 
 def _wait_idle(page, timeout: float = 90_000) -> None:
+    """Wait until the script has stopped running for a sustained second (not just started)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+        """() => {
+            const busy = document.querySelector('[data-testid="stStatusWidget"]')
+                || document.querySelector('[data-testid="stSkeleton"]');
+            const now = Date.now();
+            if (busy) { window.__hxIdleSince = null; return false; }
+            window.__hxIdleSince = window.__hxIdleSince || now;
+            return now - window.__hxIdleSince > 1500;
+        }""",
+        timeout=timeout, polling=250,
     )
-    page.wait_for_timeout(800)
 
 
 @pytest.mark.parametrize("path,text", [

@@ -212,6 +212,16 @@ def _dissolve(lsoa_gdf: gpd.GeoDataFrame, mapping: pd.DataFrame, code_col: str, 
 # the build
 
 
+def _relative(path: Path, sources: Sequence[Path]) -> str:
+    """A file's path inside the source folder it came from (stable across machines)."""
+    for src in sources:
+        try:
+            return str(Path(path).resolve().relative_to(Path(src).resolve()))
+        except ValueError:
+            continue
+    return Path(path).name
+
+
 def build_dataset(
     sources: Sequence[Path],
     out: Path,
@@ -337,7 +347,7 @@ def build_dataset(
             "IoD2019 and IoD2025 ranks are relative within each edition: compare positions, not scores."
         ),
         "sources": sources_list,
-        "skipped_files": [str(p) for p in skipped],
+        "skipped_files": [_relative(p, sources) for p in skipped],
         "notes": notes,
     }
     tables = {

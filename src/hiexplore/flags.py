@@ -145,15 +145,36 @@ def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.Da
     population-weighted mean LSOA rank (practices and PCNs weight by registered patients, as
     Fingertips' practice IMD score does), placed on the national LSOA rank deciles.
     """
+    table, edition = _deprivation_table(ds, geography)
+    out = pd.DataFrame({"area_code": area_codes})
+    codes = pd.Index(area_codes)
+    for col in ("imd_rank", "imd_score", "imd_decile"):
+        if col in table:
+            out[col] = table[col].reindex(codes).to_numpy()
+        else:
+            out[col] = np.nan
+    out["core20"] = out["imd_decile"] <= 2
+    out.loc[out["imd_decile"].isna(), "core20"] = False
+    out["imd_edition"] = edition
+    return out
+
+
+def _deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
+    """Rank, score and decile per area code of ``geography`` (latest edition), once per dataset.
+
+    Kept in ``ds.__dict__`` like the spatial weights: every indicator's flags need the same
+    table, and the population-weighted means take a groupby over the registrations.
+    """
+    cache = ds.__dict__.setdefault("_deprivation_cache", {}) if hasattr(ds, "__dict__") else {}
     dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+    key = (geography, id(dep), len(dep))
+    if key in cache:
+        return cache[key]
     edition = int(dep["edition"].max())
     d = dep[dep["edition"] == edition].set_index("lsoa_code")
     n_national = 33755 if edition >= 2025 else 32844
     if geography == "lsoa":
-        out = pd.DataFrame({"area_code": area_codes})
-        out["imd_rank"] = out["area_code"].map(d["imd_rank"])
-        out["imd_score"] = out["area_code"].map(d["imd_score"]) if "imd_score" in d else np.nan
-        out["imd_decile"] = out["area_code"].map(d["imd_decile"])
+        table = d[[c for c in ("imd_rank", "imd_score", "imd_decile") if c in d]]
     else:
         if geography in ("practice", "pcn", "sub_icb"):
             reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
@@ -177,19 +198,36 @@ def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.Da
         w["wr"] = w["rank"] * w["w"]
         w["ws"] = w["score"] * w["w"]
         g = w.groupby("area_code").agg(wr=("wr", "sum"), ws=("ws", "sum"), w=("w", "sum"))
-        out = pd.DataFrame({"area_code": area_codes})
-        mean_rank = out["area_code"].map(g["wr"] / g["w"])
-        out["imd_rank"] = mean_rank
-        out["imd_score"] = out["area_code"].map(g["ws"] / g["w"])
-        out["imd_decile"] = np.clip(np.ceil(mean_rank / n_national * 10), 1, 10)
-    out["core20"] = out["imd_decile"] <= 2
-    out.loc[out["imd_decile"].isna(), "core20"] = False
-    out["imd_edition"] = edition
-    return out
+        mean_rank = g["wr"] / g["w"]
+        table = pd.DataFrame(
+            {
+                "imd_rank": mean_rank,
+                "imd_score": g["ws"] / g["w"],
+                "imd_decile": np.clip(np.ceil(mean_rank / n_national * 10), 1, 10),
+            }
+        )
+    if len(cache) > 16:
+        cache.clear()
+    cache[key] = (table, edition)
+    return table, edition
 
 
 def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
     """Deprivation domain scores and Census shares of each area (population-weighted)."""
+    cache = ds.__dict__.setdefault("_features_cache", {}) if hasattr(ds, "__dict__") else {}
+    key = (geography, id(ds.deprivation), id(ds.population))  # type: ignore[attr-defined]
+    if key not in cache:  # the same for every indicator: built once per dataset
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = _feature_table(ds, geography)
+    table = cache[key]
+    if geography == "lsoa":
+        return table.reindex(codes).reset_index()
+    return table.reindex(codes).reset_index().rename(columns={"index": "area_code"})
+
+
+def _feature_table(ds: object, geography: str) -> pd.DataFrame:
+    """The table behind :func:`_features`, indexed by area code."""
     dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
     edition = int(dep["edition"].max())
     d = dep[dep["edition"] == edition]
@@ -201,7 +239,7 @@ def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
         shares = [c for c in pop.columns if c.startswith("share_") and pop[c].notna().mean() > 0.9]
         feats = feats.merge(pop[["lsoa_code", *shares]], on="lsoa_code", how="left")
     if geography == "lsoa":
-        return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code").reindex(codes).reset_index()
+        return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code")
     if geography in ("practice", "pcn"):
         reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
         w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
@@ -219,7 +257,7 @@ def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
         m[c] = m[c] * m["w"]
     g = m.groupby("area_code")[[*fcols, "w"]].sum()
     g[fcols] = g[fcols].div(g["w"], axis=0)
-    return g[fcols].reindex(codes).reset_index().rename(columns={"index": "area_code"})
+    return g[fcols]
 
 
 def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permutations: int) -> pd.Series:
@@ -311,6 +349,113 @@ def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, h
     return "; ".join(parts) + "."
 
 
+#: "0.0" ... "1000.0": one-decimal strings of percentages, looked up instead of formatted
+_ONE_DECIMAL = np.array([f"{i // 10}.{i % 10}" for i in range(10_001)], dtype=object)
+
+
+def _fmt(values: np.ndarray, spec: str = ".1f") -> np.ndarray:
+    """``format(x, ".1f")`` of every value, as an object array (the same strings).
+
+    Values from 0 to 1,000 come from a table: ``rint(10 x)`` is the correctly rounded tenth
+    except within a hair of a half, where (as for negatives, NaN and large values) Python's
+    ``format`` is called.
+    """
+    x = np.asarray(values, dtype=float)
+    if spec != ".1f":
+        return np.array([format(v, spec) for v in x.tolist()], dtype=object)
+    out = np.empty(len(x), dtype=object)
+    with np.errstate(invalid="ignore"):
+        tenths = x * 10.0
+        c = np.rint(tenths)
+        fast = (
+            np.isfinite(x) & (x >= 0) & ~np.signbit(x) & (c < len(_ONE_DECIMAL))
+            & (np.abs(tenths - np.floor(tenths) - 0.5) > 1e-6)
+        )
+    out[fast] = _ONE_DECIMAL[c[fast].astype(np.int64)]
+    slow = ~fast
+    if slow.any():
+        out[slow] = [format(v, ".1f") for v in x[slow].tolist()]
+    return out
+
+
+def _reasons(figs: pd.DataFrame, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> list[str]:
+    """:func:`_reason` of every row at once: the same sentences, built column by column.
+
+    At national size (33,755 LSOAs x 19 indicators) building sentences row by row cost more
+    than all the statistics. Here each optional fragment ("; IMD decile 3", "; not flagged"...)
+    is chosen per row from a few prepared strings, numbers are formatted by :func:`_fmt`, and
+    each sentence is put together once.
+    """
+    n = len(figs)
+    if n == 0:
+        return []
+
+    def col(name: str) -> np.ndarray:
+        return figs[name].to_numpy() if name in figs.columns else np.full(n, None, dtype=object)
+
+    def pick(cond: np.ndarray, a: object, b: object = "") -> np.ndarray:
+        return np.where(np.asarray(cond, dtype=bool), np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+
+    den = figs["denominator"].to_numpy(float)
+    value = figs["value"].to_numpy(float)
+    no_figure = ~(den > 0) | ~np.isfinite(value)
+    below = (
+        np.asarray(col("standard_band") == "below acceptable", dtype=bool)
+        if acceptable is not None
+        else np.zeros(n, dtype=bool)
+    )
+    c1 = f"below the {acceptable:g}% acceptable standard" if acceptable is not None else ""
+    vs = np.array([str(v) for v in col("vs_benchmark").tolist()], dtype=object)
+    bvals = figs["benchmark_value"].to_numpy(float)
+    bval: object = _fmt(bvals[:1])[0] if (bvals == bvals[0]).all() else _fmt(bvals)
+    worse, better = ("lower", "higher") if higher_better else ("higher", "lower")
+    c2 = pick(
+        vs == "Worse",
+        f"significantly {worse} than {bench_label} (" + bval + "%)",  # type: ignore[operator]
+        pick(
+            vs == "Better",
+            f"significantly {better} than {bench_label} (" + bval + "%)",  # type: ignore[operator]
+            pick(vs == "Similar", f"similar to {bench_label} (" + bval + "%)"),  # type: ignore[operator]
+        ),
+    )
+    has2 = (vs == "Worse") | (vs == "Better") | (vs == "Similar")
+    clauses = pick(below & has2, ", " + c1 + " and " + c2, pick(below, ", " + c1, pick(has2, ", " + c2)))
+    decile = np.asarray(col("imd_decile"), dtype=float)
+    core20 = np.array([bool(c) for c in col("core20").tolist()], dtype=bool)
+    dep_text = {}
+    for d in np.unique(decile[np.isfinite(decile)]).tolist():
+        dep_text[(d, False)] = "; most deprived decile" if d == 1 else f"; IMD decile {int(d)}"
+        dep_text[(d, True)] = "; most deprived decile" if d == 1 else f"; IMD decile {int(d)} (Core20)"
+    dep = [dep_text.get((d, c), "") for d, c in zip(decile.tolist(), core20.tolist(), strict=True)]
+    lower_exp = np.asarray(col("vs_expected") == "lower than expected", dtype=bool)
+    expected = np.full(n, "", dtype=object)
+    if lower_exp.any():
+        exp_values = _fmt(figs["expected_value"].to_numpy(float)[lower_exp])
+        expected[lower_exp] = [f"; lower than the {v}% expected for an area like it" for v in exp_values]
+    cold = np.array(["cold spot" in str(c) for c in col("cluster").tolist()], dtype=bool)
+    cold_text = pick(cold, "; part of a low-uptake cluster (cold spot)")
+    ptr = np.asarray(col("people_to_reach"), dtype=float)
+    reach = ptr > 0  # False where missing
+    reach_text = np.full(n, "", dtype=object)
+    if reach.any():
+        low_conf = np.array([bool(x) for x in col("low_confidence").tolist()], dtype=bool)
+        reach_text[reach] = [
+            f"; {'about ' if lc else ''}{int(x):,} more {'person' if x == 1 else 'people'} to reach"
+            for x, lc in zip(ptr[reach].tolist(), low_conf[reach].tolist(), strict=True)
+        ]
+    flagged = np.array([bool(x) for x in col("flagged").tolist()], dtype=bool)
+    not_flagged = pick(~flagged, "; not flagged")
+    missing = f"{short}: no eligible population recorded, so no figure."
+    return [
+        missing if nf else f"{short} {v}% (95% CI {lo}-{hi}){c}{d}{e}{k}{r}{nfl}."
+        for nf, v, lo, hi, c, d, e, k, r, nfl in zip(
+            no_figure.tolist(), _fmt(value), _fmt(figs["lower_ci_95"].to_numpy(float)),
+            _fmt(figs["upper_ci_95"].to_numpy(float)), clauses, dep, expected, cold_text,
+            reach_text, not_flagged, strict=True,
+        )
+    ]
+
+
 def compute_flags(
     ds: object,
     indicator: str,
@@ -383,10 +528,7 @@ def compute_flags(
     figs["priority_rank"] = (
         figs["priority_score"].where(figs["flagged"]).rank(ascending=False, method="first").astype("Int64")
     )
-    figs["reasons"] = [
-        _reason(r, ind.short_name, blabel, acceptable, ind.higher_is_better)
-        for r in figs.to_dict("records")
-    ]
+    figs["reasons"] = _reasons(figs, ind.short_name, blabel, acceptable, ind.higher_is_better)
     figs = figs.sort_values(["priority_rank", "value"], na_position="last").reset_index(drop=True)
     extra = [c for c in figs.columns if c not in FLAG_COLUMNS]
     out = figs[FLAG_COLUMNS + extra]

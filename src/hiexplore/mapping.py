@@ -135,10 +135,31 @@ def indicator_map(
     measure: str = "imd",
     tiles: str | None = None,
     values: pd.DataFrame | None = None,
+    zoom_levels: bool | None = None,
 ) -> Any:
-    """A folium map of one layer for a dataset, with legend, sources, caveats and tooltips."""
+    """A folium map of one layer for a dataset, with legend, sources, caveats and tooltips.
+
+    ``zoom_levels``: draw the zoom-switching canvas map of
+    :func:`hiexplore.maps_national.national_indicator_map` (local authorities, then MSOAs,
+    then LSOAs as one zooms in). ``None`` (the default) does so by itself when ``geography``
+    has more than ``maps_national.ZOOM_MAP_THRESHOLD`` (5,000) areas, as a national LSOA or
+    MSOA map has; one SVG layer of that many areas would take seconds to draw.
+    """
     from .maps import choropleth
 
+    if zoom_levels is None:
+        from .maps_national import ZOOM_MAP_THRESHOLD
+
+        n_areas = int((ds.areas["area_type"] == geography).sum())  # type: ignore[attr-defined]
+        zoom_levels = n_areas > ZOOM_MAP_THRESHOLD
+    if zoom_levels:
+        from .maps_national import national_indicator_map
+
+        return national_indicator_map(
+            ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+            palette=palette, show_practices=show_practices, edition=edition, measure=measure,
+            tiles=tiles, values=values,
+        )
     vals, legend = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition, measure=measure)
     if values is not None:  # the app passes flags it already holds
         vals = values

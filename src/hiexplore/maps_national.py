@@ -1,0 +1,742 @@
+"""Maps that stay fast at national size: geography switched by zoom, drawn on a canvas.
+
+All of England is 33,755 LSOAs. As one folium GeoJSON layer (SVG, one DOM path per area, a
+pre-built tooltip per area) the national LSOA map weighed 23.5 MB and took 10 s to first paint
+in headless Chromium. This module draws the same choropleth the way the UKHSA dashboard does:
+
+* **a geography per zoom range** (:class:`ZoomLevel`): local authorities when zoomed out, MSOAs
+  from zoom 9, LSOAs from zoom 11, each coloured by its *own* figures (not averaged pixels), on
+  one set of class breaks (those of the finest level) so colours mean the same at every zoom;
+* **geometry simplified per level** as a coverage (``shapely.coverage_simplify``: shared edges
+  stay shared, no slivers), in metres, then **quantised** to 10^-precision degrees and
+  **delta-encoded** as integers: a few bytes per vertex instead of ~18 in GeoJSON;
+* **canvas rendering** (``L.canvas``): one bitmap instead of tens of thousands of SVG paths;
+* **lazy, tiled data**: each level's features are grouped into grid cells whose data stay as
+  JSON text until the cell is first in view at that level's zoom, so the first paint parses and
+  draws only the ~300 local authorities; tooltips are built on hover from compact arrays.
+
+The page stays a single offline file: :func:`hiexplore.maps.map_to_html` inlines Leaflet as for
+every other map, and nothing is fetched. :func:`hiexplore.mapping.indicator_map` switches to
+:func:`national_indicator_map` by itself when a geography has more than
+:data:`ZOOM_MAP_THRESHOLD` areas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import RequestError
+from .maps import (
+    MISSING_COLOUR,
+    SCHEMES,
+    TILES,
+    class_colours,
+    classify_values,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+
+__all__ = [
+    "ZOOM_MAP_THRESHOLD",
+    "ZoomLevel",
+    "LEVELS",
+    "levels_for",
+    "encode_polygons",
+    "decode_polygons",
+    "zoom_choropleth",
+    "national_indicator_map",
+]
+
+#: geographies with more areas than this are mapped by :func:`national_indicator_map`
+ZOOM_MAP_THRESHOLD = 5_000
+#: size of the grid cells (degrees of longitude, latitude) that a level's features are loaded by
+CELL_DEGREES = (0.6, 0.4)
+#: the finest level's features are added only within this many screen-widths of the view
+VIEW_PAD = 0.3
+#: GP practices are drawn from this zoom on (thousands of circles say nothing nationally)
+PRACTICE_ZOOM = 10
+_TOOLTIP_DECIMALS = 1
+
+
+@dataclass(frozen=True)
+class ZoomLevel:
+    """One geography of a zoom-switching map and how its geometry is prepared.
+
+    ``min_zoom`` <= zoom < ``max_zoom`` (``None``: no upper limit). ``tolerance_m`` is the
+    coverage-simplification tolerance in metres (British National Grid); ``precision`` the
+    decimals of a degree kept (4 is ~10 m, 3 is ~100 m).
+    """
+
+    geography: str
+    min_zoom: float
+    max_zoom: float | None
+    tolerance_m: float
+    precision: int
+
+    def shows(self, zoom: float) -> bool:
+        return zoom >= self.min_zoom and (self.max_zoom is None or zoom < self.max_zoom)
+
+
+_LAD = ZoomLevel("lad", 0, 9, 300.0, 3)
+#: the zoom ranges per mapped geography: the coarse levels shown before the requested one
+LEVELS: dict[str, tuple[ZoomLevel, ...]] = {
+    "lsoa": (_LAD, ZoomLevel("msoa", 9, 11, 60.0, 4), ZoomLevel("lsoa", 11, None, 12.0, 5)),
+    "msoa": (_LAD, ZoomLevel("msoa", 9, None, 30.0, 4)),
+    "ward": (_LAD, ZoomLevel("ward", 9, None, 30.0, 4)),
+    "lad": (ZoomLevel("lad", 0, None, 60.0, 4),),
+    "pcn": (ZoomLevel("pcn", 0, None, 30.0, 4),),
+}
+_NAMES = {"lad": "local authorities", "msoa": "MSOAs", "lsoa": "LSOAs", "ward": "wards",
+          "pcn": "PCNs"}
+
+
+def levels_for(geography: str) -> tuple[ZoomLevel, ...]:
+    """The zoom levels used to map ``geography`` (its own level last)."""
+    try:
+        return LEVELS[geography]
+    except KeyError:
+        raise RequestError(f"No zoom levels for geography {geography!r}.", valid=list(LEVELS)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry: simplify as a coverage, quantise, delta-encode
+# --------------------------------------------------------------------------------------------
+
+
+def encode_polygons(geoms: Sequence[Any], precision: int) -> list[list[list[int]]]:
+    """Polygons as delta-encoded integer rings: ``[[ring, ...] per polygon part, ...]`` per area.
+
+    Each ring is ``[x0, y0, dx1, dy1, ...]`` in units of 10^-precision degrees (lon, lat), the
+    closing vertex left out, repeated vertices (after rounding) dropped; rings that collapse to
+    fewer than three vertices are dropped. Inverse of :func:`decode_polygons`.
+
+    >>> from shapely.geometry import Polygon
+    >>> encode_polygons([Polygon([(-1.0, 52.0), (-0.99, 52.0), (-0.99, 52.01)])], 3)
+    [[[-1000, 52000, 10, 0, 0, 10]]]
+    """
+    scale = 10.0**precision
+    out: list[list[list[int]]] = []
+    for g in geoms:
+        parts: list[list[int]] = []
+        if g is not None and not g.is_empty:
+            polys = g.geoms if hasattr(g, "geoms") else [g]
+            for poly in polys:
+                if poly.is_empty:
+                    continue
+                for ring in (poly.exterior, *poly.interiors):
+                    q = np.rint(np.asarray(ring.coords)[:, :2] * scale).astype(np.int64)
+                    if len(q) > 1 and (q[0] == q[-1]).all():
+                        q = q[:-1]
+                    if len(q) > 1:
+                        keep = np.r_[True, (np.diff(q, axis=0) != 0).any(axis=1)]
+                        q = q[keep]
+                    if len(q) < 3:
+                        continue
+                    d = np.vstack([q[:1], np.diff(q, axis=0)])
+                    parts.append(d.ravel().tolist())
+        # rings of one area: the first of each polygon part is its outer ring (even-odd fill)
+        out.append(parts)
+    return out
+
+
+def decode_polygons(encoded: list[list[list[int]]], precision: int) -> list[list[np.ndarray]]:
+    """Rings of (lon, lat) from :func:`encode_polygons` (what the page's script does)."""
+    scale = 10.0**precision
+    return [
+        [np.cumsum(np.asarray(r, dtype=np.int64).reshape(-1, 2), axis=0) / scale for r in area]
+        for area in encoded
+    ]
+
+
+def _prepared(areas: gpd.GeoDataFrame, level: ZoomLevel) -> gpd.GeoSeries:
+    from .maps import _prepare_geometry
+
+    return _prepare_geometry(areas, level.tolerance_m, level.precision)
+
+
+# --------------------------------------------------------------------------------------------
+# Classes shared by every level
+# --------------------------------------------------------------------------------------------
+
+
+def _classes_on(bins: Sequence[float], scheme: str, higher_is_better: bool, y: np.ndarray) -> np.ndarray:
+    """Class of each value on fixed class bounds (the finest level's), -1 where missing."""
+    y = np.asarray(y, dtype=float)
+    out = np.full(len(y), -1, dtype=np.int64)
+    ok = np.isfinite(y)
+    if not len(bins):
+        return out
+    edges = np.asarray(bins, dtype=float)
+    if scheme == "standard":
+        out[ok] = np.searchsorted(edges, y[ok], side="right" if higher_is_better else "left")
+    else:  # mapclassify: upper bounds, right-closed; values past the last bound join the last class
+        out[ok] = np.minimum(np.searchsorted(edges, y[ok], side="left"), len(edges) - 1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Payload
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(x: object, decimals: int = _TOOLTIP_DECIMALS) -> object:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None if x is None else str(x)
+    return round(v, decimals) if math.isfinite(v) else None
+
+
+def _field_values(col: pd.Series) -> list[object]:
+    if pd.api.types.is_bool_dtype(col):
+        return [None if pd.isna(v) else ("yes" if v else "no") for v in col.tolist()]
+    if pd.api.types.is_numeric_dtype(col):
+        arr = col.to_numpy(dtype=float)
+        whole = np.all(np.isnan(arr) | (arr == np.round(arr)))
+        return [None if not math.isfinite(v) else (int(v) if whole else round(v, 1)) for v in arr.tolist()]
+    return [None if pd.isna(v) else str(v) for v in col.tolist()]
+
+
+def _cells(points: np.ndarray, single: bool) -> tuple[np.ndarray, int]:
+    """Grid-cell number of each area (from its representative point) and the number of cells."""
+    if single or len(points) == 0:
+        return np.zeros(len(points), dtype=np.int64), 1
+    cx = np.floor(points[:, 0] / CELL_DEGREES[0]).astype(np.int64)
+    cy = np.floor(points[:, 1] / CELL_DEGREES[1]).astype(np.int64)
+    _, cell = np.unique(np.column_stack([cx, cy]), axis=0, return_inverse=True)
+    cell = cell.ravel()
+    return cell, int(cell.max()) + 1
+
+
+def _level_payload(
+    level: ZoomLevel,
+    areas: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    classes_of: Any,
+    tooltip_fields: Sequence[tuple[str, str]],
+    geometry: tuple[list[Any], np.ndarray, np.ndarray] | None = None,
+) -> tuple[dict[str, Any], tuple[list[Any], np.ndarray, np.ndarray]]:
+    """The JSON-able description of one level: cells of features with compact arrays."""
+    areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty].reset_index(drop=True)
+    if geometry is None:
+        geoms = _prepared(areas, level)
+        encoded = encode_polygons(geoms.values, level.precision)
+        bounds = shapely.bounds(geoms.values)
+        pts = shapely.get_coordinates(geoms.representative_point().values)
+        geometry = (encoded, bounds, pts)
+    encoded, bounds, pts = geometry
+    codes = areas["area_code"].astype(str)
+    vals = values.assign(area_code=values["area_code"].astype(str)).drop_duplicates("area_code")
+    joined = vals.set_index("area_code").reindex(codes)
+    value = joined["value"].to_numpy(dtype=float) if "value" in joined else np.full(len(codes), np.nan)
+    k = classes_of(value)
+    lower = next((joined[c] for c in ("lower_ci_95", "lower_ci") if c in joined), None)
+    upper = next((joined[c] for c in ("upper_ci_95", "upper_ci") if c in joined), None)
+    flagged = (
+        joined["flagged"].fillna(False).astype(bool).to_numpy()
+        if "flagged" in joined
+        else np.zeros(len(codes), dtype=bool)
+    )
+    cold = (
+        joined["cluster"].astype(str).str.contains("cold", case=False).to_numpy()
+        if "cluster" in joined
+        else np.zeros(len(codes), dtype=bool)
+    )
+    names = areas["area_name"].astype(str).tolist()
+    code_list = codes.tolist()
+    v_list = [_fmt(v) for v in value.tolist()]
+    lo_list = [_fmt(v) for v in lower.tolist()] if lower is not None else None
+    hi_list = [_fmt(v) for v in upper.tolist()] if upper is not None else None
+    extra = [(label, _field_values(joined[c])) for c, label in tooltip_fields if c in joined]
+    single = level.min_zoom == 0 or len(codes) < 2_000
+    cell, n_cells = _cells(pts, single)
+    cells = []
+    for c in range(n_cells):
+        idx = np.flatnonzero(cell == c)
+        if not len(idx):
+            continue
+        il = idx.tolist()
+        data = {
+            "c": [code_list[i] for i in il],
+            "n": [names[i] for i in il],
+            "v": [v_list[i] for i in il],
+            "k": k[idx].tolist(),
+            "g": [encoded[i] for i in il],
+        }
+        if lo_list is not None and hi_list is not None:
+            data["lo"] = [lo_list[i] for i in il]
+            data["hi"] = [hi_list[i] for i in il]
+        if flagged[idx].any():
+            data["f"] = flagged[idx].astype(int).tolist()
+        if cold[idx].any():
+            data["s"] = cold[idx].astype(int).tolist()
+        if extra:
+            data["x"] = [[vals_[i] for i in il] for _, vals_ in extra]
+        b = bounds[idx]
+        box = [float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])),
+               float(np.nanmax(b[:, 3]))]
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+        cells.append({"b": [round(v, 4) for v in box], "d": text, "n": len(il)})
+    payload = {
+        "geo": level.geography,
+        "name": _NAMES.get(level.geography, level.geography),
+        "min": level.min_zoom,
+        "max": level.max_zoom,
+        "p": level.precision,
+        "labels": [label for label, _ in extra],
+        "cells": cells,
+    }
+    return payload, geometry
+
+
+# --------------------------------------------------------------------------------------------
+# The page's script
+# --------------------------------------------------------------------------------------------
+
+_JS = r"""
+(function() {
+  var map = __HX_MAP__;
+  var cfg = __HX_CFG__;
+  var renderer = L.canvas({padding: 0.3, tolerance: 2});
+  var pal = cfg.palette, missing = cfg.missing;
+  function esc(s) { return String(s).replace(/[&<>"']/g, function(c) {
+    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
+  function decode(g, scale) {
+    var out = [];
+    for (var r = 0; r < g.length; r++) {
+      var ring = g[r], x = 0, y = 0, pts = new Array(ring.length / 2);
+      for (var i = 0; i < ring.length; i += 2) { x += ring[i]; y += ring[i + 1]; pts[i / 2] = [y / scale, x / scale]; }
+      out.push(pts);
+    }
+    return out;
+  }
+  function fmt(v, units) { return v === null || v === undefined ? 'no data' : v.toFixed(cfg.decimals) + units; }
+  function tip(layer) {
+    var d = layer.hxData, i = layer.hxIndex, lv = layer.hxLevel;
+    var html = '<b>' + esc(d.n[i]) + '</b> <span style="color:#555">(' + esc(d.c[i]) + ')</span><br>' + fmt(d.v[i], cfg.units);
+    if (d.lo && d.v[i] !== null && d.lo[i] !== null) {
+      html += ' <span style="color:#444">(95% CI ' + d.lo[i].toFixed(cfg.decimals) + ' to ' + d.hi[i].toFixed(cfg.decimals) + ')</span>';
+    }
+    if (d.x) { for (var j = 0; j < d.x.length; j++) { var xv = d.x[j][i];
+      html += '<br>' + esc(lv.labels[j]) + ': ' + (xv === null ? 'no data' : esc(typeof xv === 'number' ? xv.toLocaleString('en-GB') : xv)); } }
+    if (d.f && d.f[i]) { html += '<br><b>' + esc(cfg.flaggedLabel) + '</b>'; }
+    if (d.s && d.s[i]) { html += '<br>Cold spot (cluster of low values)'; }
+    return html;
+  }
+  function style(d, i) {
+    var k = d.k[i], flag = d.f && d.f[i], cold = d.s && d.s[i];
+    return {renderer: renderer, fillColor: (k >= 0 && k < pal.length) ? pal[k] : missing,
+      fillOpacity: cfg.fillOpacity, color: flag ? '#000000' : '#555555',
+      weight: flag ? 2.4 : (cold ? 1.6 : 0.4), opacity: flag || cold ? 1 : 0.6,
+      dashArray: cold && !flag ? '4 3' : null, fillRule: 'evenodd'};
+  }
+  function build(lv, cell) {
+    var d = JSON.parse(cell.d), scale = Math.pow(10, lv.p), group = L.featureGroup();
+    for (var i = 0; i < d.g.length; i++) {
+      if (!d.g[i].length) { continue; }
+      var poly = L.polygon(decode(d.g[i], scale), style(d, i));
+      poly.hxData = d; poly.hxIndex = i; poly.hxLevel = lv;
+      group.addLayer(poly);
+    }
+    group.bindTooltip(function(layer) { return tip(layer); }, {sticky: true, className: 'hx-tip'});
+    group.on('mouseover', function(e) { e.layer.setStyle({weight: 2.5, color: '#000000', opacity: 1}); });
+    group.on('mouseout', function(e) { e.layer.setStyle(style(e.layer.hxData, e.layer.hxIndex)); });
+    cell.d = null;  // parsed once; the text can go
+    return group;
+  }
+  var status = L.control({position: 'topleft'});
+  status.onAdd = function() { var div = L.DomUtil.create('div', 'hx-box hx-zoom-status'); return div; };
+  status.addTo(map);
+  function update() {
+    var z = map.getZoom(), view = map.getBounds().pad(cfg.viewPad), shown = null;
+    for (var l = 0; l < cfg.levels.length; l++) {
+      var lv = cfg.levels[l], active = z >= lv.min && (lv.max === null || z < lv.max);
+      if (active) { shown = lv; }
+      for (var c = 0; c < lv.cells.length; c++) {
+        var cell = lv.cells[c], b = cell.b;
+        var want = active && (lv.cells.length === 1 || view.intersects(L.latLngBounds([b[1], b[0]], [b[3], b[2]])));
+        if (want && !cell.layer) { cell.layer = build(lv, cell); }
+        if (cell.layer) {
+          if (want && !map.hasLayer(cell.layer)) { cell.layer.addTo(map); }
+          if (!want && map.hasLayer(cell.layer)) { map.removeLayer(cell.layer); }
+        }
+      }
+    }
+    var el = status.getContainer();
+    if (el && shown) {
+      var next = null;
+      for (var m = 0; m < cfg.levels.length; m++) { if (cfg.levels[m].min > z) { next = cfg.levels[m]; break; } }
+      el.innerHTML = 'Showing <b>' + esc(shown.name) + '</b>' + (next ? ' &middot; zoom in for ' + esc(next.name) : '');
+    }
+    window.hxMapLevel = shown ? shown.geo : null;
+  }
+  var prac = cfg.practices, pracLayer = null;
+  function updatePractices() {
+    if (!prac) { return; }
+    var want = map.getZoom() >= prac.minZoom;
+    if (want && !pracLayer) {
+      pracLayer = L.featureGroup();
+      for (var i = 0; i < prac.lat.length; i++) {
+        var mk = L.circleMarker([prac.lat[i], prac.lon[i]], {renderer: renderer, radius: prac.r[i],
+          fillColor: '#ffffff', fillOpacity: 0.9, color: '#000000', weight: 1.3});
+        mk.hxIndex = i; pracLayer.addLayer(mk);
+      }
+      pracLayer.bindTooltip(function(layer) { var i = layer.hxIndex;
+        return '<b>' + esc(prac.n[i]) + '</b> (' + esc(prac.c[i]) + ')<br>List size: ' +
+          (prac.s[i] === null ? 'no data' : prac.s[i].toLocaleString('en-GB')); }, {className: 'hx-tip'});
+    }
+    if (pracLayer) {
+      if (want && !map.hasLayer(pracLayer)) { pracLayer.addTo(map); pracLayer.bringToFront(); }
+      if (!want && map.hasLayer(pracLayer)) { map.removeLayer(pracLayer); }
+    }
+  }
+  map.on('zoomend moveend', function() { update(); updatePractices(); });
+  update();
+  updatePractices();
+  window.hxMap = map;
+  requestAnimationFrame(function() { requestAnimationFrame(function() { window.hxPainted = performance.now(); }); });
+})();
+"""
+
+
+def _element(cfg: dict[str, Any]) -> Any:
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class ZoomLevels(MacroElement):
+        """The zoom-switching canvas layers and their data (one script, no external files)."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}"
+        )
+
+        def __init__(self, cfg: dict[str, Any]) -> None:
+            super().__init__()
+            self._name = "HxZoomLevels"
+            self.cfg = cfg
+
+        def render(self, **kwargs: Any) -> None:
+            cfg_js = json.dumps(self.cfg, separators=(",", ":"), ensure_ascii=True)
+            cfg_js = cfg_js.replace("</", "<\\/")  # user names cannot close the script
+            self.js = _JS.replace("__HX_MAP__", self._parent.get_name()).replace("__HX_CFG__", cfg_js)
+            super().render(**kwargs)
+
+    return ZoomLevels(cfg)
+
+
+def _practice_payload(practices: pd.DataFrame) -> dict[str, Any]:
+    """GP practices as compact arrays, drawn as canvas circles from :data:`PRACTICE_ZOOM` on."""
+    from .maps import _practice_radius
+
+    needed = ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
+    missing = [c for c in needed if c not in practices.columns]
+    if missing:
+        raise RequestError(
+            f"practices is missing column(s) {missing}; found {list(practices.columns)}.", valid=needed
+        )
+    pts = practices.dropna(subset=["latitude", "longitude"])
+    sizes = pd.to_numeric(pts["list_size"], errors="coerce")
+    top = float(np.nanmax(sizes)) if sizes.notna().any() else 0.0
+    return {
+        "minZoom": PRACTICE_ZOOM,
+        "lat": np.round(pts["latitude"].to_numpy(float), 5).tolist(),
+        "lon": np.round(pts["longitude"].to_numpy(float), 5).tolist(),
+        "r": [round(_practice_radius(v, top), 1) for v in sizes.tolist()],
+        "c": pts["practice_code"].astype(str).tolist(),
+        "n": pts["practice_name"].astype(str).tolist(),
+        "s": [None if not math.isfinite(v) else int(v) for v in sizes.astype(float).tolist()],
+    }
+
+
+_STATUS_CSS = (
+    "<style>.hx-zoom-status{font-size:12px;padding:4px 8px;max-width:360px}</style>"
+)
+
+
+def zoom_choropleth(
+    levels: Sequence[tuple[ZoomLevel, gpd.GeoDataFrame, pd.DataFrame]],
+    *,
+    title: str,
+    units: str,
+    source_line: str,
+    legend_title: str | None = None,
+    scheme: str = "quantiles",
+    k: int = 5,
+    thresholds: Any = None,
+    palette: str = "viridis",
+    higher_is_better: bool = True,
+    practices: pd.DataFrame | None = None,
+    tiles: str | None = None,
+    synthetic_or_modelled_note: str | None = None,
+    tooltip_fields: Mapping[str, str] | Sequence[str] = (),
+    flagged_label: str = "Flagged for action",
+    made_on: dt.date | None = None,
+    height: str | int = "100%",
+    geometry_cache: dict[Any, Any] | None = None,
+) -> folium.Map:
+    """A choropleth whose geography changes with the zoom, drawn on a canvas.
+
+    ``levels`` lists, coarsest first, each :class:`ZoomLevel` with its areas (``area_code,
+    area_name, geometry``) and values (``area_code, value`` and optionally CIs, ``flagged``,
+    ``cluster`` and the ``tooltip_fields``). Classes are fitted on the last (finest) level and
+    applied to every level, so a colour means the same range at every zoom; the legend counts
+    the finest level's areas. ``geometry_cache`` (a dict) keeps the simplified, encoded
+    geometry between calls, keyed by geography and level settings.
+    """
+    import folium
+
+    from .maps import _legend_html, _macro_classes, _practice_legend_keys
+
+    if not levels:
+        raise RequestError("zoom_choropleth needs at least one level.")
+    if tiles not in TILES:
+        raise RequestError(f"Unknown tiles {tiles!r}.", valid=[str(t) for t in TILES])
+    if scheme not in SCHEMES:
+        raise RequestError(f"Unknown classification scheme {scheme!r}.", valid=list(SCHEMES))
+    for lv, areas, values in levels:
+        for frame, frame_name, cols in ((areas, "areas", ["area_code", "area_name"]),
+                                        (values, "values", ["area_code", "value"])):
+            missing = [c for c in cols if c not in frame.columns]
+            if missing:
+                raise RequestError(
+                    f"{lv.geography} {frame_name} is missing column(s) {missing}; found {list(frame.columns)}.",
+                    valid=cols,
+                )
+    fields = (
+        list(tooltip_fields.items())
+        if isinstance(tooltip_fields, Mapping)
+        else [(c, c.replace("_", " ").capitalize()) for c in tooltip_fields]
+    )
+    finest_level, finest_areas, finest_values = levels[-1]
+    fv = finest_values.assign(area_code=finest_values["area_code"].astype(str)).drop_duplicates("area_code")
+    finest = fv.set_index("area_code").reindex(finest_areas["area_code"].astype(str))["value"]
+    classification = classify_values(finest.to_numpy(), scheme, k, thresholds,
+                                     higher_is_better=higher_is_better)
+    colours = class_colours(len(classification.labels), palette, higher_is_better)
+
+    def classes_of(y: np.ndarray) -> np.ndarray:
+        return _classes_on(classification.bins, scheme, higher_is_better, y)
+
+    payloads = []
+    bounds = None
+    cache = geometry_cache if geometry_cache is not None else {}
+    for lv, areas, values in levels:
+        key = (lv, len(areas), tuple(areas["area_code"].astype(str).iloc[[0, -1]]) if len(areas) else ())
+        payload, geometry = _level_payload(lv, areas, values, classes_of, fields, cache.get(key))
+        cache[key] = geometry
+        payloads.append(payload)
+        if len(geometry[1]):
+            b = geometry[1]
+            box = (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
+            bounds = box if bounds is None else (min(bounds[0], box[0]), min(bounds[1], box[1]),
+                                                 max(bounds[2], box[2]), max(bounds[3], box[3]))
+
+    fill_opacity = 1.0 if tiles is None else 0.7
+    m = folium.Map(
+        location=None,
+        tiles="OpenStreetMap" if tiles == "osm" else None,
+        control_scale=True,
+        zoom_control="bottomleft",
+        zoom_snap=0.25,
+        prefer_canvas=True,
+        height=height,
+    )
+    from .maps import _esc
+
+    m.get_root().title = _esc(title)
+    css_cls, control_cls = _macro_classes()
+    m.add_child(css_cls(plain=tiles is None))
+    m.get_root().header.add_child(folium.Element(_STATUS_CSS))
+    cfg = {
+        "levels": payloads,
+        "palette": colours,
+        "missing": MISSING_COLOUR,
+        "fillOpacity": fill_opacity,
+        "units": units if units.lstrip().startswith("%") else (f" {units}" if units else ""),
+        "decimals": _TOOLTIP_DECIMALS,
+        "flaggedLabel": flagged_label,
+        "viewPad": VIEW_PAD,
+    }
+
+    practice_keys: list[tuple[int, float]] = []
+    if practices is not None and len(practices):
+        cfg["practices"] = _practice_payload(practices)
+        sizes = pd.to_numeric(practices["list_size"], errors="coerce")
+        if sizes.notna().any():
+            practice_keys = _practice_legend_keys(float(sizes.max()))
+
+    note = synthetic_or_modelled_note
+    title_html = f"<h2>{_esc(title)}</h2>"
+    if note:
+        title_html += f"<div class='hx-note'>{_esc(note)}</div>"
+    m.add_child(control_cls(title_html, "topleft", "hx-box hx-title"))
+    m.add_child(_element(cfg))  # after the title, so the zoom status sits under it
+    any_flag = any(any('"f":' in c["d"] for c in p["cells"]) for p in payloads)
+    any_cold = any(any('"s":' in c["d"] for c in p["cells"]) for p in payloads)
+    legend = _legend_html(
+        legend_title=legend_title or title,
+        units=units,
+        scheme=scheme,
+        labels=classification.labels,
+        colours=colours,
+        counts=classification.counts,
+        n_missing=classification.n_missing,
+        higher_is_better=higher_is_better,
+        any_flagged=any_flag,
+        flagged_label=flagged_label,
+        any_cold=any_cold,
+        practice_keys=practice_keys,
+        note=note,
+        source_line=source_line,
+        made_on=made_on or dt.date.today(),
+        fill_opacity=fill_opacity,
+    )
+    zooms = "; ".join(
+        f"{_NAMES.get(lv.geography, lv.geography)} from zoom {lv.min_zoom:g}" if lv.min_zoom else
+        f"{_NAMES.get(lv.geography, lv.geography)} when zoomed out"
+        for lv, _, _ in levels
+    )
+    if practice_keys:
+        zooms += f"; GP practices from zoom {PRACTICE_ZOOM:g}"
+    legend += (
+        f"<div class='hx-source'>Geography changes with the zoom: {_esc(zooms)}. Each area is "
+        f"coloured by its own figure; classes and counts are those of the "
+        f"{_esc(_NAMES.get(finest_level.geography, finest_level.geography))}.</div>"
+    )
+    m.add_child(control_cls(legend, "bottomright", "hx-box hx-legend"))
+    if bounds is not None and all(map(math.isfinite, bounds)):
+        m.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
+                     padding=(8, 8))
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# From a dataset
+# --------------------------------------------------------------------------------------------
+
+
+def _level_values(
+    ds: object, indicator: str | None, geography: str, *, layer: str, period: str | None,
+    edition: int | None, measure: str, clusters: bool,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from .mapping import map_values
+
+    if layer == "deprivation" or geography == "lad":
+        return map_values(ds, indicator, geography, layer=layer, period=period, edition=edition,
+                          measure=measure)
+    from .flags import compute_flags
+
+    if indicator is None:
+        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+    vals = compute_flags(ds, indicator, geography, period=period, with_clusters=clusters,
+                         with_expected=False)
+    return vals, {}
+
+
+def national_indicator_map(
+    ds: object,
+    indicator: str | None,
+    geography: str = "lsoa",
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    show_practices: bool = True,
+    edition: int | None = None,
+    measure: str = "imd",
+    tiles: str | None = None,
+    values: pd.DataFrame | None = None,
+    levels: Sequence[ZoomLevel] | None = None,
+) -> folium.Map:
+    """:func:`hiexplore.mapping.indicator_map` for national sizes: the zoom-switching map.
+
+    Each level's figures are the dataset's own for that geography (local authorities,
+    MSOAs, LSOAs); ``values`` (what the app already holds) stand for the requested geography.
+    The coarser levels skip the expected-uptake model and, unless the layer is ``"flags"``,
+    the spatial clusters. The simplified geometry is kept on the dataset object, so a second
+    indicator or layer only re-colours.
+    """
+    from .mapping import caveat_note
+
+    chain = tuple(levels) if levels is not None else levels_for(geography)
+    if chain[-1].geography != geography:
+        raise RequestError(
+            f"The last zoom level must be the mapped geography {geography!r}.",
+            valid=[lv.geography for lv in chain],
+        )
+    areas_all = ds.areas  # type: ignore[attr-defined]
+    legend: dict[str, Any] = {}
+    parts = []
+    for lv in chain:
+        polys = areas_all[areas_all["area_type"] == lv.geography][["area_code", "area_name", "geometry"]]
+        if polys.empty:
+            continue
+        if lv.geography == geography and values is not None:
+            vals = values
+        else:
+            vals, leg = _level_values(
+                ds, indicator, lv.geography, layer=layer, period=period, edition=edition,
+                measure=measure, clusters=(layer == "flags" and lv.geography == geography),
+            )
+            legend = leg or legend
+        if layer != "flags" and "flagged" in vals:
+            vals = vals.drop(columns=["flagged"])
+        if layer == "uptake" and "cluster" in vals:
+            vals = vals.drop(columns=["cluster"])
+        parts.append((lv, polys, vals))
+    if not parts:
+        raise RequestError(f"The dataset has no {geography} boundaries to map.")
+    if not legend:
+        from .mapping import map_values
+
+        _, legend = map_values(ds, indicator, "lad", layer=layer, period=period, edition=edition,
+                               measure=measure)
+    tooltip = {}
+    for col, label in (("people_to_reach", "People to reach"), ("imd_decile", "IMD decile"),
+                       ("vs_benchmark", "vs benchmark"), ("standard_band", "Standard"),
+                       ("cluster", "Cluster")):
+        if any(col in v for _, _, v in parts):
+            tooltip[col] = label
+    practices = None
+    if show_practices:
+        pr = ds.practices  # type: ignore[attr-defined]
+        practices = pr.dropna(subset=["latitude", "longitude"])[
+            ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
+        ]
+    manifest = ds.manifest  # type: ignore[attr-defined]
+    source = ds.provenance_line() if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
+    source = (f"{source} Built {str(manifest.get('created', ''))[:10]}. "
+              "Contains OS data © Crown copyright and database right.")
+    cache = ds.__dict__.setdefault("_zoom_geometry_cache", {}) if hasattr(ds, "__dict__") else {}
+    if len(cache) > 12:
+        cache.clear()
+    return zoom_choropleth(
+        parts,
+        title=legend["title"],
+        units=legend["units"],
+        source_line=source,
+        legend_title=legend["legend_title"],
+        scheme=scheme or legend["scheme"],
+        k=k or legend["k"],
+        thresholds=legend["thresholds"],
+        palette=palette,
+        higher_is_better=legend["higher_is_better"],
+        practices=practices,
+        tiles=tiles,
+        synthetic_or_modelled_note=caveat_note(ds, geography),
+        tooltip_fields=tooltip,
+        geometry_cache=cache,
+    )

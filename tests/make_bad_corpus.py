@@ -1,0 +1,1023 @@
+"""Generate ``tests/data/bad/``: broken copies of real official files, one defect per file.
+
+Every case starts from a small slice of a real file under ``../shared/data`` (see its
+``SOURCES.md``; mostly the rows for Rutland, E06000017, so that the untouched slices in
+``valid/`` form a coherent minimal source set) and applies one defect a user meets in practice:
+truncation, the wrong encoding or delimiter, a header moved down, renamed/missing/extra columns,
+duplicate or foreign codes, impossible counts, suppressed values, merged header rows, missing
+shapefile parts, broken geometries, markup in names.
+
+``MANIFEST.csv`` lists, per case: the reader meant to read it, the format, the defect and its
+kind, the expected outcome (``error``: an :class:`~hiexplore.errors.InputFileError` naming the
+file and, where ``row``/``column`` say ``yes``, the row and the column; ``accepted``: read, with
+``note`` matched against the reader's notes when given) and a description.
+
+The output is deterministic (fixed zip/gzip timestamps, normalised workbook metadata), so a
+re-run over the same real files gives byte-identical files. The big cases (a 500 MB upload, a
+zip bomb) are not stored: ``tests/test_bad_inputs.py`` makes them in a temporary folder.
+
+Run from the repository root::
+
+    /work/venv/bin/python tests/make_bad_corpus.py            # writes tests/data/bad/
+    /work/venv/bin/python tests/make_bad_corpus.py --check    # exit 1 if the corpus is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HIEXPLORE_SHARED_DATA", REPO.parent / "shared" / "data"))
+OUT = REPO / "tests" / "data" / "bad"
+RUTLAND = "E06000017"
+LLR_CCGS = ("03W", "04C", "04V")
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+MANIFEST_COLUMNS = (
+    "case", "reader", "format", "defect", "kind", "expected", "row", "column", "note", "base",
+    "description",
+)
+
+
+@dataclass
+class Case:
+    case: str  # file name under tests/data/bad
+    reader: str
+    format: str
+    defect: str
+    kind: str  # the defect group counted in the summary table
+    expected: str  # "error" or "accepted"
+    data: bytes
+    row: bool = False
+    column: bool = False
+    note: str = ""  # regex: in the notes (accepted) or in the message (error)
+    base: str = ""
+    description: str = ""
+
+
+CASES: list[Case] = []
+VALID: dict[str, bytes] = {}
+
+
+def add(case: str, reader: str, fmt: str, defect: str, kind: str, expected: str, data: bytes,
+        *, row: bool = False, column: bool = False, note: str = "", base: str = "",
+        description: str = "") -> None:
+    if any(c.case == case for c in CASES):
+        raise ValueError(f"duplicate case name {case}")
+    CASES.append(Case(case, reader, fmt, defect, kind, expected, data, row, column, note, base,
+                      description or defect))
+
+
+# ---------------------------------------------------------------------------------------------
+# deterministic containers
+
+
+def gz(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as fh:
+        fh.write(data)
+    return buf.getvalue()
+
+
+def make_zip(members: dict[str, bytes], *, compress: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.compress_type = compress
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+_STAMP = re.compile(rb"(<(dcterms:created|dcterms:modified|meta:creation-date|dc:date)[^>]*>)[^<]*(</)")
+
+
+def normalise_package(data: bytes) -> bytes:
+    """Re-zip an xlsx/ods with fixed timestamps and metadata dates (byte-identical re-runs)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename in ("docProps/core.xml", "meta.xml"):
+                body = _STAMP.sub(rb"\g<1>2020-01-01T00:00:00Z\g<3>", body)
+            out = zipfile.ZipInfo(info.filename, FIXED_TIME)
+            # ODS: "mimetype" first and stored, as the format requires
+            out.compress_type = zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            out.external_attr = 0o644 << 16
+            zf.writestr(out, body)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# text tables that keep the original bytes of the rows they do not touch
+
+
+def _records(text: str) -> list[str]:
+    """Split CSV text into records (a quoted field may hold newlines), keeping each as written."""
+    out: list[str] = []
+    cur: list[str] = []
+    quotes = 0
+    for line in text.splitlines(keepends=True):
+        cur.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            out.append("".join(cur))
+            cur, quotes = [], 0
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+@dataclass
+class TextTable:
+    """A CSV as raw records: ``header`` (None for headerless formats) and ``rows``."""
+
+    header: str | None
+    rows: list[str]
+    bom: bool = False
+    pre: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_text(cls, text: str, *, headerless: bool = False,
+                  keep: Callable[[list[str]], bool] | None = None, limit: int | None = None) -> TextTable:
+        bom = text.startswith("\ufeff")
+        recs = _records(text.lstrip("\ufeff"))
+        header = None if headerless else recs[0]
+        body = recs if headerless else recs[1:]
+        if keep is not None:
+            body = [r for r in body if keep(_cells(r))]
+        if limit is not None:
+            body = body[:limit]
+        return cls(header, body, bom)
+
+    @property
+    def nl(self) -> str:
+        sample = self.header or (self.rows[0] if self.rows else "\n")
+        return "\r\n" if sample.endswith("\r\n") else "\n"
+
+    def columns(self) -> list[str]:
+        assert self.header is not None
+        return [c.replace("\ufeff", "") for c in _cells(self.header)]
+
+    def col(self, name: str | int) -> int:
+        return name if isinstance(name, int) else self.columns().index(name)
+
+    def get(self, i: int, name: str | int) -> str:
+        return _cells(self.rows[i])[self.col(name)]
+
+    def copy(self) -> TextTable:
+        return copy.deepcopy(self)
+
+    def set(self, i: int, name: str | int, value: str) -> TextTable:
+        t = self.copy()
+        cells = _cells(t.rows[i])
+        cells[t.col(name)] = value
+        t.rows[i] = _join(cells, quote_all=t.rows[i].startswith('"'), nl=t.nl)
+        return t
+
+    def set_header(self, name: str, new: str) -> TextTable:
+        t = self.copy()
+        cells = _cells(t.header or "")
+        cells[t.col(name)] = new
+        t.header = _join(cells, quote_all=(t.header or "").startswith('"'), nl=t.nl)
+        return t
+
+    def drop_column(self, name: str) -> TextTable:
+        t = self.copy()
+        j = t.col(name)
+        qa = (t.header or "").startswith('"')
+        t.header = _join([c for k, c in enumerate(_cells(t.header or "")) if k != j], quote_all=qa, nl=t.nl)
+        t.rows = [
+            _join([c for k, c in enumerate(_cells(r)) if k != j], quote_all=r.startswith('"'), nl=t.nl)
+            for r in t.rows
+        ]
+        return t
+
+    def add_column(self, name: str, value: Callable[[int], str]) -> TextTable:
+        t = self.copy()
+        if t.header is not None:
+            t.header = _join([*_cells(t.header), name], quote_all=t.header.startswith('"'), nl=t.nl)
+        t.rows = [_join([*_cells(r), value(i)], quote_all=r.startswith('"'), nl=t.nl)
+                  for i, r in enumerate(t.rows)]
+        return t
+
+    def with_rows(self, rows: list[str]) -> TextTable:
+        t = self.copy()
+        t.rows = rows
+        return t
+
+    def text(self) -> str:
+        return ("\ufeff" if self.bom else "") + "".join(self.pre) + (self.header or "") + "".join(self.rows)
+
+    def bytes(self, encoding: str = "utf-8") -> bytes:
+        return self.text().encode(encoding)
+
+    def redelimit(self, delim: str) -> str:
+        recs = ([self.header] if self.header else []) + self.rows
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=delim, lineterminator=self.nl)
+        for r in recs:
+            w.writerow(_cells(r))
+        return buf.getvalue()
+
+
+def _cells(record: str) -> list[str]:
+    return next(csv.reader(io.StringIO(record.rstrip("\r\n"))), [])
+
+
+def _join(cells: list[str], *, quote_all: bool, nl: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator=nl).writerow(cells)
+    return buf.getvalue()
+
+
+def read_text(rel: str) -> str:
+    p = SHARED / rel
+    raw = p.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    elif raw[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            name = next(n for n in zf.namelist() if n.lower().endswith(".csv"))
+            raw = zf.read(name)
+    return raw.decode("utf-8")
+
+
+def cut_mid(t: TextTable, frac: float = 0.5) -> bytes:
+    """The file cut part-way through its last record (a download that stopped)."""
+    data = t.bytes()
+    last = t.rows[-1].encode()
+    return data[: len(data) - len(last) + max(1, int(len(last) * frac))]
+
+
+# ---------------------------------------------------------------------------------------------
+# the CSV suite: the same defects for every CSV-like reader
+
+
+@dataclass
+class CsvSpec:
+    prefix: str
+    reader: str
+    base: str  # path under shared/data
+    table: TextTable
+    code: str | int  # key column (area / practice / postcode)
+    count: str | int | None = None  # a count that must be a number >= 0
+    numerator: str | None = None  # numerator/denominator pair (numerator > denominator)
+    denominator: str | None = None
+    name: str | int | None = None  # a text column for an accented name (cp1252)
+    dup_ok: str = ""  # regex of the note when a duplicate key is accepted (else an error)
+    header_search: bool = True  # the reader finds a header below title rows
+    foreign_code: str = ""  # a well-formed code of the wrong country (Scotland)
+    foreign_ok: str = ""  # regex of the note when such codes are accepted and dropped
+    vintage_code: str = ""  # a code of the wrong vintage for this file
+    gzip_base: bool = False  # also a truncated .gz copy
+    extra: dict[str, str] = field(default_factory=dict)  # defect -> expected override
+
+
+def csv_suite(s: CsvSpec) -> None:
+    t, p, r, b = s.table, s.prefix, s.reader, s.base
+    VALID[f"{p}.csv"] = t.bytes()
+
+    def ex(defect: str, default: str) -> str:
+        return s.extra.get(defect, default)
+
+    add(f"{p}__truncated_mid_row.csv", r, "csv", "truncated mid-row", "truncated", ex("truncated", "error"),
+        cut_mid(t), row=True, base=b, description="the download stopped inside the last row")
+    half = t.with_rows(t.rows[: len(t.rows) // 2])
+    add(f"{p}__truncated_at_row_end.csv", r, "csv", "truncated at a row boundary", "truncated",
+        ex("truncated_clean", "accepted"), half.bytes(), base=b,
+        description="only the first half of the rows (a row boundary): nothing in the file can tell")
+    if s.gzip_base:
+        z = gz(t.bytes())
+        add(f"{p}__truncated.csv.gz", r, "csv.gz", "truncated gzip", "truncated", "error",
+            z[: len(z) * 2 // 3], base=b, description="a gzip file cut at two thirds")
+    add(f"{p}__empty.csv", r, "csv", "empty file", "empty", "error", b"", base=b)
+    if t.header is not None:
+        add(f"{p}__header_only.csv", r, "csv", "header row only", "empty", ex("header_only", "error"),
+            (("\ufeff" if t.bom else "") + t.header).encode(), base=b)
+    add(f"{p}__utf16.csv", r, "csv", "UTF-16 with BOM", "encoding", ex("utf16", "accepted"),
+        t.text().lstrip("\ufeff").encode("utf-16"), base=b, description="saved as 'Unicode text' (UTF-16 LE with BOM)")
+    bom_text = "\ufeff" + t.text().lstrip("\ufeff")
+    add(f"{p}__utf8_bom.csv", r, "csv", "UTF-8 BOM", "encoding", ex("bom", "accepted"), bom_text.encode(),
+        base=b)
+    if s.name is not None:
+        accented = t.set(0, s.name, t.get(0, s.name) + " (Caf\u00e9 Br\u00fbl\u00e9e)")
+        add(f"{p}__cp1252.csv", r, "csv", "Windows-1252 encoding", "encoding", ex("cp1252", "accepted"),
+            accented.text().lstrip("\ufeff").encode("cp1252"), note="Windows-1252" if ex("cp1252", "accepted") == "accepted" else "",
+            base=b, description="re-saved in Excel as Windows-1252; one name holds accented letters")
+    add(f"{p}__semicolon.csv", r, "csv", "semicolon delimiter", "delimiter", ex("semicolon", "accepted"),
+        t.redelimit(";").encode(), base=b, description="re-saved with a European-locale Excel (';')")
+    add(f"{p}__pipe.csv", r, "csv", "pipe delimiter", "delimiter", ex("pipe", "error"),
+        t.redelimit("|").encode(), row=ex("pipe", "error") == "error" and t.header is not None, base=b)
+    if t.header is not None:
+        moved = t.copy()
+        moved.pre = ["Table 1: published figures" + t.nl, "Source: see the publisher's notes" + t.nl, t.nl]
+        add(f"{p}__header_moved_down.csv", r, "csv", "header moved down 3 rows", "header moved",
+            "accepted" if s.header_search else "error", moved.bytes(),
+            row=not s.header_search, base=b, description="a title block above the header")
+        code_name = t.columns()[t.col(s.code)]
+        add(f"{p}__renamed_key_column.csv", r, "csv", f"key column {code_name!r} renamed", "columns",
+            ex("renamed", "error"), t.set_header(code_name, code_name + " (old)").bytes(), column=True, base=b)
+        add(f"{p}__missing_key_column.csv", r, "csv", f"key column {code_name!r} missing", "columns",
+            ex("missing", "error"), t.drop_column(code_name).bytes(), column=True, base=b)
+        if s.count is not None:
+            cname = t.columns()[t.col(s.count)]
+            add(f"{p}__missing_count_column.csv", r, "csv", f"count column {cname!r} missing", "columns",
+                ex("missing_count", "error"), t.drop_column(cname).bytes(), column=True, base=b)
+        add(f"{p}__extra_column.csv", r, "csv", "an extra column", "columns", "accepted",
+            t.add_column("Comments", lambda i: "checked" if i % 2 else "").bytes(), base=b)
+    dup = t.with_rows([*t.rows, t.rows[1]])
+    dup_expected = "accepted" if s.dup_ok else ex("duplicate", "error")
+    add(f"{p}__duplicate_code.csv", r, "csv", "duplicate key row", "duplicate codes", dup_expected,
+        dup.bytes(), row=dup_expected == "error", column=dup_expected == "error" and t.header is not None,
+        note=s.dup_ok, base=b, description="the second row repeated at the end")
+    blank = t.set(len(t.rows) // 2, s.code, "")
+    add(f"{p}__blank_code.csv", r, "csv", "blank key in a middle row", "codes", ex("blank", "error"), blank.bytes(),
+        row=ex("blank", "error") == "error", column=ex("blank", "error") == "error" and t.header is not None, base=b)
+    junk = t.set(2, s.code, "N/A")
+    add(f"{p}__malformed_code.csv", r, "csv", "malformed key", "codes", ex("malformed", "error"), junk.bytes(),
+        row=ex("malformed", "error") == "error", column=ex("malformed", "error") == "error" and t.header is not None,
+        base=b)
+    if s.foreign_code:
+        fo = t.set(3, s.code, s.foreign_code)
+        e = "accepted" if s.foreign_ok else ex("foreign", "error")
+        add(f"{p}__wrong_country_code.csv", r, "csv", f"code of another country ({s.foreign_code})",
+            "wrong country/vintage", e, fo.bytes(), row=e == "error", column=e == "error" and t.header is not None,
+            note=s.foreign_ok, base=b)
+    if s.vintage_code:
+        vo = t.set(4, s.code, s.vintage_code)
+        e = ex("vintage", "error")
+        add(f"{p}__wrong_vintage_code.csv", r, "csv", f"code of the wrong vintage ({s.vintage_code})",
+            "wrong country/vintage", e, vo.bytes(), row=e == "error", column=e == "error", base=b)
+    if s.count is not None:
+        e = ex("negative", "error")
+        add(f"{p}__negative_count.csv", r, "csv", "negative count", "bad numbers", e,
+            t.set(5, s.count, "-" + t.get(5, s.count).lstrip("-")).bytes(),
+            row=e == "error", column=e == "error" and t.header is not None, base=b)
+        e = ex("non_numeric", "error")
+        add(f"{p}__non_numeric_count.csv", r, "csv", "non-numeric count", "bad numbers", e,
+            t.set(6, s.count, "12a").bytes(), row=e == "error", column=e == "error" and t.header is not None, base=b)
+    if s.numerator and s.denominator:
+        i = next(k for k in range(3, len(t.rows)) if _num(t.get(k, s.denominator)) > 0)
+        big = str(int(_num(t.get(i, s.denominator)) * 2 + 5))
+        e = ex("num_gt_den", "error")
+        add(f"{p}__numerator_gt_denominator.csv", r, "csv", "numerator > denominator", "numerator > denominator",
+            e, t.set(i, s.numerator, big).bytes(), row=e == "error", column=e == "error", base=b)
+    add(f"{p}__binary_garbage.csv", r, "csv", "binary data named .csv", "not the format", "error",
+        bytes(range(256)) * 8, base=b, description="random bytes with a .csv name")
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the bases: small slices of the real files (Rutland where the file is by area)
+
+
+def rutland_lsoa21() -> list[str]:
+    t = TextTable.from_text(read_text("lookups/geographr_lookup_lsoa21_ward24_ltla24.csv.gz"),
+                            keep=lambda c: c[5] == RUTLAND)
+    return sorted({t.get(i, "lsoa21_code") for i in range(len(t.rows))})
+
+
+def rutland_lsoa11() -> list[str]:
+    t = TextTable.from_text(read_text("lookups/geographr_lookup_lsoa11_lsoa21_ltla22.csv.gz"),
+                            keep=lambda c: c[6] == RUTLAND)
+    return sorted({t.get(i, "lsoa11_code") for i in range(len(t.rows))})
+
+
+def llr_practices() -> tuple[TextTable, list[str]]:
+    """epraccur rows: the Rutland (LE15) and the first QK1 GP practices."""
+    t = TextTable.from_text(read_text("gp/epraccur_2023-02-20.zip"), headerless=True)
+    keep = [r for r in t.rows if _cells(r)[3] == "QK1" and _cells(r)[25] == "4"
+            and _cells(r)[12] == "A"]
+    rutland = [r for r in keep if _cells(r)[9].startswith("LE15")]
+    rows = rutland + [r for r in keep if r not in rutland][:16]
+    t = t.with_rows(rows)
+    return t, [_cells(r)[0] for r in rows]
+
+
+def build_csv_cases() -> dict[str, object]:
+    lsoa21, lsoa11 = rutland_lsoa21(), rutland_lsoa11()
+    s21, s11 = set(lsoa21), set(lsoa11)
+    practices_t, practices = llr_practices()
+    pset = set(practices)
+    ctx: dict[str, object] = {"lsoa21": lsoa21, "lsoa11": lsoa11, "practices": practices}
+
+    # deprivation
+    f1 = "iod2019/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
+    csv_suite(CsvSpec("iod2019_file1", "iod", f1,
+                      TextTable.from_text(read_text(f1), keep=lambda c: c[2] == RUTLAND),
+                      code="LSOA code (2011)", count="Index of Multiple Deprivation (IMD) Rank",
+                      name="LSOA name (2011)", foreign_code="S01006506", vintage_code="E01035000",
+                      gzip_base=True, extra={"truncated": "error"}))
+    f25 = "iod2025/humaniverse_imd2025_england_lsoa21.csv.gz"
+    iod25 = TextTable.from_text(read_text(f25), keep=lambda c: c[0] in s21)
+    csv_suite(CsvSpec("iod2025_humaniverse", "iod", f25, iod25, code="lsoa21_code", count="IMD_rank",
+                      foreign_code="W01000001"))
+    # decile out of its range and a rank beyond the number of LSOAs ranked
+    add("iod2025_humaniverse__decile_11.csv", "iod", "csv", "decile 11", "bad numbers", "error",
+        iod25.set(2, "IMD_decile", "11.0").bytes(), row=True, column=True, base=f25)
+    add("iod2025_humaniverse__rank_beyond_national.csv", "iod", "csv", "rank above 33,755", "bad numbers",
+        "error", iod25.set(2, "IMD_rank", "40000.0").bytes(), row=True, column=True, base=f25)
+
+    # geography lookups
+    cw = "lookups/geographr_lookup_lsoa11_lsoa21_ltla22.csv.gz"
+    csv_suite(CsvSpec("lookup_lsoa11_lsoa21", "ons_lsoa11_lsoa21_lookup", cw,
+                      TextTable.from_text(read_text(cw), keep=lambda c: c[6] == RUTLAND),
+                      code="lsoa11_code", name="lsoa11_name", foreign_code="S01006506"))
+    lk = "lookups/geographr_lookup_lsoa21_ward24_ltla24.csv.gz"
+    csv_suite(CsvSpec("lookup_lsoa21_ward24", "ons_lsoa_lookup", lk,
+                      TextTable.from_text(read_text(lk), keep=lambda c: c[5] == RUTLAND),
+                      code="lsoa21_code", name="ward24_name", foreign_code="S01006506"))
+    hl = "lookups/hoclib_lsoa_geog_lookup.csv.gz"
+    csv_suite(CsvSpec("lookup_hoclib", "ons_lsoa_lookup", hl,
+                      TextTable.from_text(read_text(hl), keep=lambda c: c[4] == RUTLAND),
+                      code="LSOA_CODE", name="PCON_NAME"))
+    wl = ("lookups/Ward_to_Local_Authority_District_to_County_to_Region_to_Country_(December_2022)"
+          "_Lookup_in_United_Kingdom.csv")
+    wt = TextTable.from_text(read_text(wl), keep=lambda c: c[2] == RUTLAND or c[1] in (
+        "Eilean \u00e1 Ch\u00e8o", "Sg\u00eere an Rubha"))
+    csv_suite(CsvSpec("ward_lookup", "ons_ward_lookup", wl, wt, code="WD22CD", name="WD22NM"))
+    # the real file's Scottish Gaelic ward names, re-saved as Windows-1252
+    add("ward_lookup__cp1252_real_names.csv", "ons_ward_lookup", "csv", "Windows-1252 encoding (real names)",
+        "encoding", "accepted", wt.text().lstrip("\ufeff").encode("cp1252"), note="Windows-1252", base=wl,
+        description="the real Gaelic ward names (Eilean \u00e1 Ch\u00e8o) in Windows-1252")
+
+    # practices, PCNs, postcodes
+    csv_suite(CsvSpec("epraccur", "ods_epraccur", "gp/epraccur_2023-02-20.zip", practices_t, code=0, name=1,
+                      header_search=False))
+    VALID["epraccur.zip"] = make_zip({"epraccur.csv": practices_t.bytes()})
+    zb = make_zip({"epraccur.csv": practices_t.bytes()})
+    add("epraccur__truncated_zip.zip", "ods_epraccur", "zip", "truncated zip", "truncated", "error",
+        zb[: len(zb) // 2], base="gp/epraccur_2023-02-20.zip")
+    add("epraccur__zip_two_csvs.zip", "ods_epraccur", "zip", "zip with two CSV files", "not the format", "error",
+        make_zip({"epraccur.csv": practices_t.bytes(), "epraccur_old.csv": practices_t.bytes()}),
+        base="gp/epraccur_2023-02-20.zip")
+    add("epraccur__short_row.csv", "ods_epraccur", "csv", "a row with 10 of 27 fields", "columns", "error",
+        practices_t.with_rows([*practices_t.rows[:3], ",".join(_cells(practices_t.rows[3])[:10]) + "\n",
+                               *practices_t.rows[4:]]).bytes(), row=True, base="gp/epraccur_2023-02-20.zip")
+    add("epraccur__bad_open_date.csv", "ods_epraccur", "csv", "open date not YYYYMMDD", "bad numbers", "error",
+        practices_t.set(2, 10, "31/12/1974").bytes(), row=True, column=True, base="gp/epraccur_2023-02-20.zip")
+
+    qg = "gp/qof_2020_21/MAPPING_NHS_GEOGRAPHIES_2021.csv"
+    qgt = TextTable.from_text(read_text(qg), keep=lambda c: c[9] in LLR_CCGS, limit=30)
+    csv_suite(CsvSpec("qof_geographies", "qof_nhs_geographies", qg, qgt, code="PRACTICE_CODE",
+                      name="PRACTICE_NAME"))
+    cp = "postcodes/os_codepoint_open_2025_4/le.csv"
+    pcs = {_cells(r)[9] for r in practices_t.rows}
+    cpt = TextTable.from_text(read_text(cp), headerless=True)
+    cpt = cpt.with_rows([r for r in cpt.rows if _cells(r)[0] in pcs or _cells(r)[0].startswith("LE15 6")][:40])
+    csv_suite(CsvSpec("codepoint", "os_codepoint_open", cp, cpt, code=0, count=2, header_search=False))
+    add("codepoint__easting_out_of_grid.csv", "os_codepoint_open", "csv", "easting beyond the National Grid",
+        "bad numbers", "error", cpt.set(3, 2, "9999999").bytes(), row=True, column=True, base=cp)
+
+    # registrations and list sizes
+    rg = "gp_registrations/bwdph_lsoapops_gp-reg-pat-prac-lsoa-all_2020-04_pennine.csv"
+    rgt = TextTable.from_text(read_text(rg), limit=40)
+    csv_suite(CsvSpec("registrations", "nhs_gp_registrations_lsoa", rg, rgt, code="PRACTICE_CODE",
+                      count="Number.of.Patients", name="PRACTICE_NAME"))
+    add("registrations__two_extract_dates.csv", "nhs_gp_registrations_lsoa", "csv", "two extract dates",
+        "columns", "error", rgt.set(7, "EXTRACT_DATE", "01JAN2021").bytes(), row=True, column=True, base=rg)
+    hb = "gp_registrations/hoclib_gp-by-age.csv"
+    hbt = TextTable.from_text(read_text(hb), keep=lambda c: c[0] in pset)
+    csv_suite(CsvSpec("hoclib_list_sizes", "hoclib_gp_list_sizes_by_age", hb, hbt, code="PRACTICE_CODE",
+                      count="TOTAL", numerator="65OV", denominator="TOTAL"))
+    add("hoclib_list_sizes__share_above_one.csv", "hoclib_gp_list_sizes_by_age", "csv", "65OV% above 1",
+        "bad numbers", "error", hbt.set(2, "65OV%", "1.7").bytes(), row=True, column=True, base=hb)
+    pv = "gp/qof_2020_21/PREVALENCE_2021_v2.csv"
+    qsel = set(_cells(r)[14] for r in qgt.rows[:4])
+    pvt = TextTable.from_text(read_text(pv), keep=lambda c: c[0] in qsel)
+    csv_suite(CsvSpec("qof_prevalence", "qof_prevalence_list_sizes", pv, pvt, code="PRACTICE_CODE",
+                      count="PRACTICE_LIST_SIZE", numerator="REGISTER", denominator="PRACTICE_LIST_SIZE",
+                      dup_ok=""))
+    # quinary age: no real gp-reg-pat-prac-quin-age file is in shared/data; the documented layout
+    # with real practice codes and list sizes from hoclib (split evenly over the bands)
+    quin = quinary_from(hbt)
+    csv_suite(CsvSpec("quinary_age", "nhs_gp_registrations_quinary_age", hb + " (layout: NHS Digital quin-age)",
+                      quin, code="ORG_CODE", count="NUMBER_OF_PATIENTS", name="POSTCODE"))
+
+    # indicators
+    ft = "fingertips_gp/fingertips_91547_smoking_prevalence_qof_gp.csv"
+    ftt = TextTable.from_text(read_text(ft))
+    keep_rows = ftt.rows[:3] + [r for r in ftt.rows if _cells(r)[4] in pset][:24]
+    ftt = ftt.with_rows(keep_rows)
+    csv_suite(CsvSpec("fingertips", "fingertips_csv", ft, ftt, code="Area Code", count="Count",
+                      numerator="Count", denominator="Denominator", name="Area Name",
+                      dup_ok=""))
+    gi = next(i for i, r in enumerate(ftt.rows) if _cells(r)[6] == "GPs")
+    sup = ftt.set(gi, "Value", "").set(gi, "Count", "").set(gi, "Lower CI 95.0 limit", "")
+    sup = sup.set(gi, "Upper CI 95.0 limit", "").set(gi, "Value note", "Value suppressed for disclosure control due to small count")
+    add("fingertips__suppressed_value_note.csv", "fingertips_csv", "csv", "suppressed value with a value note",
+        "value notes/suppression", "accepted", sup.bytes(), note=r"(?i)suppress|value note", base=ft,
+        description="a practice's value blanked with Fingertips' 'Value suppressed' note")
+    dq = ftt.set(gi + 1, "Value note", "There is a data quality issue with this value. Potential underestimate "
+                 "of the value due to double counting of patients in QOF")
+    add("fingertips__data_quality_note.csv", "fingertips_csv", "csv", "value note (data quality)",
+        "value notes/suppression", "accepted", dq.bytes(), note=r"(?i)note|quality", base=ft)
+    add("fingertips__value_not_number.csv", "fingertips_csv", "csv", "value '*' instead of a number", "bad numbers",
+        "error", ftt.set(gi, "Value", "*").bytes(), row=True, column=True, base=ft)
+    add("fingertips__ci_inverted.csv", "fingertips_csv", "csv", "lower CI above upper CI", "bad numbers", "error",
+        ftt.set(gi, "Lower CI 95.0 limit", "99").bytes(), row=True, column=True, base=ft)
+    add("fingertips__percent_above_100.csv", "fingertips_csv", "csv", "a percentage of 250", "bad numbers",
+        "error", ftt.set(gi, "Value", "250").bytes(), row=True, column=True, base=ft)
+    fn = "screening/fingertipsnext_healthdata_94063_breast_screening_53_70_subset.csv"
+    csv_suite(CsvSpec("fingertipsnext", "fingertipsnext_csv", fn, TextTable.from_text(read_text(fn), limit=30),
+                      code="AreaCode", count="Count", numerator="Count", denominator="Denominator"))
+    cv = "screening/phe_cervical_coverage_gp_practice_dec2017_bbc.csv"
+    cvt = TextTable.from_text(read_text(cv), keep=lambda c: "Leicest" in c[3] or "Rutland" in c[3], limit=25)
+    csv_suite(CsvSpec("cervical", "phe_cervical_practice", cv, cvt, code="Organisation.Code",
+                      count="Eligible25to49", numerator="No..of.women.screened.in.previous.42.months",
+                      denominator="Eligible25to49", name="Organisation"))
+    si = next(i for i in range(len(cvt.rows)) if cvt.get(i, "Eligible25to49").isdigit())
+    add("cervical__suppressed_under_6.csv", "phe_cervical_practice", "csv", "'<under 6>' suppression",
+        "value notes/suppression", "accepted",
+        cvt.set(si, "No..of.women.screened.in.previous.42.months", "<under 6>").set(si, "X3.5.year.coverage..", "-2").bytes(),
+        note=r"(?i)suppress|under 6", base=cv)
+
+    # population, census
+    ps = "population/demographr_population20_lsoa11_syoa.csv.gz"
+    pst = TextTable.from_text(read_text(ps), keep=lambda c: c[1] in s11)
+    csv_suite(CsvSpec("population_syoa", "ons_population_syoa", ps, pst, code="lsoa11_code", count="0",
+                      name="lsoa11_name", foreign_code="S01006506", vintage_code="E01035000",
+                      numerator="90+", denominator="total_population"))
+    et = "census2021/demographr_ethnicity21_lsoa21.csv.gz"
+    ett = TextTable.from_text(read_text(et), keep=lambda c: c[0] in s21)
+    csv_suite(CsvSpec("ethnicity", "census21_ethnicity", et, ett, code="lsoa21_code", count="n",
+                      numerator="n", denominator="total_residents", foreign_code="S01006506"))
+    hd = "census2021/demographr_household_deprivation21_lsoa21.csv.gz"
+    hdt = TextTable.from_text(read_text(hd), keep=lambda c: c[0] in s21)
+    csv_suite(CsvSpec("household_deprivation", "census21_household_deprivation", hd, hdt, code="lsoa21_code",
+                      count="n", numerator="n", denominator="total_households"))
+    return ctx
+
+
+AGES = [f"{lo}_{lo + 4}" for lo in range(0, 95, 5)] + ["95+"]
+
+
+def quinary_from(hoc: TextTable) -> TextTable:
+    header = ("PUBLICATION,EXTRACT_DATE,TYPE,CCG_CODE,ONS_CCG_CODE,ORG_CODE,POSTCODE,SEX,AGE_GROUP_5,"
+              "NUMBER_OF_PATIENTS\n")
+    rows: list[str] = []
+    for i in range(min(3, len(hoc.rows))):
+        code, total = hoc.get(i, "PRACTICE_CODE"), int(_num(hoc.get(i, "TOTAL")))
+        per = total // 40
+
+        def row(sex: str, age: str, n: int, code: str = code) -> str:
+            return f"GP_PRAC_PAT_LIST,01APR2020,GP,03W,E38000051,{code},LE15 6NT,{sex},{age},{n}\n"
+
+        rows.append(row("ALL", "ALL", per * 40))
+        rows.append(row("FEMALE", "ALL", per * 20))
+        rows.append(row("MALE", "ALL", per * 20))
+        rows += [row(sex, a, per) for sex in ("FEMALE", "MALE") for a in AGES]
+    return TextTable(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# workbooks (xlsx, ods)
+
+
+def sheet_rows(rel: str, nrows: int | None = None) -> dict[str, list[list[object]]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(SHARED / rel))
+    return {n: wb.get_sheet_by_name(n).to_python(nrows=nrows, skip_empty_area=False) for n in wb.sheet_names}
+
+
+def write_xlsx(sheets: dict[str, list[list[object]]], merges: dict[str, list[str]] | None = None) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append([None if v == "" else v for v in r])
+        for rng in (merges or {}).get(name, []):
+            ws.merge_cells(rng)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return normalise_package(buf.getvalue())
+
+
+def write_ods(sheets: dict[str, list[list[object]]]) -> bytes:
+    import pandas as pd
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="odf") as xw:
+        for name, rows in sheets.items():
+            width = max((len(r) for r in rows), default=1)
+            frame = pd.DataFrame([list(r) + [""] * (width - len(r)) for r in rows], dtype=object)
+            frame = frame.map(lambda v: None if v == "" else v)
+            frame.to_excel(xw, sheet_name=name, header=False, index=False)
+    return normalise_package(buf.getvalue())
+
+
+def _merged_title(rows: list[list[object]], title: str) -> tuple[list[list[object]], list[str]]:
+    """Two rows above the header: a title merged across, and a group row with merged spans."""
+    width = len(rows[0])
+    from openpyxl.utils import get_column_letter
+
+    last = get_column_letter(width)
+    half = max(1, width // 2)
+    group = ["Geography"] + [""] * (half - 1) + ["Figures"] + [""] * (width - half - 1)
+    merges = [f"A1:{last}1", f"A2:{get_column_letter(half)}2"]
+    if width - half > 1:
+        merges.append(f"{get_column_letter(half + 1)}2:{last}2")
+    return [[title] + [""] * (width - 1), group, *rows], merges
+
+
+def build_workbook_cases(ctx: dict[str, object]) -> None:
+    lsoa21 = set(ctx["lsoa21"])  # type: ignore[arg-type]
+    practices = set(ctx["practices"])  # type: ignore[arg-type]
+
+    # Leicester City Council IoD2025 workbook (xlsx with polygons)
+    lc = "leicester_city_council/deprivation-in-leicester-2025.xlsx"
+    rows = sheet_rows(lc)["Feuil1"][:7]
+    head = [str(c) for c in rows[0]]
+    base = write_xlsx({"Feuil1": rows})
+    VALID["leicester_iod2025.xlsx"] = base
+    r = "leicester_iod2025"
+    add("leicester_iod2025__truncated.xlsx", r, "xlsx", "truncated workbook", "truncated", "error",
+        base[: len(base) // 2], base=lc)
+    add("leicester_iod2025__empty.xlsx", r, "xlsx", "empty file", "empty", "error", b"", base=lc)
+    mr, merges = _merged_title(rows, "Deprivation in Leicester 2025")
+    add("leicester_iod2025__merged_header_rows.xlsx", r, "xlsx", "merged title and group rows above the header",
+        "merged header", "accepted", write_xlsx({"Feuil1": mr}, {"Feuil1": merges}), base=lc)
+    shape = next(i for i, h in enumerate(head) if h == "LSOAGeo Shape")
+    bad = copy.deepcopy(rows)
+    bad[3][shape] = '{"type": "Polygon", "coordinates": [[[-1.1, 52.6], [-1.1'
+    add("leicester_iod2025__broken_polygon.xlsx", r, "xlsx", "a cut-off GeoJSON polygon", "geometry", "error",
+        write_xlsx({"Feuil1": bad}), row=True, column=True, base=lc)
+    bad = copy.deepcopy(rows)
+    bad[4][head.index("IMD2025_decile")] = "high"
+    add("leicester_iod2025__non_numeric_decile.xlsx", r, "xlsx", "decile 'high'", "bad numbers", "error",
+        write_xlsx({"Feuil1": bad}), row=True, column=True, base=lc)
+    add("leicester_iod2025__duplicate_code.xlsx", r, "xlsx", "duplicate LSOA", "duplicate codes", "error",
+        write_xlsx({"Feuil1": [*rows, rows[2]]}), row=True, column=True, base=lc)
+    bad = copy.deepcopy(rows)
+    bad[2][0] = "<script>alert(1)</script>"
+    add("leicester_iod2025__markup_in_code.xlsx", r, "xlsx", "markup in the LSOA code", "codes", "error",
+        write_xlsx({"Feuil1": bad}), row=True, column=True, base=lc)
+
+    # ONS LSOA11 -> WD21 -> LAD21 lookup workbook
+    lw = "lookups/LSOA11_WD21_LAD21_EW_LU_V2.xlsx"
+    allrows = sheet_rows(lw)["LSOA11_WD21_LAD21_EW_LU"]
+    rows = [allrows[0]] + [x for x in allrows[1:] if x[4] == RUTLAND]
+    sheet = "LSOA11_WD21_LAD21_EW_LU"
+    r = "ons_lsoa_lookup"
+    base = write_xlsx({sheet: rows})
+    VALID["lookup_lsoa11_wd21.xlsx"] = base
+    mr, merges = _merged_title(rows, "LSOA (2011) to Ward (2021) to LAD (2021) best-fit lookup")
+    add("lookup_lsoa11_wd21__merged_header_rows.xlsx", r, "xlsx", "merged title and group rows above the header",
+        "merged header", "accepted", write_xlsx({sheet: mr}, {sheet: merges}), base=lw)
+    split = [["LSOA11", "", "WD21", "", "LAD21", ""], ["CD", "NM", "CD", "NM", "CD", "NM"], *rows[1:]]
+    add("lookup_lsoa11_wd21__header_split_in_merged_cells.xlsx", r, "xlsx",
+        "header split over two rows with merged cells", "merged header", "error",
+        write_xlsx({sheet: split}, {sheet: ["A1:B1", "C1:D1", "E1:F1"]}), base=lw,
+        description="'LSOA11' merged over 'CD'/'NM': no single row names the columns")
+    add("lookup_lsoa11_wd21__truncated.xlsx", r, "xlsx", "truncated workbook", "truncated", "error",
+        base[: len(base) * 3 // 4], base=lw)
+    bad = copy.deepcopy(rows)
+    bad[5][0] = "E0101"
+    add("lookup_lsoa11_wd21__malformed_code.xlsx", r, "xlsx", "short LSOA code", "codes", "error",
+        write_xlsx({sheet: bad}), row=True, column=True, base=lw)
+    add("lookup_lsoa11_wd21__duplicate_code.xlsx", r, "xlsx", "duplicate LSOA with another ward", "duplicate codes",
+        "error", write_xlsx({sheet: [*rows, [rows[3][0], rows[3][1], "E05999999", "Nowhere", RUTLAND, "Rutland"]]}),
+        row=True, column=True, base=lw)
+    add("lookup_lsoa11_wd21__header_only.xlsx", r, "xlsx", "header row only", "empty", "error",
+        write_xlsx({sheet: rows[:1]}), base=lw)
+    moved = [[""] * 6] * 4 + rows
+    add("lookup_lsoa11_wd21__header_moved_down.xlsx", r, "xlsx", "header on row 5", "header moved", "accepted",
+        write_xlsx({sheet: moved}), base=lw)
+
+    # ONS SAPE population density workbook
+    pdn = "population/SAPE21DT11-mid-2018-lsoa-population-density.xlsx"
+    sheets = sheet_rows(pdn)
+    main = "Mid-2018 Population Density"
+    hdr = next(i for i, x in enumerate(sheets[main]) if x and x[0] == "Code")
+    body = [x for x in sheets[main][hdr + 1:] if x and str(x[0]).startswith("E01") and x[0] in set(ctx["lsoa11"])]  # type: ignore[arg-type]
+    small = {n: rows[:12] for n, rows in sheets.items() if n != main}
+    small[main] = sheets[main][: hdr + 1] + body
+    r = "ons_population_density"
+    base = write_xlsx(small)
+    VALID["population_density.xlsx"] = base
+
+    def pdv(i: int, j: int, v: object) -> bytes:
+        s = copy.deepcopy(small)
+        s[main][hdr + 1 + i][j] = v
+        return write_xlsx(s)
+
+    add("population_density__negative_population.xlsx", r, "xlsx", "negative population", "bad numbers", "error",
+        pdv(3, 2, -1665), row=True, column=True, base=pdn)
+    add("population_density__non_numeric_population.xlsx", r, "xlsx", "population '..'", "bad numbers", "error",
+        pdv(4, 2, ".."), row=True, column=True, base=pdn)
+    add("population_density__bad_code.xlsx", r, "xlsx", "code 'Rutland'", "codes", "error",
+        pdv(2, 0, "Rutland"), row=True, column=True, base=pdn)
+    s = copy.deepcopy(small)
+    s[main][hdr] = ["Code", "Name", "Population", "Area Sq Km", "People per Sq Km"]
+    add("population_density__renamed_population_column.xlsx", r, "xlsx", "population column renamed",
+        "columns", "error", write_xlsx(s), column=True, base=pdn)
+    s = copy.deepcopy(small)
+    s[main] = s[main][: hdr + 1]
+    add("population_density__no_rows.xlsx", r, "xlsx", "header row only", "empty", "error", write_xlsx(s), base=pdn)
+    add("population_density__truncated.xlsx", r, "xlsx", "truncated workbook", "truncated", "error",
+        base[: len(base) // 3], base=pdn)
+
+    # NHS ODS ePCN workbook
+    ep = "gp/ePCN_2019-12.xlsx"
+    sheets = sheet_rows(ep)
+    details = sheets["PCN Details"]
+    partners = sheets["PCN Core Partner Details"]
+    part = [partners[0]] + [x for x in partners[1:] if x[0] in practices][:20]
+    pcns = {x[4] for x in part[1:]}
+    det = [details[0]] + [x for x in details[1:] if x[0] in pcns]
+    small = {"PCN Details": det, "PCN Core Partner Details": part}
+    r = "ods_epcn"
+    base = write_xlsx(small)
+    VALID["epcn.xlsx"] = base
+    add("epcn__truncated.xlsx", r, "xlsx", "truncated workbook", "truncated", "error", base[: len(base) // 2], base=ep)
+    s = copy.deepcopy(small)
+    s["PCN Core Partner Details"][2][0] = "LEICESTER"
+    add("epcn__bad_practice_code.xlsx", r, "xlsx", "practice code 'LEICESTER'", "codes", "error", write_xlsx(s),
+        row=True, column=True, base=ep)
+    s = copy.deepcopy(small)
+    s["PCN Core Partner Details"][3][8] = "2019-13-45"
+    add("epcn__bad_start_date.xlsx", r, "xlsx", "start date '2019-13-45'", "bad numbers", "error", write_xlsx(s),
+        row=True, column=True, base=ep)
+    s = copy.deepcopy(small)
+    s["PCN Core Partner Details"] = [[c for k, c in enumerate(x) if k != 4] for x in s["PCN Core Partner Details"]]
+    add("epcn__missing_pcn_code_column.xlsx", r, "xlsx", "'PCN Code' column missing", "columns", "error",
+        write_xlsx(s), column=True, base=ep)
+    add("epcn__partner_sheet_only_header.xlsx", r, "xlsx", "partner sheet with no rows", "empty", "error",
+        write_xlsx({**small, "PCN Core Partner Details": small["PCN Core Partner Details"][:1]}), base=ep)
+    mr, merges = _merged_title(small["PCN Core Partner Details"], "ePCN: practice to PCN relationships")
+    add("epcn__merged_header_rows.xlsx", r, "xlsx", "merged title rows above the header", "merged header",
+        "accepted", write_xlsx({**small, "PCN Core Partner Details": mr}, {"PCN Core Partner Details": merges}),
+        base=ep)
+
+    # UKHSA COVER by GP practice (ODS)
+    cg = "immunisation/cover_gp_quarterly/17_coverGP_Apr23Jun23.ods"
+    sheets = sheet_rows(cg)
+    gp = sheets["GP_Code"]
+    ghdr = next(i for i, x in enumerate(gp) if x and x[0] == "ICB code")
+    gp_small = gp[: ghdr + 1] + [x for x in gp[ghdr + 1:] if x[0] == "QK1"][:15]
+    icb = sheets["ICB_Code"]
+    ihdr = next(i for i, x in enumerate(icb) if x and str(x[0]).strip() == "ICB Code")
+    icb_small = icb[: ihdr + 1] + [x for x in icb[ihdr + 1:] if x[0] in ("QK1", "QOX")]
+    small = {"Information": sheets["Information"], "GP_Code": gp_small, "ICB_Code": icb_small,
+             "Data_caveats": sheets["Data_caveats"], "Version_Control": sheets["Version_Control"]}
+    r = "cover_gp_ods"
+    base = write_ods(small)
+    VALID["cover_gp.ods"] = base
+    gh = [str(c) for c in gp[ghdr]]
+
+    def cgv(i: int, col: str, v: object) -> bytes:
+        s = copy.deepcopy(small)
+        s["GP_Code"][ghdr + 1 + i][gh.index(col)] = v
+        return write_ods(s)
+
+    add("cover_gp__truncated.ods", r, "ods", "truncated workbook", "truncated", "error", base[: len(base) // 2], base=cg)
+    add("cover_gp__suppressed_note.ods", r, "ods", "'[note 1]' suppressed denominator", "value notes/suppression",
+        "accepted", cgv(2, "12m Denominator", "[note 1]"), note=r"note|suppress", base=cg)
+    add("cover_gp__percent_above_100.ods", r, "ods", "coverage 140%", "bad numbers", "error",
+        cgv(3, "24m MMR1%", 140.0), row=True, column=True, base=cg)
+    add("cover_gp__negative_denominator.ods", r, "ods", "denominator -12", "bad numbers", "error",
+        cgv(4, "12m Denominator", -12.0), row=True, column=True, base=cg)
+    add("cover_gp__non_numeric_percent.ods", r, "ods", "coverage 'ninety'", "bad numbers", "error",
+        cgv(5, "12m MenB%", "ninety"), row=True, column=True, base=cg)
+    add("cover_gp__bad_gp_code.ods", r, "ods", "GP code '???'", "codes", "error",
+        cgv(6, "GP code", "???"), row=True, column=True, base=cg)
+    add("cover_gp__duplicate_practice.ods", r, "ods", "a practice twice", "duplicate codes", "accepted",
+        write_ods({**small, "GP_Code": [*gp_small, gp_small[ghdr + 2]]}), note=r"(?i)duplicate|twice|once|repeated",
+        base=cg, description="COVER lists a practice that moved ICB twice: one row kept, noted")
+    s = copy.deepcopy(small)
+    s["GP_Code"] = [[c for k, c in enumerate(x) if k != gh.index("GP code")] for x in s["GP_Code"]]
+    add("cover_gp__missing_gp_code_column.ods", r, "ods", "'GP code' column missing", "columns", "error",
+        write_ods(s), column=True, base=cg)
+    s = copy.deepcopy(small)
+    s["GP_Code"] = [[""] * 3] * 6 + s["GP_Code"]
+    add("cover_gp__header_moved_down.ods", r, "ods", "six blank rows above the title", "header moved",
+        "accepted", write_ods(s), base=cg)
+
+    # UKHSA COVER by upper-tier LA (ODS)
+    cu = "immunisation/cover_quarterly_utla/COVER_2024_2025_Q4.ods"
+    sheets = sheet_rows(cu)
+    small = {}
+    for n, rows in sheets.items():
+        if n.startswith("Table_"):
+            keep = rows[:8] + [x for x in rows[8:] if any(
+                str(c).strip() in ("Leicester", "Rutland", "Leicestershire", "E06000016", "E06000017",
+                                   "E10000018") for c in x)]
+            small[n] = keep
+        else:
+            small[n] = rows
+    r = "cover_utla_ods"
+    base = write_ods(small)
+    VALID["cover_utla.ods"] = base
+    t5 = small["Table_5"]
+    h5 = next(i for i, x in enumerate(t5) if x and x[0] == "Code")
+    add("cover_utla__truncated.ods", r, "ods", "truncated workbook", "truncated", "error", base[: len(base) // 2],
+        base=cu)
+
+    def cuv(row: int, col: int, v: object, table: str = "Table_5") -> bytes:
+        s = copy.deepcopy(small)
+        s[table][row][col] = v
+        return write_ods(s)
+
+    li = next(i for i, x in enumerate(t5) if i > h5 and x[0] in ("E06000016", "E06000017", "E10000018"))
+    add("cover_utla__percent_above_100.ods", r, "ods", "coverage 180%", "bad numbers", "error",
+        cuv(li, 6, 180.0), row=True, column=True, base=cu)
+    add("cover_utla__non_numeric_denominator.ods", r, "ods", "denominator 'lots'", "bad numbers", "error",
+        cuv(li, 5, "lots"), row=True, column=True, base=cu)
+    add("cover_utla__suppressed_c.ods", r, "ods", "'[c]' suppressed coverage", "value notes/suppression",
+        "accepted", cuv(li, 6, "[c]"), note=r"\[c\]|suppress|marker", base=cu)
+    add("cover_utla__wrong_country_code.ods", r, "ods", "a Scottish council code in Table 5",
+        "wrong country/vintage", "accepted", cuv(li, 0, "S12000017"), note=r"(?i)not|drop|skip|unknown",
+        base=cu, description="a code outside England: left out, with a note")
+    s = copy.deepcopy(small)
+    s["Cover"] = [["Cover of vaccination evaluated rapidly (COVER)"]]
+    add("cover_utla__no_quarter_on_cover.ods", r, "ods", "quarter missing from the cover sheet", "columns",
+        "error", write_ods(s), base=cu, description="the evaluation dates were deleted from the cover sheet")
+
+
+# ---------------------------------------------------------------------------------------------
+# boundaries (GeoJSON, GeoPackage, zipped shapefile)
+
+
+def build_geo_cases(ctx: dict[str, object]) -> None:
+    import geopandas as gpd
+
+    os.environ.setdefault("OGR_CURRENT_DATE", "2020-01-01T00:00:00Z")  # GPKG timestamps
+    r = "ons_boundaries"
+    mj = "boundaries/ons_2011_bgc_martinjc/lsoa11_by_lad/E06000017.json"
+    fc = json.loads((SHARED / mj).read_text("utf-8"))
+    base_fc = {k: v for k, v in fc.items() if k != "features"}
+    feats = fc["features"][:6]
+
+    def gj(features: list[dict], **extra: object) -> bytes:
+        return json.dumps({**base_fc, **extra, "features": features}, separators=(",", ":")).encode()
+
+    base = gj(feats)
+    VALID["boundaries_lsoa11_rutland.geojson"] = base
+    add("boundaries_lsoa11__truncated.geojson", r, "geojson", "truncated JSON", "truncated", "error",
+        base[: len(base) // 2], base=mj)
+    add("boundaries_lsoa11__empty.geojson", r, "geojson", "empty file", "empty", "error", b"", base=mj)
+    add("boundaries_lsoa11__no_features.geojson", r, "geojson", "FeatureCollection with no features", "empty",
+        "error", gj([]), base=mj)
+
+    def edit(i: int, fn: Callable[[dict], None]) -> list[dict]:
+        out = copy.deepcopy(feats)
+        fn(out[i])
+        return out
+
+    def rename(f: dict) -> None:
+        f["properties"] = {"CODE": f["properties"]["LSOA11CD"], "NAME": f["properties"]["LSOA11NM"]}
+
+    add("boundaries_lsoa11__renamed_code_field.geojson", r, "geojson", "code field renamed 'CODE'", "columns",
+        "error", gj([{**f, "properties": {"CODE": f["properties"]["LSOA11CD"]}} for f in feats]), base=mj)
+    add("boundaries_lsoa11__one_feature_renamed.geojson", r, "geojson", "one feature without LSOA11CD", "columns",
+        "error", gj(edit(2, rename)), row=True, column=True, base=mj)
+    add("boundaries_lsoa11__duplicate_code.geojson", r, "geojson", "the same LSOA twice", "duplicate codes",
+        "accepted", gj([*feats, copy.deepcopy(feats[1])]), note=r"(?i)duplicate|merged|dissolved", base=mj,
+        description="an LSOA in two parts: merged into one area, noted")
+    add("boundaries_lsoa11__bowtie_polygon.geojson", r, "geojson", "self-intersecting polygon", "geometry",
+        "accepted", gj(edit(1, lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[
+            [-0.7, 52.6], [-0.6, 52.7], [-0.6, 52.6], [-0.7, 52.7], [-0.7, 52.6]]]}))),
+        note="repaired", base=mj, description="a bow-tie ring: repaired with make_valid, noted")
+    add("boundaries_lsoa11__null_geometry.geojson", r, "geojson", "a feature with null geometry", "geometry",
+        "error", gj(edit(3, lambda f: f.update(geometry=None))), row=True, column=True, base=mj)
+    add("boundaries_lsoa11__empty_geometry.geojson", r, "geojson", "an empty polygon", "geometry", "error",
+        gj(edit(4, lambda f: f.update(geometry={"type": "Polygon", "coordinates": []}))), row=True,
+        column=True, base=mj)
+    add("boundaries_lsoa11__point_geometry.geojson", r, "geojson", "a point instead of a polygon", "geometry",
+        "error", gj(edit(2, lambda f: f.update(geometry={"type": "Point", "coordinates": [-0.7, 52.65]}))),
+        row=True, column=True, base=mj)
+    add("boundaries_lsoa11__unclosed_ring.geojson", r, "geojson", "a ring that is not closed", "geometry", "error",
+        gj(edit(1, lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[
+            [-0.7, 52.6], [-0.6, 52.7], [-0.6, 52.6]]]}))), base=mj)
+    add("boundaries_lsoa11__wrong_country_code.geojson", r, "geojson", "a Scottish data zone code",
+        "wrong country/vintage", "error",
+        gj(edit(0, lambda f: f["properties"].update(LSOA11CD="S01006506"))), row=True, column=True, base=mj)
+    add("boundaries_lsoa11__blank_code.geojson", r, "geojson", "a blank code", "codes", "error",
+        gj(edit(5, lambda f: f["properties"].update(LSOA11CD=""))), row=True, column=True, base=mj)
+    evil = "<script>alert(1)</script>"
+    add("boundaries_lsoa11__script_in_name.geojson", r, "geojson", "markup in an area name", "markup",
+        "accepted", gj(edit(0, lambda f: f["properties"].update(LSOA11NM=evil))), base=mj,
+        description="an area called <script>alert(1)</script>: read as text; maps escape it")
+    add("boundaries_lsoa11__not_geojson.geojson", r, "geojson", "JSON that is not GeoJSON", "not the format",
+        "error", json.dumps({"type": "FeatureCollection", "rows": [1, 2, 3]}).encode(), base=mj)
+
+    # LSOA 2021 (BSC) for Rutland as GeoPackage and zipped shapefile
+    bs = "boundaries/geographr_ons_bsc/llr_lsoa21_bsc.geojson"
+    gdf = gpd.read_file(SHARED / bs)
+    gdf = gdf[gdf["lsoa21_code"].isin(set(ctx["lsoa21"]))].reset_index(drop=True)  # type: ignore[arg-type]
+    VALID["boundaries_lsoa21_rutland.geojson"] = gdf.to_json(drop_id=True).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        gdf.head(8).to_file(t / "lsoa21.gpkg", driver="GPKG", layer="lsoa21")
+        gp_bytes = (t / "lsoa21.gpkg").read_bytes()
+        add("boundaries_lsoa21__truncated.gpkg", r, "gpkg", "truncated GeoPackage", "truncated", "error",
+            gp_bytes[: len(gp_bytes) // 2], base=bs)
+        add("boundaries_lsoa21__garbage.gpkg", r, "gpkg", "not a GeoPackage (text)", "not the format", "error",
+            b"this is not a database\n" * 20, base=bs)
+        bng = gdf.head(8).to_crs(27700).rename(columns={"lsoa21_code": "LSOA21CD", "lsoa21_name": "LSOA21NM"})
+        (t / "shp").mkdir()
+        bng.to_file(t / "shp" / "lsoa21.shp", driver="ESRI Shapefile")
+        parts = {p.name: _fix_dbf_date(p.read_bytes()) if p.suffix == ".dbf" else p.read_bytes()
+                 for p in sorted((t / "shp").iterdir())}
+    VALID["boundaries_lsoa21_shapefile.zip"] = make_zip(parts)
+    no_prj = {k: v for k, v in parts.items() if not k.endswith(".prj")}
+    add("boundaries_lsoa21__shapefile_missing_prj.zip", r, "zip", "zipped shapefile without .prj",
+        "shapefile parts", "error", make_zip(no_prj), column=True, base=bs,
+        description="British National Grid coordinates and no .prj: the CRS cannot be known")
+    add("boundaries_lsoa21__shapefile_missing_dbf.zip", r, "zip", "zipped shapefile without .dbf",
+        "shapefile parts", "error", make_zip({k: v for k, v in parts.items() if not k.endswith(".dbf")}),
+        base=bs)
+    add("boundaries_lsoa21__shapefile_missing_shx.zip", r, "zip", "zipped shapefile without .shx",
+        "shapefile parts", "error", make_zip({k: v for k, v in parts.items() if not k.endswith(".shx")}),
+        base=bs)
+    add("boundaries_lsoa21__shapefile_in_folder.zip", r, "zip", "shapefile inside a folder in the zip",
+        "shapefile parts", "accepted", make_zip({f"LSOA_2021/{k}": v for k, v in parts.items()}),
+        note="reprojected", base=bs)
+    add("boundaries_lsoa21__zip_of_readme.zip", r, "zip", "zip holding only a readme", "not the format",
+        "error", make_zip({"readme.txt": b"Boundaries to follow.\n"}), base=bs)
+
+
+def _fix_dbf_date(data: bytes) -> bytes:
+    """A dBase header carries the date it was written (bytes 1-3): pin it."""
+    return data[:1] + bytes([120, 1, 1]) + data[4:]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def generate() -> dict[str, bytes]:
+    CASES.clear()
+    VALID.clear()
+    ctx = build_csv_cases()
+    build_workbook_cases(ctx)
+    build_geo_cases(ctx)
+    files: dict[str, bytes] = {c.case: c.data for c in CASES}
+    files.update({f"valid/{k}": v for k, v in VALID.items()})
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MANIFEST_COLUMNS)
+    for c in sorted(CASES, key=lambda c: c.case):
+        w.writerow([c.case, c.reader, c.format, c.defect, c.kind, c.expected, "yes" if c.row else "no",
+                    "yes" if c.column else "no", c.note, c.base, c.description])
+    files["MANIFEST.csv"] = buf.getvalue().encode()
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--check", action="store_true", help="compare with the folder instead of writing")
+    args = ap.parse_args(argv)
+    if not SHARED.is_dir():
+        print(f"real data not found at {SHARED}", file=sys.stderr)
+        return 2
+    files = generate()
+    if args.check:
+        stale = [n for n, d in files.items() if not (args.out / n).is_file() or (args.out / n).read_bytes() != d]
+        extra = [str(p.relative_to(args.out)) for p in args.out.rglob("*") if p.is_file()
+                 and str(p.relative_to(args.out)) not in files]
+        for n in stale + extra:
+            print(f"stale: {n}")
+        return 1 if stale or extra else 0
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    for name, data in files.items():
+        p = args.out / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    total = sum(len(d) for d in files.values())
+    digest = hashlib.sha256(b"".join(files[n] for n in sorted(files))).hexdigest()[:12]
+    print(f"wrote {len(CASES)} cases and {len(VALID)} valid slices to {args.out} "
+          f"({total / 1e6:.2f} MB, digest {digest})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The embedded LLR dataset: rebuilt from ../shared/data it matches what is committed, and the
+facts the foundation issue names hold on it (real data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from conftest import EMBEDDED, SHARED_DATA
+from hiexplore.dataset import TABLE_FILES, load_dataset
+from hiexplore.flags import FLAG_GEOGRAPHIES, compute_flags, compute_targets
+
+LLR_AREAS = ["E06000016", "E06000017", "E10000018"]
+VOLATILE = {"created", "path"}
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}: cannot rebuild the embedded dataset")
+    from hiexplore.build import build_dataset
+
+    out = tmp_path_factory.mktemp("rebuild") / "llr"
+    build_dataset([SHARED_DATA], out, areas=LLR_AREAS, name="llr")
+    return out
+
+
+@pytest.fixture(scope="module")
+def llr(embedded_dataset: Path):
+    return load_dataset(embedded_dataset)
+
+
+def test_rebuild_matches_committed(rebuilt: Path, embedded_dataset: Path) -> None:
+    for name, fname in TABLE_FILES.items():
+        reader = gpd.read_parquet if name == "areas" else pd.read_parquet
+        new, old = reader(rebuilt / fname), reader(embedded_dataset / fname)
+        if name == "areas":
+            assert new.drop(columns="geometry").equals(old.drop(columns="geometry")), name
+            assert new.geometry.geom_equals_exact(old.geometry, tolerance=1e-9).all(), name
+        else:
+            pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-9, obj=name)
+    man_new = json.loads((rebuilt / "manifest.json").read_text("utf-8"))
+    man_old = json.loads((embedded_dataset / "manifest.json").read_text("utf-8"))
+    for key in set(man_new) | set(man_old):
+        if key not in VOLATILE:
+            assert man_new.get(key) == man_old.get(key), key
+
+
+def test_llr_facts(llr) -> None:
+    assert not llr.synthetic and llr.catchment_source == "modelled"
+    lsoas = llr.areas[llr.areas["area_type"] == "lsoa"]
+    assert len(lsoas) == 634 and lsoas.geometry.notna().all() and lsoas.is_valid.all()
+    assert set(llr.lookup["lsoa_code"]) == set(lsoas["area_code"])
+    assert llr.lookup["lad_code"].nunique() == 9 and (llr.lookup["icb_code"] == "E54000015").all()
+    dep25 = llr.deprivation[llr.deprivation["edition"] == 2025]
+    assert len(dep25) == 634 and dep25["imd_decile"].between(1, 10).all()
+    dep19 = llr.deprivation[llr.deprivation["edition"] == 2019]
+    assert dep19["crosswalked"].all() and dep19["imd_decile"].notna().all()
+    # all 134 active LLR GP practices are placed inside an LLR LSOA
+    qk1 = llr.practices[llr.practices["icb_code"] == "QK1"]
+    assert len(qk1) == 134 and qk1["lsoa_code"].isin(lsoas["area_code"]).all()
+    # each practice's catchment sums to its list size, counting patients outside the areas
+    reg = llr.registrations.groupby("practice_code")["patients"].sum()
+    sizes = llr.practices.set_index("practice_code")["list_size"].reindex(reg.index)
+    assert np.allclose(reg, sizes, rtol=1e-9)
+    outside = llr.registrations.loc[~llr.registrations["in_area"], "patients"].sum()
+    assert 0 < outside < 0.05 * reg.sum()
+    assert (llr.registrations["catchment_source"] == "modelled").all()
+    # immunisation (COVER) and cervical screening are loaded; breast/bowel are listed as not loaded
+    assert {"mmr1_24m", "cervical_screening_25_49"} <= set(llr.indicator_keys())
+    missing = {i["indicator"] for i in llr.manifest["indicators_not_loaded"]}
+    assert {"bowel_screening_60_74", "breast_screening_53_70"} <= missing
+    sources = {s["file"] for s in llr.manifest["sources"]}
+    assert "epraccur_2023-02-20.zip" in sources and all(len(s["sha256"]) == 64 for s in llr.manifest["sources"])
+
+
+def test_llr_is_small_enough_to_commit() -> None:
+    size = sum(p.stat().st_size for p in EMBEDDED.glob("*"))
+    assert size < 20 * 1024 * 1024
+
+
+@pytest.mark.parametrize("geography", FLAG_GEOGRAPHIES)
+def test_flags_every_indicator_on_llr(llr, geography: str) -> None:
+    for key in llr.indicator_keys():
+        f = compute_flags(llr, key, geography, permutations=99)
+        assert len(f) and f["reasons"].notna().all()
+        if geography != "practice":
+            assert f["method"].iloc[0] in ("apportioned from practices", "sum of practices")
+
+
+def test_llr_outputs_open(llr, tmp_path: Path) -> None:
+    from hiexplore.exports import write_table
+
+    t = compute_targets(llr, ["mmr1_24m", "cervical_screening_25_49"], "lsoa", top=25)
+    x = write_table(t, tmp_path / "t.xlsx", ds=llr, kind="targets")
+    wb = openpyxl.load_workbook(x)
+    meta = {r[0]: r[1] for r in wb["metadata"].iter_rows(min_row=2, values_only=True)}
+    assert "MODELLED" in meta and "source" in meta
+    g = write_table(t, tmp_path / "t.geojson", ds=llr, kind="targets")
+    back = gpd.read_file(g)
+    assert len(back) == len(t) == 25 and back.geometry.notna().all()
