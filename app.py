@@ -12,16 +12,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app_support.layout import dataset_sidebar  # noqa: E402
+from app_support.router import ensure_router  # noqa: E402
 
-st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon="🗺️", layout="wide")
+ensure_router()
+
+st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=":material/map:", layout="wide")
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon="🏠", default=True, url_path="overview"),
-    st.Page("pages/map_explorer.py", title="Map explorer", icon="🗺️", url_path="map"),
-    st.Page("pages/practices.py", title="Practices (PCN managers)", icon="🏥", url_path="practices"),
-    st.Page("pages/targets.py", title="Targets (planners)", icon="🎯", url_path="targets"),
-    st.Page("pages/inequalities.py", title="Inequalities", icon="📉", url_path="inequalities"),
-    st.Page("pages/data.py", title="Data", icon="📁", url_path="data"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True, url_path="overview"),
+    st.Page("pages/map_explorer.py", title="Map explorer", icon=":material/map:", url_path="map_explorer"),
+    st.Page("pages/practices.py", title="Practices (PCN managers)", icon=":material/local_hospital:", url_path="practices"),
+    st.Page("pages/targets.py", title="Targets (planners)", icon=":material/target:", url_path="targets"),
+    st.Page("pages/inequalities.py", title="Inequalities", icon=":material/trending_down:", url_path="inequalities"),
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
 ]
 nav = st.navigation(pages)
 dataset_sidebar()

@@ -11,9 +11,12 @@ import streamlit as st
 
 from app_support.data import DATA_DIR, available_datasets
 from app_support.layout import current_dataset
+from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
 from hiexplore.errors import HiexploreError
 from hiexplore.io import READERS
+
+ensure_router()
 
 MAX_UPLOAD_MB = 200
 ALLOWED_SUFFIXES = {".csv", ".gz", ".zip", ".xlsx", ".xls", ".ods", ".geojson", ".json", ".gpkg", ".txt"}

@@ -9,10 +9,13 @@ import streamlit as st
 
 from app_support.data import get_flags, get_inequality
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
+from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
 from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas
 from hiexplore.stats.inequality import gradient_table, sii_rii
+
+ensure_router()
 
 ds = current_dataset()
 st.title("Inequalities")

@@ -8,10 +8,13 @@ from streamlit_folium import st_folium
 
 from app_support.data import get_flags, get_profile_flags
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
+from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, indicator_map
 from hiexplore.maps import use_vendored_assets
+
+ensure_router()
 
 ds = current_dataset()
 st.title("Map explorer")
@@ -69,7 +72,7 @@ except HiexploreError as err:
     st.error(str(err))
     st.stop()
 
-left, right = st.columns([3, 2])
+left, right = st.columns([5, 3])
 with left:
     out = st_folium(use_vendored_assets(m), height=680, use_container_width=True, returned_objects=["last_active_drawing"], key="map")
     source_caption(ds, indicator, None if layer == "deprivation" else period)

@@ -7,8 +7,11 @@ import streamlit as st
 
 from app_support.data import get_flags, get_inequality
 from app_support.layout import banner, current_dataset, indicator_label
+from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
 from hiexplore.errors import HiexploreError
+
+ensure_router()
 
 ds = current_dataset()
 st.title("hiexplore: health inequalities explorer")
@@ -72,10 +75,10 @@ if rows:
 st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + ds.provenance_line())
 
 c1, c2, c3, c4 = st.columns(4)
-c1.page_link("pages/map_explorer.py", label="Map explorer", icon="🗺️")
-c2.page_link("pages/practices.py", label="Compare practices", icon="🏥")
-c3.page_link("pages/targets.py", label="Download target lists", icon="🎯")
-c4.page_link("pages/inequalities.py", label="Inequality gradients", icon="📉")
+c1.page_link("pages/map_explorer.py", label="Map explorer", icon=":material/map:")
+c2.page_link("pages/practices.py", label="Compare practices", icon=":material/local_hospital:")
+c3.page_link("pages/targets.py", label="Download target lists", icon=":material/target:")
+c4.page_link("pages/inequalities.py", label="Inequality gradients", icon=":material/trending_down:")
 
 st.subheader("What this dataset holds")
 periods = []

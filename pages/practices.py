@@ -9,10 +9,13 @@ import streamlit as st
 
 from app_support.data import get_flags
 from app_support.layout import banner, current_dataset, indicator_label, source_caption
+from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_multi
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import neutralise_formulas
 from hiexplore.stats.funnel import estimate_overdispersion, funnel_curve, funnel_significance
+
+ensure_router()
 
 ds = current_dataset()
 st.title("Practices: compare GP practices")

@@ -10,11 +10,14 @@ from streamlit_folium import st_folium
 
 from app_support.data import get_targets
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
+from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
 from hiexplore.mapping import caveat_note
 from hiexplore.maps import choropleth, use_vendored_assets
+
+ensure_router()
 
 ds = current_dataset()
 st.title("Targets: where outreach changes most")
@@ -82,7 +85,7 @@ sel = sel[sel["people_to_reach"] >= min_reach].head(top)
 
 st.markdown(f"**{len(sel)} target areas** (of {int(targets['flagged'].sum())} flagged, {len(targets)} in all) · "
             f"combined people to reach: **{int(sel['people_to_reach'].sum()):,}**")
-left, right = st.columns([2, 3])
+left, right = st.columns([1, 1])
 with right:
     show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "people_to_reach", "imd_decile", "core20",
             "priority_score", "reasons"]
@@ -98,7 +101,7 @@ with left:
         vals["flagged"] = True
         try:
             m = choropleth(areas, vals, title=f"Target areas: people to reach ({', '.join(indicators)})",
-                           units="people", source_line=ds.provenance_line(), legend_title="People to reach",
+                           units="people", source_line=ds.provenance_line(limit=2), legend_title="People to reach",
                            scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False,
                            synthetic_or_modelled_note=caveat_note(ds, geography),
                            tooltip_fields={"imd_decile": "IMD decile"})

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, shared_path
 
+from conftest import REPO, shared_path
 from hiexplore import catchments as C
 from hiexplore.catchments import (
     AGE_BANDS,

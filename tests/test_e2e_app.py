@@ -117,7 +117,7 @@ def _wait_idle(page, timeout: float = 90_000) -> None:
 
 @pytest.mark.parametrize("path,text", [
     ("overview", "Headline inequality"),
-    ("map", "Map explorer"),
+    ("map_explorer", "Map explorer"),
     ("practices", "compare GP practices"),
     ("targets", "where outreach changes most"),
     ("inequalities", "Inequalities"),
@@ -139,7 +139,7 @@ def test_each_page_opens_offline(server, browser, path: str, text: str) -> None:
 def test_click_an_area_opens_its_profile(server, browser) -> None:
     url, _ = server
     ctx, page, blocked, errors = _page(browser, url)
-    page.goto(f"{url}/map?layer=uptake&geo=lsoa")
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
     _wait_idle(page)
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
     paths = frame.locator("path.leaflet-interactive")

@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import HiexploreError, RequestError
 from hiexplore.fetch import KNOWN_SOURCES, fetch_sources, resolve_source
 from hiexplore.io import recognise

@@ -87,16 +87,29 @@ class Dataset:
         periods = self.periods(indicator)
         return periods[-1] if periods else None
 
-    def provenance_line(self) -> str:
-        """One line naming the sources and their dates, for captions under every figure."""
+    def provenance_line(self, limit: int = 5) -> str:
+        """One short line naming the sources and their dates, for captions under every figure.
+
+        Sources of the same title (e.g. six quarterly COVER files) are grouped with their range
+        of periods; the full list with licences and checksums is in the manifest.
+        """
         if self.synthetic:
             return "SYNTHETIC demo data (hiexplore generator): not real figures."
-        parts = []
+        import re
+
+        groups: dict[tuple[str, str], list[str]] = {}
         for src in self.manifest.get("sources", []):
-            label = f"{src.get('publisher', '?')}: {src.get('title', '?')} ({src.get('period', '?')})"
-            if label not in parts:
-                parts.append(label)
-        return "Sources: " + "; ".join(parts[:12]) + (" ..." if len(parts) > 12 else "")
+            title = re.sub(r"\s*\([^)]*\)", "", str(src.get("title", "?"))).strip(" ,;:")
+            publisher = re.sub(r"\s*\(.*\)$", "", str(src.get("publisher", "?"))).strip()
+            groups.setdefault((publisher, title), []).append(str(src.get("period", "?")))
+        parts = []
+        for (publisher, title), periods in groups.items():
+            ps = sorted(set(periods), key=_period_sort_key)
+            span = ps[0] if len(ps) == 1 else f"{ps[0]} to {ps[-1]}"
+            parts.append(f"{publisher}, {title} ({span})")
+        more = len(parts) - limit
+        shown = "; ".join(parts[:limit]) + (f"; and {more} more (see the manifest)" if more > 0 else "")
+        return f"Sources: {shown}. Open Government Licence v3.0."
 
 
 def _period_sort_key(period: str) -> tuple:

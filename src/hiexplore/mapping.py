@@ -186,7 +186,7 @@ def indicator_map(
             ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
         ]
     manifest = ds.manifest  # type: ignore[attr-defined]
-    source = ds.provenance_line() if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
+    source = ds.provenance_line(limit=2) if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
     source = f"{source} Built {str(manifest.get('created', ''))[:10]}. Contains OS data © Crown copyright and database right."
     return choropleth(
         polys,

@@ -499,7 +499,9 @@ _CSS = f"""
 .hx-title {{max-width: 560px;}}
 .hx-title h2 {{font-size: 16px; line-height: 1.25; margin: 0; font-weight: 700;}}
 .hx-title .hx-sub {{margin-top: 2px; color: #333;}}
-.hx-legend h3 {{font-size: 13.5px; margin: 0 0 2px 0; font-weight: 700;}}
+.hx-legend {{max-height: 42vh; overflow-y: auto; max-width: 270px; font-size: 12px;}}
+.hx-legend h3 {{font-size: 13px; margin: 0 0 2px 0; font-weight: 700;}}
+@media (max-width: 700px) {{ .hx-title {{max-width: 60vw;}} .hx-legend {{max-width: 45vw;}} }}
 .hx-legend .hx-units, .hx-legend .hx-scheme {{color: #333; margin-bottom: 3px;}}
 .hx-legend table {{border-collapse: collapse; margin: 3px 0 4px 0;}}
 .hx-legend td {{padding: 1px 4px 1px 0; vertical-align: middle; white-space: nowrap;}}
