@@ -16,7 +16,7 @@ from app_support.router import ensure_router  # noqa: E402
 
 ensure_router()
 
-st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=":material/map:", layout="wide")
+st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=str(ROOT / "app_support" / "icon.png"), layout="wide")
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True, url_path="overview"),

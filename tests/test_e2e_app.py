@@ -133,6 +133,7 @@ def test_each_page_opens_offline(server, browser, path: str, text: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=False)
     assert not errors, errors
+    assert not blocked, f"the page asked the internet for {blocked[:3]} (it must work offline)"
     ctx.close()
 
 
