@@ -83,7 +83,7 @@ if out and out.get("last_active_drawing"):
 with right:
     if flags is not None:
         table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
-                       "people_to_reach", "flagged"]].sort_values("value")
+                       "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
         st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)")
         st.dataframe(
             table, hide_index=True, height=640,

@@ -110,3 +110,16 @@ def test_denominator_zero_everywhere_is_a_clear_error(ds) -> None:
     broken.indicators = ind
     with pytest.raises(RequestError, match="denominator of 0"):
         compute_flags(broken, "mmr1_24m", "practice")
+
+
+def test_small_numbers_are_marked_low_confidence(ds) -> None:
+    f = compute_flags(ds, "mmr1_24m", "lsoa", permutations=99, low_confidence_below=40)
+    low = f[f["low_confidence"]]
+    assert len(low) and (low["denominator"] < 40).all()
+    assert low["estimate_note"].str.startswith("low confidence").all()
+    reach = low[low["people_to_reach"] > 0]
+    assert reach["reasons"].str.contains(r"about \d", regex=True).all()
+    ok = f[~f["low_confidence"]]
+    assert (ok["denominator"] >= 40).all() and not ok["reasons"].str.contains("about ").any()
+    prac = compute_flags(ds, "mmr1_24m", "practice", permutations=99, low_confidence_below=1e9)
+    assert not prac["low_confidence"].any()  # published counts are exact, never marked

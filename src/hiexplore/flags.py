@@ -468,9 +468,12 @@ def compute_flags(
     permutations: int = PERMUTATIONS,
     with_clusters: bool = True,
     with_expected: bool = True,
+    low_confidence_below: float = LOW_CONFIDENCE_DENOMINATOR,
 ) -> pd.DataFrame:
     """Flags for one indicator at one geography: the columns of :data:`FLAG_COLUMNS` and more.
 
+    Apportioned figures resting on fewer than ``low_confidence_below`` eligible people are marked
+    ``low_confidence`` (their people to reach reads "about N"; ``estimate_note`` says why).
     ``with_clusters=False`` / ``with_expected=False`` skip the spatial clusters and the expected
     model (their columns say "not assessed"), for quick profiles of many indicators at once.
     """
@@ -519,8 +522,13 @@ def compute_flags(
         _clusters(ds, geography, figs, seed, permutations) if with_clusters else "not assessed"
     )
     figs["people_to_reach"] = people_to_reach(num, den, target)
-    figs["low_confidence"] = (figs["denominator"] < LOW_CONFIDENCE_DENOMINATOR) & (
+    figs["low_confidence"] = (figs["denominator"] < low_confidence_below) & (
         figs["method"] != "published"
+    )
+    figs["estimate_note"] = np.where(
+        figs["low_confidence"],
+        f"low confidence: an estimate resting on fewer than {low_confidence_below:g} eligible people",
+        np.where(figs["method"] == "published", "published figure", "estimate (apportioned)"),
     )
     sig_worse = figs["vs_benchmark"] == "Worse"
     figs["flagged"] = (figs["denominator"] > 0) & (sig_worse | (figs["standard_band"] == "below acceptable"))
