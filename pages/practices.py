@@ -92,7 +92,8 @@ sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "fu
 st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {indicator_label(indicator)} · {period}")
 
 # --- comparison with CIs
-chart = sel.sort_values("value")
+chart = sel.dropna(subset=["value"]).sort_values("value")
+no_figure = len(sel) - len(chart)
 fig = go.Figure()
 fig.add_trace(go.Scatter(
     x=chart["value"], y=chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")",
@@ -114,7 +115,8 @@ fig.update_layout(
     showlegend=False,
 )
 st.plotly_chart(fig, width="stretch")
-st.caption("Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
+st.caption((f"{no_figure} selected practices have no published figure (suppressed small numbers) and are only in the table. " if no_figure else "")
+           + "Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
            "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
 source_caption(ds, indicator, period)
 
