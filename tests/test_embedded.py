@@ -105,3 +105,18 @@ def test_llr_outputs_open(llr, tmp_path: Path) -> None:
     g = write_table(t, tmp_path / "t.geojson", ds=llr, kind="targets")
     back = gpd.read_file(g)
     assert len(back) == len(t) == 25 and back.geometry.notna().all()
+
+
+def test_apportioning_uses_the_eligible_age_band(llr) -> None:
+    from hiexplore.apportion import area_figures, eligible_columns
+
+    assert eligible_columns("mmr1_24m", llr.registrations) == ("patients_age_0_15",)
+    assert eligible_columns("cervical_screening_25_49", llr.registrations) == ("patients_age_16_49",)
+    lsoa = area_figures(llr, "mmr1_24m", "lsoa")
+    assert (lsoa["weighted_by"] == "registered patients aged 0-15").all()
+    prac = area_figures(llr, "mmr1_24m", "practice").dropna(subset=["denominator"])
+    out = lsoa.attrs["out_of_area"]
+    # conservation with the age-band weights: in-area LSOAs + the reported out-of-area part
+    assert lsoa["denominator"].sum() + out["denominator"] == pytest.approx(
+        prac.loc[prac["denominator"] > 0, "denominator"].sum(), rel=1e-9
+    )

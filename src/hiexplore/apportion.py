@@ -15,8 +15,9 @@ denominator runs over every LSOA, in the dataset's area or not, so a practice's 
 conserved: what falls outside the area is reported, not lost).
 
 Assumption: a practice's uptake is the same for all of its patients wherever they live, and the
-eligible population is spread like the whole list (age/sex-specific registrations are used where
-the dataset has them; otherwise all ages). Apportioned LSOA figures are estimates: the output
+eligible population is spread like the practice's patients in the eligible age bands (the
+registrations' ``patients_<band>`` columns where the dataset has them, e.g. ages 0-15 for
+childhood immunisation: :func:`eligible_columns`; otherwise all ages; not by sex). Apportioned LSOA figures are estimates: the output
 carries ``method = "apportioned from practices"`` and the catchment source.
 """
 
@@ -86,12 +87,44 @@ def catchment_matrix(registrations: pd.DataFrame) -> CatchmentMatrix:
     return _catchment(registrations)[0]
 
 
-def _catchment(registrations: pd.DataFrame) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
+#: Age bands of the registrations (``patients_<band>`` columns) and the ages each covers.
+BAND_AGES: dict[str, tuple[int, int]] = {
+    "age_0_15": (0, 15),
+    "age_16_49": (16, 49),
+    "age_50_64": (50, 64),
+    "age_65_plus": (65, 200),
+}
+
+
+def eligible_columns(indicator: str, registrations: pd.DataFrame) -> tuple[str, ...]:
+    """The ``patients_<band>`` columns whose ages overlap the indicator's eligible ages.
+
+    Empty when the registrations carry no age bands (then all ages are used). E.g. MMR at 24
+    months uses the patients aged 0-15; breast screening at 53-70 those aged 50-64 and 65+.
+    """
+    lo, hi = get_indicator(indicator).eligible_ages
+    cols = tuple(
+        f"patients_{band}"
+        for band, (b_lo, b_hi) in BAND_AGES.items()
+        if b_lo <= hi and lo <= b_hi and f"patients_{band}" in registrations.columns
+    )
+    if cols and registrations[list(cols)].isna().any().any():
+        return ()
+    return cols
+
+
+def _catchment(
+    registrations: pd.DataFrame, weight_columns: tuple[str, ...] = ()
+) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
     """The share matrix, and the transposed (LSOA x practice) shares and in-area patient counts
-    that apportioning multiplies by."""
+    that apportioning multiplies by. ``weight_columns`` (age-band patient columns) replace the
+    all-ages ``patients`` when given."""
     reg = _in_scope(registrations)
     pcodes, p_idx = _sorted_codes(reg["practice_code"])
-    patients = reg["patients"].to_numpy(dtype="float64")
+    if weight_columns:
+        patients = reg[list(weight_columns)].to_numpy(dtype="float64").sum(axis=1)
+    else:
+        patients = reg["patients"].to_numpy(dtype="float64")
     totals = np.bincount(p_idx, weights=patients, minlength=len(pcodes))
     in_area = reg["in_area"].to_numpy(dtype=bool)
     inside = np.bincount(p_idx[in_area], weights=patients[in_area], minlength=len(pcodes))
@@ -114,7 +147,9 @@ def _catchment(registrations: pd.DataFrame) -> tuple[CatchmentMatrix, sp.csr_mat
     return cm, mat.T.tocsr(), counts_t
 
 
-def _dataset_catchment(ds: object) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
+def _dataset_catchment(
+    ds: object, weight_columns: tuple[str, ...] = ()
+) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
     """:func:`_catchment` of a dataset's registrations, built once per loaded dataset.
 
     Kept in ``ds.__dict__`` (as the spatial weights are): a loaded dataset is not changed in
@@ -123,10 +158,11 @@ def _dataset_catchment(ds: object) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.c
     """
     reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
     cache = ds.__dict__.setdefault("_catchment_cache", {}) if hasattr(ds, "__dict__") else {}
-    key = (id(reg), len(reg))
+    key = (id(reg), len(reg), weight_columns)
     if key not in cache:
-        cache.clear()
-        cache[key] = _catchment(reg)
+        if any(k[:2] != key[:2] for k in cache):
+            cache.clear()
+        cache[key] = _catchment(reg, weight_columns)
     return cache[key]
 
 
@@ -251,6 +287,8 @@ def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str
         )
     grouped["method"] = METHOD_APPORTIONED
     grouped["catchment_source"] = lsoa_figs["catchment_source"].iloc[0] if len(lsoa_figs) else ""
+    if "weighted_by" in lsoa_figs:
+        grouped["weighted_by"] = lsoa_figs["weighted_by"].iloc[0] if len(lsoa_figs) else ""
     return grouped
 
 
@@ -320,10 +358,17 @@ def area_figures(
         out["method"] = METHOD_AGGREGATED
         out["catchment_source"] = "not used"
     else:
+        weights = eligible_columns(indicator, ds.registrations)  # type: ignore[attr-defined]
         lsoa = apportion_to_lsoa(
             ds.registrations,  # type: ignore[attr-defined]
             in_dataset.rename(columns={"area_code": "practice_code"}),
-            catchments=_dataset_catchment(ds),
+            catchments=_dataset_catchment(ds, weights),
+        )
+        lsoa["weighted_by"] = (
+            "registered patients aged "
+            + ", ".join(c.removeprefix("patients_age_").replace("_plus", "+").replace("_", "-") for c in weights)
+            if weights
+            else "registered patients of all ages"
         )
         lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
         if geography == "lsoa":
