@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import shared_path
@@ -92,3 +93,24 @@ def test_nothing_recognised_is_a_clear_error(tmp_path: Path) -> None:
     res = _run_build(src, tmp_path / "out")
     assert res.returncode == 2 and "No official file was recognised" in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_observed_catchments_where_the_registrations_cover_the_practices(tmp_path: Path) -> None:
+    """Pennine Lancashire: the real NHS Digital patients-by-LSOA sample covers its practices, so
+    catchments are observed (LSOA 2011 rows carried to 2021 codes, patients conserved)."""
+    from conftest import SHARED_DATA
+    from hiexplore.build import build_dataset
+    from hiexplore.dataset import load_dataset
+    from hiexplore.io.registrations import read_registrations
+
+    shared_path("gp_registrations")
+    out = tmp_path / "pennine"
+    build_dataset([SHARED_DATA], out, areas=["E06000008", "E07000117", "E07000120", "E07000122", "E07000125"])
+    ds = load_dataset(out)
+    assert ds.catchment_source == "observed"
+    assert (ds.registrations["catchment_source"] == "observed").all()
+    assert ds.registrations.loc[ds.registrations["in_area"], "lsoa_code"].isin(ds.lookup["lsoa_code"]).all()
+    raw = read_registrations(shared_path("gp_registrations", "bwdph_lsoapops_gp-reg-pat-prac-lsoa-all_2020-04_pennine.csv"))[0].frame
+    published = raw.groupby("practice_code")["patients"].sum()
+    got = ds.registrations.groupby("practice_code")["patients"].sum()
+    assert np.allclose(got, published.reindex(got.index), rtol=1e-9)  # nothing lost in the crosswalk
