@@ -48,7 +48,7 @@ m1.caption(f"95% CI {rep['sii_lower']:.1f} to {rep['sii_upper']:.1f} percentage 
 m2.metric("Relative index of inequality (RII)", f"{rep['rii']:.3f}")
 m2.caption(f"95% CI {rep['rii_lower']:.3f} to {rep['rii_upper']:.3f}")
 m3.metric(f"Gap: most vs least deprived {label}", f"{groups['value'].iloc[-1] - groups['value'].iloc[0]:.1f} pp")
-st.caption(rep["direction"] + " " + SIGN_CONVENTION)
+st.caption(rep["direction"][:1].upper() + rep["direction"][1:] + ". " + SIGN_CONVENTION)
 
 fig = go.Figure(go.Bar(
     x=groups["group"].astype(str), y=groups["value"], marker_color="#0072b2",
@@ -59,6 +59,7 @@ fig = go.Figure(go.Bar(
 fig.update_layout(title=f"{indicator_label(indicator)} by {label}, {rep['period']} (1 = most deprived)",
                   xaxis_title=f"{label} (IoD 2025; 1 = most deprived)", yaxis_title="Uptake (%) with 95% CI",
                   height=420)
+fig.update_xaxes(type="category")
 st.plotly_chart(fig, width="stretch")
 st.caption(f"Alt text: bar chart of uptake by {label} with 95% confidence intervals.")
 source_caption(ds, indicator, rep["period"])
