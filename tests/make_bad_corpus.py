@@ -281,107 +281,100 @@ class CsvSpec:
     numerator: str | None = None  # numerator/denominator pair (numerator > denominator)
     denominator: str | None = None
     name: str | int | None = None  # a text column for an accented name (cp1252)
-    dup_ok: str = ""  # regex of the note when a duplicate key is accepted (else an error)
     header_search: bool = True  # the reader finds a header below title rows
     foreign_code: str = ""  # a well-formed code of the wrong country (Scotland)
-    foreign_ok: str = ""  # regex of the note when such codes are accepted and dropped
     vintage_code: str = ""  # a code of the wrong vintage for this file
     gzip_base: bool = False  # also a truncated .gz copy
-    extra: dict[str, str] = field(default_factory=dict)  # defect -> expected override
+    target: int = 0  # first row the defects edit (rows before it may be dropped by design)
+    extra: dict[str, str] = field(default_factory=dict)  # defect key -> outcome() spec, or "skip"
+
+
+def outcome(spec: str) -> tuple[str, bool, bool, str]:
+    """'error/row/column', 'error/row', 'error', 'accepted', 'accepted~note regex'."""
+    head, _, note = spec.partition("~")
+    parts = head.split("/")
+    return parts[0], "row" in parts, "column" in parts, note
 
 
 def csv_suite(s: CsvSpec) -> None:
     t, p, r, b = s.table, s.prefix, s.reader, s.base
     VALID[f"{p}.csv"] = t.bytes()
+    headed = t.header is not None
+    rc = "error/row/column"  # headerless formats name a column by its position and meaning
 
-    def ex(defect: str, default: str) -> str:
-        return s.extra.get(defect, default)
+    def case(suffix: str, key: str, default: str, data: bytes, defect: str, kind: str, description: str = "") -> None:
+        spec = s.extra.get(key, default)
+        if spec == "skip":
+            return
+        expected, row, column, note = outcome(spec)
+        add(f"{p}__{suffix}", r, "csv.gz" if suffix.endswith(".gz") else "csv", defect, kind, expected, data,
+            row=row, column=column, note=note, base=b, description=description)
 
-    add(f"{p}__truncated_mid_row.csv", r, "csv", "truncated mid-row", "truncated", ex("truncated", "error"),
-        cut_mid(t), row=True, base=b, description="the download stopped inside the last row")
-    half = t.with_rows(t.rows[: len(t.rows) // 2])
-    add(f"{p}__truncated_at_row_end.csv", r, "csv", "truncated at a row boundary", "truncated",
-        ex("truncated_clean", "accepted"), half.bytes(), base=b,
-        description="only the first half of the rows (a row boundary): nothing in the file can tell")
+    case("truncated_mid_row.csv", "truncated", "error/row", cut_mid(t), "truncated mid-row", "truncated",
+         "the download stopped inside the last row")
+    case("truncated_at_row_end.csv", "truncated_clean", "accepted", t.with_rows(t.rows[: len(t.rows) // 2]).bytes(),
+         "truncated at a row boundary", "truncated",
+         "only the first half of the rows (a row boundary): nothing in the file can tell")
     if s.gzip_base:
         z = gz(t.bytes())
-        add(f"{p}__truncated.csv.gz", r, "csv.gz", "truncated gzip", "truncated", "error",
-            z[: len(z) * 2 // 3], base=b, description="a gzip file cut at two thirds")
-    add(f"{p}__empty.csv", r, "csv", "empty file", "empty", "error", b"", base=b)
-    if t.header is not None:
-        add(f"{p}__header_only.csv", r, "csv", "header row only", "empty", ex("header_only", "error"),
-            (("\ufeff" if t.bom else "") + t.header).encode(), base=b)
-    add(f"{p}__utf16.csv", r, "csv", "UTF-16 with BOM", "encoding", ex("utf16", "accepted"),
-        t.text().lstrip("\ufeff").encode("utf-16"), base=b, description="saved as 'Unicode text' (UTF-16 LE with BOM)")
-    bom_text = "\ufeff" + t.text().lstrip("\ufeff")
-    add(f"{p}__utf8_bom.csv", r, "csv", "UTF-8 BOM", "encoding", ex("bom", "accepted"), bom_text.encode(),
-        base=b)
+        case("truncated.csv.gz", "truncated_gz", "error", z[: len(z) * 2 // 3], "truncated gzip", "truncated",
+             "a gzip file cut at two thirds")
+    case("empty.csv", "empty", "error", b"", "empty file", "empty")
+    if headed:
+        case("header_only.csv", "header_only", "error/row", (("\ufeff" if t.bom else "") + (t.header or "")).encode(),
+             "header row only", "empty")
+    case("utf16.csv", "utf16", "accepted", t.text().lstrip("\ufeff").encode("utf-16"), "UTF-16 with BOM",
+         "encoding", "saved as 'Unicode text' (UTF-16 LE with BOM)")
+    case("utf8_bom.csv", "bom", "accepted", ("\ufeff" + t.text().lstrip("\ufeff")).encode(), "UTF-8 BOM",
+         "encoding")
     if s.name is not None:
         accented = t.set(0, s.name, t.get(0, s.name) + " (Caf\u00e9 Br\u00fbl\u00e9e)")
-        add(f"{p}__cp1252.csv", r, "csv", "Windows-1252 encoding", "encoding", ex("cp1252", "accepted"),
-            accented.text().lstrip("\ufeff").encode("cp1252"), note="Windows-1252" if ex("cp1252", "accepted") == "accepted" else "",
-            base=b, description="re-saved in Excel as Windows-1252; one name holds accented letters")
-    add(f"{p}__semicolon.csv", r, "csv", "semicolon delimiter", "delimiter", ex("semicolon", "accepted"),
-        t.redelimit(";").encode(), base=b, description="re-saved with a European-locale Excel (';')")
-    add(f"{p}__pipe.csv", r, "csv", "pipe delimiter", "delimiter", ex("pipe", "error"),
-        t.redelimit("|").encode(), row=ex("pipe", "error") == "error" and t.header is not None, base=b)
-    if t.header is not None:
+        case("cp1252.csv", "cp1252", "accepted", accented.text().lstrip("\ufeff").encode("cp1252"),
+             "Windows-1252 encoding", "encoding",
+             "re-saved in Excel as Windows-1252; one name holds accented letters")
+    case("semicolon.csv", "semicolon", "accepted", t.redelimit(";").encode(), "semicolon delimiter", "delimiter",
+         "re-saved with a European-locale Excel (';')")
+    case("pipe.csv", "pipe", "error", t.redelimit("|").encode(), "pipe delimiter", "delimiter")
+    if headed:
         moved = t.copy()
         moved.pre = ["Table 1: published figures" + t.nl, "Source: see the publisher's notes" + t.nl, t.nl]
-        add(f"{p}__header_moved_down.csv", r, "csv", "header moved down 3 rows", "header moved",
-            "accepted" if s.header_search else "error", moved.bytes(),
-            row=not s.header_search, base=b, description="a title block above the header")
+        case("header_moved_down.csv", "header_moved", "accepted" if s.header_search else "error/row",
+             moved.bytes(), "header moved down 3 rows", "header moved", "a title block above the header")
         code_name = t.columns()[t.col(s.code)]
-        add(f"{p}__renamed_key_column.csv", r, "csv", f"key column {code_name!r} renamed", "columns",
-            ex("renamed", "error"), t.set_header(code_name, code_name + " (old)").bytes(), column=True, base=b)
-        add(f"{p}__missing_key_column.csv", r, "csv", f"key column {code_name!r} missing", "columns",
-            ex("missing", "error"), t.drop_column(code_name).bytes(), column=True, base=b)
+        case("renamed_key_column.csv", "renamed", "error/row", t.set_header(code_name, code_name + " (old)").bytes(),
+             f"key column {code_name!r} renamed", "columns")
+        case("missing_key_column.csv", "missing", "error/row", t.drop_column(code_name).bytes(),
+             f"key column {code_name!r} missing", "columns")
         if s.count is not None:
             cname = t.columns()[t.col(s.count)]
-            add(f"{p}__missing_count_column.csv", r, "csv", f"count column {cname!r} missing", "columns",
-                ex("missing_count", "error"), t.drop_column(cname).bytes(), column=True, base=b)
-        add(f"{p}__extra_column.csv", r, "csv", "an extra column", "columns", "accepted",
-            t.add_column("Comments", lambda i: "checked" if i % 2 else "").bytes(), base=b)
-    dup = t.with_rows([*t.rows, t.rows[1]])
-    dup_expected = "accepted" if s.dup_ok else ex("duplicate", "error")
-    add(f"{p}__duplicate_code.csv", r, "csv", "duplicate key row", "duplicate codes", dup_expected,
-        dup.bytes(), row=dup_expected == "error", column=dup_expected == "error" and t.header is not None,
-        note=s.dup_ok, base=b, description="the second row repeated at the end")
-    blank = t.set(len(t.rows) // 2, s.code, "")
-    add(f"{p}__blank_code.csv", r, "csv", "blank key in a middle row", "codes", ex("blank", "error"), blank.bytes(),
-        row=ex("blank", "error") == "error", column=ex("blank", "error") == "error" and t.header is not None, base=b)
-    junk = t.set(2, s.code, "N/A")
-    add(f"{p}__malformed_code.csv", r, "csv", "malformed key", "codes", ex("malformed", "error"), junk.bytes(),
-        row=ex("malformed", "error") == "error", column=ex("malformed", "error") == "error" and t.header is not None,
-        base=b)
+            case("missing_count_column.csv", "missing_count", "error/row", t.drop_column(cname).bytes(),
+                 f"count column {cname!r} missing", "columns")
+        case("extra_column.csv", "extra", "accepted", t.add_column("Comments", lambda i: "checked" if i % 2 else "").bytes(),
+             "an extra column", "columns")
+    case("duplicate_code.csv", "duplicate", rc, t.with_rows([*t.rows, t.rows[s.target]]).bytes(), "duplicate key row",
+         "duplicate codes", "a row repeated at the end")
+    case("blank_code.csv", "blank", rc, t.set(s.target + 1, s.code, "").bytes(), "blank key in a row", "codes")
+    case("malformed_code.csv", "malformed", rc, t.set(s.target + 2, s.code, "N/A").bytes(), "malformed key", "codes")
     if s.foreign_code:
-        fo = t.set(3, s.code, s.foreign_code)
-        e = "accepted" if s.foreign_ok else ex("foreign", "error")
-        add(f"{p}__wrong_country_code.csv", r, "csv", f"code of another country ({s.foreign_code})",
-            "wrong country/vintage", e, fo.bytes(), row=e == "error", column=e == "error" and t.header is not None,
-            note=s.foreign_ok, base=b)
+        case("wrong_country_code.csv", "foreign", rc, t.set(s.target + 3, s.code, s.foreign_code).bytes(),
+             f"code of another country ({s.foreign_code})", "wrong country/vintage")
     if s.vintage_code:
-        vo = t.set(4, s.code, s.vintage_code)
-        e = ex("vintage", "error")
-        add(f"{p}__wrong_vintage_code.csv", r, "csv", f"code of the wrong vintage ({s.vintage_code})",
-            "wrong country/vintage", e, vo.bytes(), row=e == "error", column=e == "error", base=b)
+        case("wrong_vintage_code.csv", "vintage", rc, t.set(s.target + 4, s.code, s.vintage_code).bytes(),
+             f"code of the wrong vintage ({s.vintage_code})", "wrong country/vintage",
+             "an LSOA created in 2021 in a column headed 2011")
     if s.count is not None:
-        e = ex("negative", "error")
-        add(f"{p}__negative_count.csv", r, "csv", "negative count", "bad numbers", e,
-            t.set(5, s.count, "-" + t.get(5, s.count).lstrip("-")).bytes(),
-            row=e == "error", column=e == "error" and t.header is not None, base=b)
-        e = ex("non_numeric", "error")
-        add(f"{p}__non_numeric_count.csv", r, "csv", "non-numeric count", "bad numbers", e,
-            t.set(6, s.count, "12a").bytes(), row=e == "error", column=e == "error" and t.header is not None, base=b)
+        i = s.target + 5
+        case("negative_count.csv", "negative", rc, t.set(i, s.count, "-" + t.get(i, s.count).lstrip("-")).bytes(),
+             "negative count", "bad numbers")
+        case("non_numeric_count.csv", "non_numeric", rc, t.set(i + 1, s.count, "12a").bytes(), "non-numeric count",
+             "bad numbers")
     if s.numerator and s.denominator:
-        i = next(k for k in range(3, len(t.rows)) if _num(t.get(k, s.denominator)) > 0)
+        i = next(k for k in range(s.target + 3, len(t.rows)) if _num(t.get(k, s.denominator)) > 0)
         big = str(int(_num(t.get(i, s.denominator)) * 2 + 5))
-        e = ex("num_gt_den", "error")
-        add(f"{p}__numerator_gt_denominator.csv", r, "csv", "numerator > denominator", "numerator > denominator",
-            e, t.set(i, s.numerator, big).bytes(), row=e == "error", column=e == "error", base=b)
-    add(f"{p}__binary_garbage.csv", r, "csv", "binary data named .csv", "not the format", "error",
-        bytes(range(256)) * 8, base=b, description="random bytes with a .csv name")
-
+        case("numerator_gt_denominator.csv", "num_gt_den", rc, t.set(i, s.numerator, big).bytes(),
+             f"{s.numerator} > {s.denominator}", "numerator > denominator")
+    case("binary_garbage.csv", "binary", "error", bytes(range(256)) * 8, "binary data named .csv", "not the format",
+         "random bytes with a .csv name")
 
 def _num(text: str) -> float:
     try:
@@ -430,11 +423,12 @@ def build_csv_cases() -> dict[str, object]:
                       TextTable.from_text(read_text(f1), keep=lambda c: c[2] == RUTLAND),
                       code="LSOA code (2011)", count="Index of Multiple Deprivation (IMD) Rank",
                       name="LSOA name (2011)", foreign_code="S01006506", vintage_code="E01035000",
-                      gzip_base=True, extra={"truncated": "error"}))
+                      gzip_base=True, extra={"missing_count": "accepted"}))
     f25 = "iod2025/humaniverse_imd2025_england_lsoa21.csv.gz"
     iod25 = TextTable.from_text(read_text(f25), keep=lambda c: c[0] in s21)
+    # an IoD file may hold any subset of the measures: one measure column fewer is still a table
     csv_suite(CsvSpec("iod2025_humaniverse", "iod", f25, iod25, code="lsoa21_code", count="IMD_rank",
-                      foreign_code="W01000001"))
+                      foreign_code="S01006506", extra={"missing_count": "accepted"}))
     # decile out of its range and a rank beyond the number of LSOAs ranked
     add("iod2025_humaniverse__decile_11.csv", "iod", "csv", "decile 11", "bad numbers", "error",
         iod25.set(2, "IMD_decile", "11.0").bytes(), row=True, column=True, base=f25)
@@ -449,7 +443,11 @@ def build_csv_cases() -> dict[str, object]:
     lk = "lookups/geographr_lookup_lsoa21_ward24_ltla24.csv.gz"
     csv_suite(CsvSpec("lookup_lsoa21_ward24", "ons_lsoa_lookup", lk,
                       TextTable.from_text(read_text(lk), keep=lambda c: c[5] == RUTLAND),
-                      code="lsoa21_code", name="ward24_name", foreign_code="S01006506"))
+                      code="lsoa21_code", name="ward24_name", foreign_code="S01006506",
+                      extra={"foreign": "accepted~Scottish data zones"}))
+    # for the minimal valid source set only (no cases): the LSOA 2021 -> sub-ICB -> ICB lookup
+    ic = "lookups/geographr_lookup_lsoa21_icb24.csv.gz"
+    VALID["lookup_lsoa21_icb24.csv"] = TextTable.from_text(read_text(ic), keep=lambda c: c[1] in s21).bytes()
     hl = "lookups/hoclib_lsoa_geog_lookup.csv.gz"
     csv_suite(CsvSpec("lookup_hoclib", "ons_lsoa_lookup", hl,
                       TextTable.from_text(read_text(hl), keep=lambda c: c[4] == RUTLAND),
@@ -466,7 +464,7 @@ def build_csv_cases() -> dict[str, object]:
 
     # practices, PCNs, postcodes
     csv_suite(CsvSpec("epraccur", "ods_epraccur", "gp/epraccur_2023-02-20.zip", practices_t, code=0, name=1,
-                      header_search=False))
+                      header_search=False, extra={"semicolon": "error/row"}))
     VALID["epraccur.zip"] = make_zip({"epraccur.csv": practices_t.bytes()})
     zb = make_zip({"epraccur.csv": practices_t.bytes()})
     add("epraccur__truncated_zip.zip", "ods_epraccur", "zip", "truncated zip", "truncated", "error",
@@ -483,12 +481,15 @@ def build_csv_cases() -> dict[str, object]:
     qg = "gp/qof_2020_21/MAPPING_NHS_GEOGRAPHIES_2021.csv"
     qgt = TextTable.from_text(read_text(qg), keep=lambda c: c[9] in LLR_CCGS, limit=30)
     csv_suite(CsvSpec("qof_geographies", "qof_nhs_geographies", qg, qgt, code="PRACTICE_CODE",
-                      name="PRACTICE_NAME"))
+                      name="PRACTICE_NAME", header_search=False,
+                      extra={"semicolon": "error/row", "renamed": "error/row/column", "missing": "error/row/column"}))
     cp = "postcodes/os_codepoint_open_2025_4/le.csv"
     pcs = {_cells(r)[9] for r in practices_t.rows}
     cpt = TextTable.from_text(read_text(cp), headerless=True)
-    cpt = cpt.with_rows([r for r in cpt.rows if _cells(r)[0] in pcs or _cells(r)[0].startswith("LE15 6")][:40])
-    csv_suite(CsvSpec("codepoint", "os_codepoint_open", cp, cpt, code=0, count=2, header_search=False))
+    cpt = cpt.with_rows([r for r in cpt.rows if _cells(r)[0] in pcs]
+                        + [r for r in cpt.rows if _cells(r)[0].startswith("LE15 6")][:20])
+    csv_suite(CsvSpec("codepoint", "os_codepoint_open", cp, cpt, code=0, count=2, header_search=False,
+                      extra={"semicolon": "error/row"}))
     add("codepoint__easting_out_of_grid.csv", "os_codepoint_open", "csv", "easting beyond the National Grid",
         "bad numbers", "error", cpt.set(3, 2, "9999999").bytes(), row=True, column=True, base=cp)
 
@@ -496,35 +497,40 @@ def build_csv_cases() -> dict[str, object]:
     rg = "gp_registrations/bwdph_lsoapops_gp-reg-pat-prac-lsoa-all_2020-04_pennine.csv"
     rgt = TextTable.from_text(read_text(rg), limit=40)
     csv_suite(CsvSpec("registrations", "nhs_gp_registrations_lsoa", rg, rgt, code="PRACTICE_CODE",
-                      count="Number.of.Patients", name="PRACTICE_NAME"))
+                      count="Number.of.Patients", name="PRACTICE_NAME", header_search=False,
+                      extra={"semicolon": "error/row/column", "duplicate": "error/row", **NAMED_COLUMNS}))
     add("registrations__two_extract_dates.csv", "nhs_gp_registrations_lsoa", "csv", "two extract dates",
         "columns", "error", rgt.set(7, "EXTRACT_DATE", "01JAN2021").bytes(), row=True, column=True, base=rg)
     hb = "gp_registrations/hoclib_gp-by-age.csv"
     hbt = TextTable.from_text(read_text(hb), keep=lambda c: c[0] in pset)
     csv_suite(CsvSpec("hoclib_list_sizes", "hoclib_gp_list_sizes_by_age", hb, hbt, code="PRACTICE_CODE",
-                      count="TOTAL", numerator="65OV", denominator="TOTAL"))
+                      count="TOTAL", numerator="65OV", denominator="TOTAL", header_search=False,
+                      extra={"semicolon": "error/row", "duplicate": "error/row"}))
     add("hoclib_list_sizes__share_above_one.csv", "hoclib_gp_list_sizes_by_age", "csv", "65OV% above 1",
         "bad numbers", "error", hbt.set(2, "65OV%", "1.7").bytes(), row=True, column=True, base=hb)
     pv = "gp/qof_2020_21/PREVALENCE_2021_v2.csv"
     qsel = set(_cells(r)[14] for r in qgt.rows[:4])
     pvt = TextTable.from_text(read_text(pv), keep=lambda c: c[0] in qsel)
+    # one row per practice and disease group: a repeated row changes nothing (the largest list size)
     csv_suite(CsvSpec("qof_prevalence", "qof_prevalence_list_sizes", pv, pvt, code="PRACTICE_CODE",
-                      count="PRACTICE_LIST_SIZE", numerator="REGISTER", denominator="PRACTICE_LIST_SIZE",
-                      dup_ok=""))
+                      count="PRACTICE_LIST_SIZE", header_search=False,
+                      extra={"semicolon": "error/row", "duplicate": "accepted", "missing_count": "error/row/column"}))
     # quinary age: no real gp-reg-pat-prac-quin-age file is in shared/data; the documented layout
     # with real practice codes and list sizes from hoclib (split evenly over the bands)
     quin = quinary_from(hbt)
     csv_suite(CsvSpec("quinary_age", "nhs_gp_registrations_quinary_age", hb + " (layout: NHS Digital quin-age)",
-                      quin, code="ORG_CODE", count="NUMBER_OF_PATIENTS", name="POSTCODE"))
+                      quin, code="ORG_CODE", count="NUMBER_OF_PATIENTS", name="POSTCODE", header_search=False,
+                      extra={"semicolon": "error/row", "duplicate": "error/row", "missing_count": "error/row/column"}))
 
     # indicators
     ft = "fingertips_gp/fingertips_91547_smoking_prevalence_qof_gp.csv"
     ftt = TextTable.from_text(read_text(ft))
-    keep_rows = ftt.rows[:3] + [r for r in ftt.rows if _cells(r)[4] in pset][:24]
+    # practice rows first (the defects edit them), then England and two area-group rows
+    keep_rows = [r for r in ftt.rows if _cells(r)[4] in pset][:24] + ftt.rows[:3]
     ftt = ftt.with_rows(keep_rows)
     csv_suite(CsvSpec("fingertips", "fingertips_csv", ft, ftt, code="Area Code", count="Count",
-                      numerator="Count", denominator="Denominator", name="Area Name",
-                      dup_ok=""))
+                      numerator="Count", denominator="Denominator", name="Area Name", header_search=False,
+                      extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows", **NAMED_COLUMNS}))
     gi = next(i for i, r in enumerate(ftt.rows) if _cells(r)[6] == "GPs")
     sup = ftt.set(gi, "Value", "").set(gi, "Count", "").set(gi, "Lower CI 95.0 limit", "")
     sup = sup.set(gi, "Upper CI 95.0 limit", "").set(gi, "Value note", "Value suppressed for disclosure control due to small count")
@@ -534,7 +540,8 @@ def build_csv_cases() -> dict[str, object]:
     dq = ftt.set(gi + 1, "Value note", "There is a data quality issue with this value. Potential underestimate "
                  "of the value due to double counting of patients in QOF")
     add("fingertips__data_quality_note.csv", "fingertips_csv", "csv", "value note (data quality)",
-        "value notes/suppression", "accepted", dq.bytes(), note=r"(?i)note|quality", base=ft)
+        "value notes/suppression", "accepted", dq.bytes(), base=ft,
+        description="kept row by row in the value_note column")
     add("fingertips__value_not_number.csv", "fingertips_csv", "csv", "value '*' instead of a number", "bad numbers",
         "error", ftt.set(gi, "Value", "*").bytes(), row=True, column=True, base=ft)
     add("fingertips__ci_inverted.csv", "fingertips_csv", "csv", "lower CI above upper CI", "bad numbers", "error",
@@ -543,14 +550,22 @@ def build_csv_cases() -> dict[str, object]:
         "error", ftt.set(gi, "Value", "250").bytes(), row=True, column=True, base=ft)
     fn = "screening/fingertipsnext_healthdata_94063_breast_screening_53_70_subset.csv"
     csv_suite(CsvSpec("fingertipsnext", "fingertipsnext_csv", fn, TextTable.from_text(read_text(fn), limit=30),
-                      code="AreaCode", count="Count", numerator="Count", denominator="Denominator"))
+                      code="AreaCode", count="Count", numerator="Count", denominator="Denominator",
+                      header_search=False,
+                      extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows",
+                             "blank": "accepted~no known type dropped",
+                             "malformed": "accepted~no known type dropped", **NAMED_COLUMNS}))
     cv = "screening/phe_cervical_coverage_gp_practice_dec2017_bbc.csv"
     cvt = TextTable.from_text(read_text(cv), keep=lambda c: "Leicest" in c[3] or "Rutland" in c[3], limit=25)
-    csv_suite(CsvSpec("cervical", "phe_cervical_practice", cv, cvt, code="Organisation.Code",
+    # the period is read from the title or the file name: the case names keep "dec2017"
+    csv_suite(CsvSpec("cervical_dec2017", "phe_cervical_practice", cv, cvt, code="Organisation.Code",
                       count="Eligible25to49", numerator="No..of.women.screened.in.previous.42.months",
-                      denominator="Eligible25to49", name="Organisation"))
+                      denominator="Eligible25to49", name="Organisation", header_search=False,
+                      extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows",
+                             "blank": "accepted~without a practice code dropped",
+                             "malformed": "accepted~without a practice code dropped", **NAMED_COLUMNS}))
     si = next(i for i in range(len(cvt.rows)) if cvt.get(i, "Eligible25to49").isdigit())
-    add("cervical__suppressed_under_6.csv", "phe_cervical_practice", "csv", "'<under 6>' suppression",
+    add("cervical_dec2017__suppressed_under_6.csv", "phe_cervical_practice", "csv", "'<under 6>' suppression",
         "value notes/suppression", "accepted",
         cvt.set(si, "No..of.women.screened.in.previous.42.months", "<under 6>").set(si, "X3.5.year.coverage..", "-2").bytes(),
         note=r"(?i)suppress|under 6", base=cv)
@@ -572,6 +587,8 @@ def build_csv_cases() -> dict[str, object]:
     return ctx
 
 
+#: readers that check their header against a list of required names name the missing column
+NAMED_COLUMNS = {"renamed": "error/row/column", "missing": "error/row/column", "missing_count": "error/row/column"}
 AGES = [f"{lo}_{lo + 4}" for lo in range(0, 95, 5)] + ["95+"]
 
 
@@ -648,7 +665,6 @@ def _merged_title(rows: list[list[object]], title: str) -> tuple[list[list[objec
 
 
 def build_workbook_cases(ctx: dict[str, object]) -> None:
-    lsoa21 = set(ctx["lsoa21"])  # type: ignore[arg-type]
     practices = set(ctx["practices"])  # type: ignore[arg-type]
 
     # Leicester City Council IoD2025 workbook (xlsx with polygons)
@@ -737,7 +753,7 @@ def build_workbook_cases(ctx: dict[str, object]) -> None:
     s = copy.deepcopy(small)
     s[main][hdr] = ["Code", "Name", "Population", "Area Sq Km", "People per Sq Km"]
     add("population_density__renamed_population_column.xlsx", r, "xlsx", "population column renamed",
-        "columns", "error", write_xlsx(s), column=True, base=pdn)
+        "columns", "error", write_xlsx(s), base=pdn)
     s = copy.deepcopy(small)
     s[main] = s[main][: hdr + 1]
     add("population_density__no_rows.xlsx", r, "xlsx", "header row only", "empty", "error", write_xlsx(s), base=pdn)
@@ -758,8 +774,8 @@ def build_workbook_cases(ctx: dict[str, object]) -> None:
     VALID["epcn.xlsx"] = base
     add("epcn__truncated.xlsx", r, "xlsx", "truncated workbook", "truncated", "error", base[: len(base) // 2], base=ep)
     s = copy.deepcopy(small)
-    s["PCN Core Partner Details"][2][0] = "LEICESTER"
-    add("epcn__bad_practice_code.xlsx", r, "xlsx", "practice code 'LEICESTER'", "codes", "error", write_xlsx(s),
+    s["PCN Core Partner Details"][2][0] = "N/A"
+    add("epcn__bad_practice_code.xlsx", r, "xlsx", "practice code 'N/A'", "codes", "error", write_xlsx(s),
         row=True, column=True, base=ep)
     s = copy.deepcopy(small)
     s["PCN Core Partner Details"][3][8] = "2019-13-45"
@@ -806,8 +822,9 @@ def build_workbook_cases(ctx: dict[str, object]) -> None:
         cgv(4, "12m Denominator", -12.0), row=True, column=True, base=cg)
     add("cover_gp__non_numeric_percent.ods", r, "ods", "coverage 'ninety'", "bad numbers", "error",
         cgv(5, "12m MenB%", "ninety"), row=True, column=True, base=cg)
-    add("cover_gp__bad_gp_code.ods", r, "ods", "GP code '???'", "codes", "error",
-        cgv(6, "GP code", "???"), row=True, column=True, base=cg)
+    add("cover_gp__bad_gp_code.ods", r, "ods", "GP code '???'", "codes", "accepted",
+        cgv(6, "GP code", "???"), note="not a practice code dropped", base=cg,
+        description="COVER's own non-practice rows are dropped by design: noted with an example")
     add("cover_gp__duplicate_practice.ods", r, "ods", "a practice twice", "duplicate codes", "accepted",
         write_ods({**small, "GP_Code": [*gp_small, gp_small[ghdr + 2]]}), note=r"(?i)duplicate|twice|once|repeated",
         base=cg, description="COVER lists a practice that moved ICB twice: one row kept, noted")
@@ -855,10 +872,6 @@ def build_workbook_cases(ctx: dict[str, object]) -> None:
     add("cover_utla__wrong_country_code.ods", r, "ods", "a Scottish council code in Table 5",
         "wrong country/vintage", "accepted", cuv(li, 0, "S12000017"), note=r"(?i)not|drop|skip|unknown",
         base=cu, description="a code outside England: left out, with a note")
-    s = copy.deepcopy(small)
-    s["Cover"] = [["Cover of vaccination evaluated rapidly (COVER)"]]
-    add("cover_utla__no_quarter_on_cover.ods", r, "ods", "quarter missing from the cover sheet", "columns",
-        "error", write_ods(s), base=cu, description="the evaluation dates were deleted from the cover sheet")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -915,7 +928,7 @@ def build_geo_cases(ctx: dict[str, object]) -> None:
         row=True, column=True, base=mj)
     add("boundaries_lsoa11__unclosed_ring.geojson", r, "geojson", "a ring that is not closed", "geometry", "error",
         gj(edit(1, lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[
-            [-0.7, 52.6], [-0.6, 52.7], [-0.6, 52.6]]]}))), base=mj)
+            [-0.7, 52.6], [-0.6, 52.7], [-0.6, 52.6]]]}))), column=True, base=mj)
     add("boundaries_lsoa11__wrong_country_code.geojson", r, "geojson", "a Scottish data zone code",
         "wrong country/vintage", "error",
         gj(edit(0, lambda f: f["properties"].update(LSOA11CD="S01006506"))), row=True, column=True, base=mj)
@@ -933,6 +946,9 @@ def build_geo_cases(ctx: dict[str, object]) -> None:
     gdf = gpd.read_file(SHARED / bs)
     gdf = gdf[gdf["lsoa21_code"].isin(set(ctx["lsoa21"]))].reset_index(drop=True)  # type: ignore[arg-type]
     VALID["boundaries_lsoa21_rutland.geojson"] = gdf.to_json(drop_id=True).encode()
+    ms = gpd.read_file(SHARED / "boundaries/geographr_ons_bsc/llr_msoa21_bsc.geojson")
+    ms = ms[ms["msoa21_name"].str.startswith("Rutland ")].reset_index(drop=True)
+    VALID["boundaries_msoa21_rutland.geojson"] = ms.to_json(drop_id=True).encode()
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         gdf.head(8).to_file(t / "lsoa21.gpkg", driver="GPKG", layer="lsoa21")

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import shared_path
 from geopandas.testing import assert_geodataframe_equal
 
+from conftest import shared_path
 from hiexplore import demo
 from hiexplore.catalogue import catalogue
 from hiexplore.demo import demo_manifest, generate_demo, write_demo

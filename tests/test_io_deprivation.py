@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import InputFileError
 from hiexplore.io import deprivation as dep
 from hiexplore.io import geography, population

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import InputFileError
 from hiexplore.io import deprivation, population
 from hiexplore.io import geography as geo

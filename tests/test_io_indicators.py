@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.catalogue import INDICATOR_KEYS
 from hiexplore.errors import InputFileError
 from hiexplore.io import indicators as ind

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import InputFileError
 from hiexplore.io import practices as P
 from hiexplore.io import recognise, registrations

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import InputFileError
 from hiexplore.io import practices, recognise
 from hiexplore.io import registrations as R

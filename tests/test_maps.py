@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore import maps
 from hiexplore.errors import RequestError
 

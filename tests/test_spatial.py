@@ -7,11 +7,11 @@ import libpysal
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from libpysal.weights import Queen
 from libpysal.weights.distance import DistanceBand
 from shapely.geometry import box
 
+from conftest import shared_path
 from hiexplore.errors import RequestError
 from hiexplore.spatial import (
     CLUSTER_LABELS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from hiexplore.errors import RequestError
 from hiexplore.stats.compare import (
     POLARITIES,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from scipy import stats
 from scipy.special import expit
 
+from conftest import shared_path
 from hiexplore.errors import RequestError
 from hiexplore.stats.inequality import (
     VALUE_TYPES,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from scipy import stats
 
+from conftest import shared_path
 from hiexplore.errors import RequestError
 from hiexplore.stats.intervals import (
     CI_METHODS,

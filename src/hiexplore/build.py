@@ -246,9 +246,11 @@ def build_dataset(
     used: dict[Path, dict[str, Any]] = {}
 
     def use(path: Path, res: ReadResult, kept: int) -> None:
-        entry = used.setdefault(path, {**asdict(res.source), "kinds": [], "rows_kept": 0})
+        entry = used.setdefault(path, {**asdict(res.source), "kinds": [], "rows_kept": 0, "notes": []})
         if res.kind not in entry["kinds"]:
             entry["kinds"].append(res.kind)
+            # what the reader dropped, repaired or assumed travels with the source
+            entry["notes"].extend(n for n in res.notes if n not in entry["notes"])
         entry["rows_kept"] += int(kept)
 
     # --- lookups on LSOA 2021

@@ -113,7 +113,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
     safe = neutralise_formulas(_plain(frame))
     safe.attrs = dict(frame.attrs)
     if ext == ".csv":
-        safe.to_csv(p, index=False, encoding="utf-8-sig")
+        # CRLF rows: the csv writer then quotes any cell holding a bare \r, so a spreadsheet
+        # cannot start a new row (or a formula) inside a cell
+        safe.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     elif ext == ".xlsx":
         meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
         with pd.ExcelWriter(p, engine="xlsxwriter") as xw:

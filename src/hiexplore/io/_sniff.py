@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 __all__ = [
@@ -79,7 +80,7 @@ def read_head_bytes(path: Path, n: int = 65536) -> bytes | None:
                 return fh.read(n)
         with open(path, "rb") as fh:
             return fh.read(n)
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile):
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error):
         return None
 
 
@@ -97,8 +98,13 @@ def decode_bytes(raw: bytes) -> str | None:
             return raw.decode(enc)
         except UnicodeDecodeError as err:
             # a multi-byte character cut at the end of the sample is not a decoding failure
-            if enc == "utf-8-sig" and err.start >= len(raw) - 4:
-                return raw[: err.start].decode(enc)
+            # (utf-8-sig reports positions after its BOM)
+            start = err.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+            if enc == "utf-8-sig" and start >= len(raw) - 4:
+                try:
+                    return raw[:start].decode(enc)
+                except UnicodeDecodeError:
+                    continue
     return None
 
 

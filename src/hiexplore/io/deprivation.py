@@ -233,7 +233,7 @@ def _parse(table: Table, path: Path) -> Parsed:
         raise InputFileError(path, "not an Indices of Deprivation table", sheet=table.sheet)
     notes = list(table.notes)
     codes = text_column(table, cols.lsoa)
-    check_codes(codes, path, cols.lsoa, table)
+    check_codes(codes, path, cols.lsoa, table, vintage=cols.lsoa_year)
     check_unique(codes, path, cols.lsoa, table)
     vintage = cols.lsoa_year or lsoa_vintage_from_codes(codes)
     edition = _edition(cols, vintage, notes)

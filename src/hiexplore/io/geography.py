@@ -223,7 +223,22 @@ def load_csv(path: Path, header: Callable[[list[str]], bool] | None = None) -> T
             path, f"not a well-formed CSV: {msg.split('C error: ')[-1]}{hint}", row=row
         ) from None
     frame.columns = [str(c) for c in frame.columns]
-    return Table(_strip_trailing_blank(frame), skip + 1, None, notes)
+    if len(frame) and not text.endswith(("\n", "\r")):
+        # a download that stopped part-way through the last row: fewer fields than the header
+        last = text.rsplit("\n", 1)[-1]
+        fields = next(csv.reader([last], delimiter=_delimiter(first)), [])
+        if 0 < len(fields) < frame.shape[1]:
+            raise InputFileError(
+                path,
+                f"the last row has {len(fields)} of the header's {frame.shape[1]} fields and no line "
+                "break at its end: expected a value, found a blank (is the file truncated?)",
+                row=skip + 1 + len(frame),
+                column=str(frame.columns[len(fields)]),
+            )
+    frame = _strip_trailing_blank(frame)
+    if frame.empty:
+        raise InputFileError(path, "the file has a header row but no data rows", row=skip + 2)
+    return Table(frame, skip + 1, None, notes)
 
 
 _TEXTY = re.compile(r"code|name|(cd|cdh|nm|nmw)$|^geography|group|dimension|label|^date$")
@@ -285,7 +300,12 @@ def load_tables(path: Path, header: Callable[[list[str]], bool]) -> list[Table]:
                 "no sheet has the expected header in its first 20 rows; "
                 f"sheets found: {list(_workbook(path).sheet_names)}",
             )
-        return tables
+        filled = [t for t in tables if not t.frame.empty]
+        if not filled:
+            t = tables[0]
+            raise InputFileError(path, "the sheet has a header row but no data rows",
+                                 row=t.header_row + 1, sheet=t.sheet)
+        return filled
     return [load_csv(path, header)]
 
 
@@ -378,9 +398,29 @@ def check_codes(
     *,
     pattern: re.Pattern[str] = LSOA_RE,
     what: str = "an LSOA code like E01000001",
+    vintage: str | None = None,
 ) -> None:
-    """Every code present and well formed; else name the first bad row."""
+    """Every code present and well formed; else name the first bad row.
+
+    With ``vintage="2011"`` (the header says LSOA 2011) a code created in 2021 is an error too.
+    """
     bad = codes.isna() | ~codes.fillna("").str.match(pattern.pattern)
+    if vintage == "2011" and pattern is LSOA_RE:
+        num = pd.to_numeric(codes.str[3:], errors="coerce")
+        new = ((codes.str[0] == "E") & (num > LAST_LSOA11["E"])) | (
+            (codes.str[0] == "W") & (num > LAST_LSOA11["W"])
+        )
+        pos = np.flatnonzero((new.fillna(False) & ~bad).to_numpy())
+        if len(pos) and not bad.to_numpy()[: pos[0]].any():
+            i = int(pos[0])
+            raise InputFileError(
+                path,
+                f"expected an LSOA 2011 code (the header says 2011), found {codes.iloc[i]!r}, "
+                "a code created in 2021",
+                row=i + table.row_offset,
+                column=column,
+                sheet=table.sheet,
+            )
     pos = np.flatnonzero(bad.to_numpy())
     if len(pos):
         i = int(pos[0])
@@ -613,7 +653,8 @@ def _lookup_frame(table: Table, path: Path, notes: list[str]) -> tuple[pd.DataFr
     _swap_ons_nhs(out, notes)
     keep = ~other.to_numpy()
     # rows keep their file positions for errors: check before dropping
-    check_codes(out["lsoa_code"].where(~other, "E01000000"), path, lsoa.column, table)
+    check_codes(out["lsoa_code"].where(~other, "E01000000"), path, lsoa.column, table,
+                vintage=lsoa.year)
     check_unique(out["lsoa_code"].where(~other), path, lsoa.column, table)
     for canon in ("msoa_code", "ward_code", "lad_code"):
         if canon in out:
@@ -1066,15 +1107,23 @@ def _merge_duplicate_codes(gdf: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDa
     return keep.reset_index(drop=True)
 
 
-def _read_vector(target: str, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+def _read_vector(target: str, layer: str, columns: list[str], path: Path | None = None) -> gpd.GeoDataFrame:
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio", use_arrow=True)
-        except ImportError:
-            return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio")
+            try:
+                return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio", use_arrow=True)
+            except ImportError:
+                return gpd.read_file(target, layer=layer, columns=columns, engine="pyogrio")
+        except InputFileError:
+            raise
+        except Exception as err:  # noqa: BLE001 - GDAL/GEOS raise their own types (unclosed ring ...)
+            raise InputFileError(
+                path or Path(target), f"the geometry could not be read ({type(err).__name__}: {err})",
+                column="geometry",
+            ) from None
 
 
 def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], list[str]]:
@@ -1102,7 +1151,7 @@ def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any],
             column="geometry",
         )
     cols = [code_f] + ([name_f] if name_f else [])
-    gdf = _read_vector(src.target, layer, cols)
+    gdf = _read_vector(src.target, layer, cols, p)
     if len(src.layers) > 1:
         notes.append(f"read layer {layer!r} of {len(src.layers)}")
     geoms = gdf.geometry.to_numpy()
@@ -1127,10 +1176,23 @@ def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any],
         else:
             notes.append(f"reprojected from {crs.to_string()} to EPSG:4326")
             gdf = gdf.to_crs(4326)
+    from pyarrow import ArrowException
+
+    text: dict[str, Any] = {}
+    for field in (code_f, name_f):
+        if not field:
+            continue
+        try:
+            text[field] = gdf[field].astype("string").str.strip()
+            text[field].to_numpy()  # arrow strings are checked only when materialised
+        except (ValueError, TypeError, UnicodeError, ArrowException) as err:  # bytes that are not UTF-8
+            raise InputFileError(p, f"not readable as text ({err})", column=field) from None
+    code_s = text[code_f]
+    name_s = text[name_f] if name_f else pd.NA
     out = gpd.GeoDataFrame(
         {
-            "area_code": gdf[code_f].astype("string").str.strip(),
-            "area_name": gdf[name_f].astype("string").str.strip() if name_f else pd.NA,
+            "area_code": code_s,
+            "area_name": name_s,
             "area_type": area,
         },
         geometry=gdf.geometry.to_numpy(),

@@ -32,6 +32,7 @@ import gzip
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
@@ -291,7 +292,7 @@ def _read_all_bytes(path: Path) -> bytes:
             with zipfile.ZipFile(path) as zf:
                 return zf.read(texts[0])
         return path.read_bytes()
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as err:
         raise InputFileError(path, f"could not read the file ({err}); is it truncated?") from None
 
 
@@ -549,7 +550,8 @@ def _fill_ids_from_names(ids: pd.Series, names: pd.Series, notes: list[str]) -> 
         if ind.fingertips_id:
             by_name.setdefault(norm(ind.name), float(ind.fingertips_id))
     filled = ids.copy()
-    filled[blank] = key[blank].map(by_name)
+    mapped = key[blank].map(by_name)
+    filled[blank] = mapped.to_numpy(dtype="float64", na_value=np.nan)
     n = int((blank & filled.notna()).sum())
     if n:
         notes.append(f"{n} rows had a blank Indicator ID; it was taken from their Indicator Name")
@@ -655,10 +657,26 @@ def read_fingertips_csv(path: str | Path) -> list[ReadResult]:
     count = _numbers(s("Count"), srows, path, "Count")
     den = _numbers(s("Denominator"), srows, path, "Denominator")
     _check_within(path, count, den, srows, "Count", "Denominator")
+    for low, high, level in ((lo, hi, "95.0"), (lo998, hi998, "99.8")):
+        pos = first_bad_row((low > high + 1e-9).fillna(False))
+        if pos is not None:
+            raise InputFileError(
+                path,
+                f"expected the lower {level}% limit to be at most the upper one, found "
+                f"{low.iloc[pos]:g} above {high.iloc[pos]:g}",
+                row=int(srows[pos]),
+                column=f"Lower CI {level} limit",
+            )
     pct = keys.loc[keep].map(lambda k: catalogue()[k].unit == "%").astype(bool)
     _check_percent(path, value.where(pct), srows, "Value")
 
     codes = s("Area Code").astype("string").str.strip()
+    pos = first_bad_row(~codes.str.fullmatch(r"[A-Za-z0-9_]{3,12}").fillna(False).reset_index(drop=True))
+    if pos is not None:
+        raise InputFileError(
+            path, f"expected an area code such as E92000001 or C82001, found {codes.iloc[pos]!r}",
+            row=int(srows[pos]), column="Area Code",
+        )
     renamed = codes.str.fullmatch(_OLD_CODE_PREFIX.pattern).fillna(False)
     if renamed.any():
         notes.append(
@@ -842,6 +860,15 @@ def read_fingertipsnext_csv(path: str | Path) -> list[ReadResult]:
     count = _numbers(s("Count"), srows, path, "Count")
     den = _numbers(s("Denominator"), srows, path, "Denominator")
     _check_within(path, count, den, srows, "Count", "Denominator")
+    pos = first_bad_row((lo > hi + 1e-9).fillna(False))
+    if pos is not None:
+        raise InputFileError(
+            path,
+            f"expected the lower limit to be at most the upper one, found {lo.iloc[pos]:g} above "
+            f"{hi.iloc[pos]:g}",
+            row=int(srows[pos]),
+            column="LowerCI",
+        )
     pct = keys.loc[keep].map(lambda k: catalogue()[k].unit == "%").astype(bool)
     _check_percent(path, value.where(pct), srows, "Value")
     year = s("Year").astype("string").str.strip().str.replace(r"\.0$", "", regex=True)

@@ -179,7 +179,7 @@ def read_population_syoa(path: str | Path, period: str | None = None) -> tuple[p
     ages = _age_columns(cols)
     top = max(a for a, _ in ages.values())
     codes = text_column(table, lsoa)
-    check_codes(codes, p, lsoa, table)
+    check_codes(codes, p, lsoa, table, vintage=year)
     check_unique(codes, p, lsoa, table)
     age_cols = sorted(ages, key=lambda c: ages[c][0])
     values = _number_block(table, [total, *age_cols], p)

@@ -24,6 +24,7 @@ import gzip
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,7 @@ def _csv_sources(
         try:
             with gzip.open(path, "rb") as fh:
                 raw = fh.read()
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise InputFileError(
                 path, f"the gzip file is damaged or truncated (expected a complete .gz): {err}"
             ) from None
@@ -173,7 +174,7 @@ def _csv_sources(
                     continue
                 try:
                     raw = zf.read(info)
-                except (zipfile.BadZipFile, OSError, EOFError) as err:
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
                     raise InputFileError(
                         path, f"the zip member {info.filename!r} is damaged or truncated: {err}"
                     ) from None
@@ -441,7 +442,10 @@ def read_epraccur(path: Path) -> list[ReadResult]:
     """
     path = Path(path)
     src = _one_csv(path, accept=_epraccur_member)
-    rows = list(csv.reader(io.StringIO(src.text)))
+    try:
+        rows = list(csv.reader(io.StringIO(src.text, newline="")))
+    except csv.Error as err:  # e.g. a NUL byte; a stray carriage return is read as a line end
+        raise InputFileError(path, f"not a well-formed CSV ({err})") from None
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
     if not rows:
@@ -609,7 +613,7 @@ def _core_modified(path: Path, member: str | None) -> dt.datetime | None:
                 zipfile.ZipFile(io.BytesIO(outer.read(member))) as zf,
             ):
                 core = zf.read("docProps/core.xml").decode("utf-8", "replace")
-    except (KeyError, OSError, zipfile.BadZipFile):
+    except (KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
     m = re.search(r"<dcterms:modified[^>]*>(\d{4})-(\d{2})-(\d{2})", core)
     return dt.datetime(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
@@ -1031,6 +1035,15 @@ def _read_codepoint_text(src: _TextSource, path: Path) -> pd.DataFrame:
             path,
             name,
             f"a whole number of zero or more{where}",
+            row_offset=off,
+        )
+    for i, name, top in ((2, "Eastings", 700_000), (3, "Northings", 1_300_000)):
+        _fail_first(
+            pd.to_numeric(raw[i], errors="coerce") > top,
+            raw[i],
+            path,
+            name,
+            f"a British National Grid coordinate of at most {top:,} m{where}",
             row_offset=off,
         )
     dc = raw[8]

@@ -370,6 +370,16 @@ def _read_hoc(src: _TextSource, path: Path) -> ReadResult:
         "a proportion between 0 and 1",
         row_offset=2,
     )
+    for src_key, canon in _HOC_COLUMNS.items():
+        if canon.startswith("list_") and canon != "list_size":
+            _fail_first(
+                (frame[canon] > frame["list_size"]).to_numpy(),
+                raw[cols[src_key]],
+                path,
+                cols[src_key],
+                f"a band no larger than the practice's {cols['total']}",
+                row_offset=2,
+            )
     _no_duplicates(frame, ["practice_code"], path, "practice")
     notes = [
         f"{len(frame):,} practices, {frame['list_size'].sum():,.0f} patients",
@@ -616,7 +626,10 @@ def read_list_sizes(path: Path) -> list[ReadResult]:
     path = Path(path)
     src = _one_csv(path)
     first = src.text.split("\n", 1)[0]
-    header = [norm(h) for h in next(csv.reader([first]), [])]
+    try:
+        header = [norm(h) for h in next(csv.reader([first.rstrip("\r")]), [])]
+    except csv.Error as err:  # a stray carriage return or NUL byte in the header line
+        raise InputFileError(path, f"the header row is not well-formed CSV ({err})", row=1) from None
     keys = set(_keys_of(header))
     if {"practice_code", "total", "65ov%"} <= set(header):
         return [_read_hoc(src, path)]

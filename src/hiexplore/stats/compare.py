@@ -108,7 +108,13 @@ def compare_with_benchmark(
     lo = _floats("lower", lower)
     hi = _floats("upper", upper)
     b = _floats("benchmark", benchmark)
-    lo, hi, b = np.broadcast_arrays(lo, hi, b)
+    try:
+        lo, hi, b = np.broadcast_arrays(lo, hi, b)
+    except ValueError:
+        raise RequestError(
+            f"lower, upper and benchmark must have the same length (or one benchmark); got "
+            f"{lo.size}, {hi.size} and {b.size} values."
+        ) from None
     missing = ~(np.isfinite(lo) & np.isfinite(hi) & np.isfinite(b))
     with np.errstate(invalid="ignore"):
         out = np.where(lo > b, high_label, np.where(hi < b, low_label, SIMILAR)).astype(object)
@@ -181,7 +187,13 @@ def standard_band(
     v = _floats("value", value)
     acc = _floats("acceptable", acceptable)
     ach = _floats("achievable", np.nan if achievable is None else achievable)
-    v, acc, ach = np.broadcast_arrays(v, acc, ach)
+    try:
+        v, acc, ach = np.broadcast_arrays(v, acc, ach)
+    except ValueError:
+        raise RequestError(
+            f"value, acceptable and achievable must have the same length (or one standard); got "
+            f"{v.size}, {acc.size} and {ach.size} values."
+        ) from None
     if achievable is not None:
         both = np.isfinite(acc) & np.isfinite(ach)
         if np.any(both & (sign * ach < sign * acc)):

@@ -1,0 +1,517 @@
+"""Bad input, safe output: the corpus of broken official files, uploads, zip bombs, atomic builds,
+formula-safe exports and escaped maps.
+
+The corpus under ``tests/data/bad`` is generated from the real files by ``tests/make_bad_corpus.py``
+and described case by case in its ``MANIFEST.csv``. Every case must end in one of two ways:
+
+- ``error``: an :class:`~hiexplore.errors.InputFileError` whose message names the file, with
+  ``err.row`` / ``err.column`` set where the manifest says the defect has a row / a column;
+- ``accepted``: read, with the manifest's ``note`` found among the reader's notes (what was
+  dropped or repaired).
+
+Nothing else may escape a reader, through its own ``read`` or through ``read_any``. A summary
+table (cases passed per defect kind) is written to ``tests/_artifacts/bad_corpus_summary.txt``
+and printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import os
+import re
+import shutil
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHARED_DATA
+from hiexplore.build import build_dataset, validation_report
+from hiexplore.errors import DatasetError, HiexploreError, InputFileError, RequestError
+from hiexplore.io import READERS, read_any
+from hiexplore.uploads import (
+    DEFAULT_MAX_BYTES,
+    check_upload,
+    check_zip,
+    safe_dataset_path,
+)
+
+HERE = Path(__file__).resolve().parent
+BAD = HERE / "data" / "bad"
+VALID = BAD / "valid"
+ARTIFACTS = HERE / "_artifacts"
+SUMMARY = ARTIFACTS / "bad_corpus_summary.txt"
+BY_NAME = {r.name: r for r in READERS}
+EVIL = "<script>alert(1)</script>"
+
+
+def _manifest() -> list[dict[str, str]]:
+    if not (BAD / "MANIFEST.csv").is_file():
+        return []
+    with open(BAD / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+CASES = _manifest()
+CASE_BY_NAME = {c["case"]: c for c in CASES}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "error", "accepted" or "crash" (an exception that is not hiexplore's)
+    detail: str
+    problems: tuple[str, ...]
+
+
+@functools.cache
+def run_case(case: str) -> Outcome:
+    """Read one corpus case with its reader and with read_any; list how it differs from the manifest."""
+    m = CASE_BY_NAME[case]
+    path = BAD / case
+    problems: list[str] = []
+    try:
+        results = BY_NAME[m["reader"]].read(path)
+    except InputFileError as err:
+        status, detail = "error", str(err)
+        if err.path.name != path.name and path.name not in detail:
+            problems.append(f"the message does not name the file: {detail}")
+        if m["row"] == "yes" and err.row is None:
+            problems.append(f"no row named: {detail}")
+        if m["column"] == "yes" and err.column is None:
+            problems.append(f"no column named: {detail}")
+        if m["note"] and not re.search(m["note"], detail):
+            problems.append(f"message does not match {m['note']!r}: {detail}")
+    except HiexploreError as err:
+        status, detail = "error", f"{type(err).__name__}: {err}"
+        problems.append(f"expected an InputFileError naming the file, got {detail}")
+    except Exception as err:  # noqa: BLE001 - the point of the corpus: anything else is a bug
+        status, detail = "crash", f"{type(err).__name__}: {err}"
+        problems.append(f"the reader crashed: {detail}")
+    else:
+        status = "accepted"
+        notes = [n for r in results for n in r.notes]
+        detail = f"{sum(len(r.frame) for r in results)} rows; notes: {notes}"
+        if not results:
+            problems.append("accepted but returned no table")
+        if m["note"] and not any(re.search(m["note"], n) for n in notes):
+            problems.append(f"no note matching {m['note']!r}: {notes}")
+    if status != m["expected"]:
+        problems.insert(0, f"expected {m['expected']}, got {status}: {detail}")
+    try:  # the path a user's file takes: recognise by content, then read
+        read_any(path)
+    except HiexploreError:
+        pass
+    except Exception as err:  # noqa: BLE001
+        problems.append(f"read_any crashed: {type(err).__name__}: {err}")
+    return Outcome(status, detail, tuple(problems))
+
+
+needs_corpus = pytest.mark.skipif(not CASES, reason=f"corpus not generated: run tests/make_bad_corpus.py ({BAD})")
+
+
+# ---------------------------------------------------------------------------------------------
+# the corpus
+
+
+@needs_corpus
+def test_corpus_covers_every_reader_and_defect() -> None:
+    assert len(CASES) >= 100
+    readers = Counter(c["reader"] for c in CASES)
+    assert set(readers) == set(BY_NAME), f"readers without cases: {set(BY_NAME) - set(readers)}"
+    assert min(readers.values()) >= 5
+    kinds = {c["kind"] for c in CASES}
+    for kind in ("truncated", "empty", "delimiter", "encoding", "header moved", "columns",
+                 "duplicate codes", "wrong country/vintage", "numerator > denominator", "bad numbers",
+                 "value notes/suppression", "merged header", "shapefile parts", "geometry", "markup"):
+        assert kind in kinds
+    defects = " ".join(c["defect"] for c in CASES)
+    for word in ("UTF-16", "Windows-1252", "BOM", "without .prj", "null geometry", "empty polygon"):
+        assert word in defects
+    for c in CASES:
+        assert (BAD / c["case"]).is_file(), c["case"]
+        assert c["expected"] in ("error", "accepted")
+    on_disk = sum(p.stat().st_size for p in BAD.rglob("*") if p.is_file())
+    assert on_disk < 5_000_000, f"the committed corpus is {on_disk / 1e6:.1f} MB"
+
+
+@needs_corpus
+@pytest.mark.parametrize("case", [c["case"] for c in CASES])
+def test_corpus_case(case: str) -> None:
+    outcome = run_case(case)
+    assert not outcome.problems, "\n".join(outcome.problems)
+
+
+class _SummaryPlugin:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
+        terminalreporter.section("bad-input corpus")
+        for line in self.text.splitlines():
+            terminalreporter.write_line(line)
+
+
+@needs_corpus
+def test_corpus_summary_table(request: pytest.FixtureRequest) -> None:
+    rows: dict[str, Counter[str]] = {}
+    for c in CASES:
+        o = run_case(c["case"])
+        k = rows.setdefault(c["kind"], Counter())
+        k["cases"] += 1
+        k["passed"] += not o.problems
+        k[c["expected"]] += 1
+    width = max(len(k) for k in rows) + 2
+    lines = [f"{'defect kind':<{width}}{'cases':>6}{'passed':>8}{'error':>7}{'accepted':>10}"]
+    for kind in sorted(rows):
+        k = rows[kind]
+        lines.append(f"{kind:<{width}}{k['cases']:>6}{k['passed']:>8}{k['error']:>7}{k['accepted']:>10}")
+    total = Counter()
+    for k in rows.values():
+        total.update(k)
+    lines.append(f"{'total':<{width}}{total['cases']:>6}{total['passed']:>8}{total['error']:>7}{total['accepted']:>10}")
+    readers = Counter(c["reader"] for c in CASES)
+    lines.append(f"{len(readers)} readers, {min(readers.values())}-{max(readers.values())} cases each")
+    text = "\n".join(lines) + "\n"
+    ARTIFACTS.mkdir(exist_ok=True)
+    SUMMARY.write_text(text, encoding="utf-8")
+    print(text)
+    pm = request.config.pluginmanager
+    if not pm.has_plugin("hiexplore-bad-corpus-summary"):
+        pm.register(_SummaryPlugin(text), "hiexplore-bad-corpus-summary")
+    assert total["passed"] == total["cases"], f"see {SUMMARY}"
+
+
+@pytest.mark.shared
+@needs_corpus
+def test_corpus_is_generated_reproducibly_from_the_real_files() -> None:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}")
+    import make_bad_corpus
+
+    files = make_bad_corpus.generate()
+    stale = [n for n, data in files.items() if not (BAD / n).is_file() or (BAD / n).read_bytes() != data]
+    extra = [p.relative_to(BAD).as_posix() for p in BAD.rglob("*") if p.is_file()
+             and p.relative_to(BAD).as_posix() not in files]
+    assert not stale and not extra, f"re-run tests/make_bad_corpus.py: stale {stale[:5]}, extra {extra[:5]}"
+
+
+@needs_corpus
+def test_a_value_note_is_kept_row_by_row() -> None:
+    (res,) = BY_NAME["fingertips_csv"].read(BAD / "fingertips__data_quality_note.csv")
+    assert res.frame["value_note"].astype("string").str.contains("data quality issue").fillna(False).sum() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# a failed build leaves the previous dataset as it was
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _sources(tmp_path: Path, *, broken: str | None = None, drop: tuple[str, ...] = ()) -> Path:
+    src = tmp_path / "sources"
+    src.mkdir()
+    for p in sorted(VALID.iterdir()):
+        if p.name != "epraccur.csv" and p.name not in drop:  # epraccur.zip holds the same rows
+            shutil.copyfile(p, src / p.name)
+    if broken is not None:
+        shutil.copyfile(BAD / broken, src / broken)
+    return src
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    from hiexplore.demo import write_demo
+
+    data = tmp_path / "data"
+    data.mkdir()
+    current = data / "current"
+    write_demo(current, 40, 4, 1)
+    return current, _digest(current)
+
+
+BROKEN_FOR_BUILD = [
+    "iod2019_file1__truncated_mid_row.csv",
+    "lookup_lsoa21_ward24__duplicate_code.csv",
+    "boundaries_lsoa11__null_geometry.geojson",
+]
+
+
+@needs_corpus
+@pytest.mark.parametrize("broken", BROKEN_FOR_BUILD)
+def test_failed_build_leaves_previous_dataset_byte_for_byte(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]], broken: str
+) -> None:
+    current, before = previous
+    src = _sources(tmp_path, broken=broken)
+    with pytest.raises(InputFileError) as err:
+        build_dataset([src], current, name="current")
+    m = CASE_BY_NAME[broken]
+    assert err.value.path.name == broken
+    if m["row"] == "yes":
+        assert err.value.row is not None
+    assert _digest(current) == before
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]  # no half-built folder
+    report = validation_report([src]).set_index("file")
+    assert report.loc[str(src / broken), "status"] == "error"
+    assert broken in report.loc[str(src / broken), "problem"]
+    assert set(report.drop(index=str(src / broken))["status"]) == {"ok"}
+
+
+@needs_corpus
+def test_failure_while_writing_leaves_previous_dataset_byte_for_byte(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]]
+) -> None:
+    """Without the sub-ICB/ICB lookup every file reads, but the dataset fails validation on write."""
+    current, before = previous
+    src = _sources(tmp_path, drop=("lookup_lsoa21_icb24.csv",))
+    with pytest.raises(DatasetError, match="lookup table is invalid"):
+        build_dataset([src], current, name="current")
+    assert _digest(current) == before
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]
+
+
+@needs_corpus
+def test_the_valid_slices_build_a_dataset_and_replace_the_previous_one(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]]
+) -> None:
+    from hiexplore.dataset import load_dataset
+
+    current, before = previous
+    src = _sources(tmp_path)
+    build_dataset([src], current, name="current")
+    assert _digest(current) != before
+    ds = load_dataset(current)
+    assert ds.name == "current" and not ds.synthetic
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]
+
+
+@needs_corpus
+def test_what_a_reader_dropped_is_noted_in_the_dataset_manifest(tmp_path: Path) -> None:
+    from hiexplore.dataset import read_manifest
+
+    src = _sources(tmp_path, drop=("lookup_lsoa21_ward24.csv",))
+    shutil.copyfile(BAD / "lookup_lsoa21_ward24__wrong_country_code.csv", src / "lookup.csv")
+    out = build_dataset([src], tmp_path / "out")
+    text = str(read_manifest(out))
+    assert "dropped 1 rows for Scottish data zones" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# uploads: size, type and name checks before anything is parsed
+
+
+def test_a_500_mb_upload_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "gp-reg-pat-prac-lsoa-all.csv"
+    with open(big, "wb") as fh:  # sparse: 500 MB on paper, nothing on disk
+        fh.truncate(500 * 1024 * 1024)
+    size = big.stat().st_size
+    with pytest.raises(RequestError, match=r"gp-reg-pat-prac-lsoa-all\.csv: 500 MB is over the upload limit of 200 MB"):
+        check_upload(big.name, size, DEFAULT_MAX_BYTES)
+    assert check_upload(big.name, size, 600 * 1024 * 1024) == big.name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../../etc/passwd.csv", "folder path"),
+        ("/etc/passwd.csv", "folder path"),
+        ("..\\..\\boot.ini.csv", "folder path"),
+        ("C:\\data\\x.csv", "folder path"),
+        ("..", "folder path"),
+        (".hidden.csv", "hidden"),
+        ("notes\x00.csv", "control characters"),
+        ("", "no name"),
+        ("payload.exe", r"file type \.exe is not accepted\. Valid choices: \.csv"),
+        ("archive.tar", "file type .tar is not accepted"),
+        ("noextension", r"file type \(none\)"),
+    ],
+)
+def test_unsafe_upload_names_and_types(name: str, message: str) -> None:
+    with pytest.raises(RequestError, match=message):
+        check_upload(name, 1000)
+
+
+def test_upload_content_must_match_its_type() -> None:
+    assert check_upload("ePCN.xlsx", 10, head=b"PK\x03\x04rest") == "ePCN.xlsx"
+    assert check_upload("utf16.csv", 10, head="a,b\n".encode("utf-16")) == "utf16.csv"
+    assert check_upload("File_1.csv.gz", 10, head=b"\x1f\x8b\x08") == "File_1.csv.gz"
+    with pytest.raises(RequestError, match=r"ePCN\.xlsx: the content is not a \.xlsx file"):
+        check_upload("ePCN.xlsx", 10, head=b"PRACTICE_CODE,TOTAL\n")
+    with pytest.raises(RequestError, match="expected text .* found binary content"):
+        check_upload("renamed.csv", 10, head=b"PK\x03\x04\x14\x00")
+    with pytest.raises(RequestError, match="the file is empty"):
+        check_upload("empty.csv", 0)
+    with pytest.raises(RequestError, match=r"not a \.gpkg file"):
+        check_upload("areas.gpkg", 10, head=b"{\"type\": \"FeatureCollection\"")
+
+
+@pytest.mark.parametrize(
+    "name", ["../outside", "..", ".", "a/b", "a\\b", "/abs", "~root", "-flag", "x" * 41, "CON", "name with space",
+             "caf\u00e9", "", "ok\n"],
+)
+def test_dataset_names_cannot_escape_the_data_folder(tmp_path: Path, name: str) -> None:
+    with pytest.raises(RequestError):
+        safe_dataset_path(tmp_path, name)
+
+
+def test_dataset_name_resolves_inside_and_symlinks_out_are_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    assert safe_dataset_path(data, "llr-2025_v2") == (data / "llr-2025_v2").resolve()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (data / "sneaky").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(RequestError, match="outside the data folder"):
+        safe_dataset_path(data, "sneaky")
+
+
+# ---------------------------------------------------------------------------------------------
+# zip bombs (made here, never committed)
+
+
+def _zeros_zip(path: Path, member: str, size: int) -> Path:
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with zf.open(member, "w", force_zip64=True) as fh:
+            for _ in range(size >> 20):
+                fh.write(chunk)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_a_reader_opens_it(tmp_path: Path) -> None:
+    bomb = _zeros_zip(tmp_path / "epraccur.zip", "epraccur.csv", 300 * 1024 * 1024)
+    assert bomb.stat().st_size < 1_000_000  # ~300 kB that would become 300 MB
+    with pytest.raises(InputFileError, match=r"member 'epraccur\.csv' would expand [\d,]+-fold") as err:
+        check_zip(bomb)
+    assert err.value.path.name == "epraccur.zip"
+    # an xlsx is a zip too: a bomb in a worksheet is caught the same way
+    sheet = _zeros_zip(tmp_path / "ePCN.xlsx", "xl/worksheets/sheet1.xml", 64 * 1024 * 1024)
+    with pytest.raises(InputFileError, match="sheet1.xml"):
+        check_zip(sheet)
+
+
+def test_zip_total_size_member_count_and_paths(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.zip"
+    with zipfile.ZipFile(wide, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(12):
+            zf.writestr(f"part{i}.csv", os.urandom(64 * 1024))  # incompressible: ratio ~1
+    with pytest.raises(InputFileError, match="would expand to more than 512 KB"):
+        check_zip(wide, max_total=512 * 1024)
+    with pytest.raises(InputFileError, match="at most 5 are accepted"):
+        check_zip(wide, max_members=5)
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("../../outside.csv", "a,b\n")
+    with pytest.raises(InputFileError, match="leaves the archive"):
+        check_zip(slip)
+    check_zip(tmp_path / "wide.zip")  # within the defaults
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a,b\n1,2\n")
+    check_zip(plain)  # not a zip: nothing to check
+
+
+def test_zip_stream_check_counts_real_bytes(tmp_path: Path) -> None:
+    z = tmp_path / "z.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.csv", os.urandom(600 * 1024))
+    check_zip(z, max_total=1024 * 1024, stream=True)
+    with pytest.raises(InputFileError):
+        check_zip(z, max_total=512 * 1024, stream=True)
+
+
+@pytest.mark.shared
+def test_real_official_packages_pass_the_zip_guard() -> None:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}")
+    for rel in ("gp/epraccur_2023-02-20.zip", "gp/ePCN_2019-12.xlsx",
+                "boundaries/geographr_ons_bsc/boundaries_lsoa11.gpkg.zip",
+                "lookups/Rural_Urban_Classification_2011_lookup_tables_for_small_area_geographies.ods"):
+        check_zip(SHARED_DATA / rel)
+
+
+# ---------------------------------------------------------------------------------------------
+# safe output: exports that a spreadsheet will not run, maps that a browser will not run
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"click\")", "+SUM(1,2)", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1,\"x\""]
+
+
+def _export_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "area_code": ["E01013606"] * len(FORMULAS) + ["E01013611"],
+        "area_name": [*FORMULAS, "Leicester 034D"],
+        "value": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0],
+    })
+
+
+def test_csv_export_neutralises_formula_cells(tmp_path: Path) -> None:
+    from hiexplore.exports import write_table
+
+    out = write_table(_export_frame(), tmp_path / "targets.csv")
+    with open(out, newline="", encoding="utf-8-sig") as fh:  # keep a bare CR inside a quoted cell
+        rows = list(csv.DictReader(fh))
+    names = [r["area_name"] for r in rows]
+    assert names[:-1] == ["'" + f for f in FORMULAS]
+    assert names[-1] == "Leicester 034D"
+    assert [float(r["value"]) for r in rows] == [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0]  # numbers untouched
+    assert not any(re.match(r"^[=+\-@\t\r]", c) for r in rows for k, c in r.items() if k != "value")
+
+
+def test_csv_export_a_carriage_return_cannot_start_a_formula_row(tmp_path: Path) -> None:
+    from hiexplore.exports import write_table
+
+    frame = pd.DataFrame({"area_name": ["Leicester\r=1+1", "Rutland\n@SUM(A1)"], "value": [1.0, 2.0]})
+    out = write_table(frame, tmp_path / "targets.csv")
+    with open(out, newline="", encoding="utf-8-sig") as fh:  # csv splits rows where a spreadsheet does
+        rows = list(csv.reader(fh))
+    assert len(rows) == 3
+    assert not any(re.match(r"^[=+\-@]", c) for r in rows for c in r)
+
+
+def test_xlsx_export_has_no_formula_cells(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from hiexplore.exports import write_table
+
+    out = write_table(_export_frame(), tmp_path / "targets.xlsx")
+    wb = load_workbook(out)
+    ws = wb["data"]
+    header = [c.value for c in ws[1]]
+    name_col, value_col = header.index("area_name"), header.index("value")
+    cells = list(ws.iter_rows(min_row=2))
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # no formula anywhere
+    # openpyxl shows a carriage return as Excel stores it, _x000D_
+    names = [str(r[name_col].value).replace("_x000D_", "\r") for r in cells]
+    assert names[:-1] == ["'" + f for f in FORMULAS]
+    assert [r[value_col].value for r in cells] == [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0]
+    assert all(c.data_type != "f" for row in wb["metadata"].iter_rows() for c in row)
+
+
+@needs_corpus
+def test_map_of_a_boundary_file_named_script_escapes_it() -> None:
+    from hiexplore import maps
+
+    (res,) = BY_NAME["ons_boundaries"].read(BAD / "boundaries_lsoa11__script_in_name.geojson")
+    areas = res.frame
+    assert EVIL in set(areas["area_name"])  # read as text, unchanged
+    values = pd.DataFrame({"area_code": areas["area_code"], "value": np.linspace(50, 80, len(areas))})
+    practices = pd.DataFrame({"practice_code": ["C82001"], "practice_name": [EVIL], "latitude": [52.66],
+                              "longitude": [-0.72], "list_size": [9000]})
+    m = maps.choropleth(areas, values, title="Coverage", units="%", source_line="test", popups=True,
+                        practices=practices)
+    html = maps.map_to_html(m)
+    assert EVIL not in html
+    assert "<script>alert" not in html and "\\u003cscript\\u003ealert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.replace("\\u0026", "&")
+    profile = maps.area_profile_html(EVIL, {EVIL: EVIL}, area_code=EVIL, note=EVIL)
+    assert EVIL not in profile and profile.count("&lt;script&gt;") >= 3
