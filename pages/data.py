@@ -15,12 +15,11 @@ from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
 from hiexplore.errors import HiexploreError
 from hiexplore.io import READERS
+from hiexplore.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_BYTES, check_upload, safe_dataset_path
 
 ensure_router()
 
-MAX_UPLOAD_MB = 200
-ALLOWED_SUFFIXES = {".csv", ".gz", ".zip", ".xlsx", ".xls", ".ods", ".geojson", ".json", ".gpkg", ".txt"}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // (1024 * 1024)
 
 ds = current_dataset()
 st.title("Data")
@@ -45,12 +44,10 @@ problems = []
 if uploads:
     staging.mkdir(parents=True, exist_ok=True)
     for up in uploads:
-        name = Path(up.name).name  # never a path from the browser
-        if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
-            problems.append(f"{name}: file type {Path(name).suffix or '(none)'} is not accepted")
-            continue
-        if up.size > MAX_UPLOAD_MB * 1024 * 1024:
-            problems.append(f"{name}: {up.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB limit")
+        try:  # size and type are checked before anything is written or parsed
+            name = check_upload(up.name, up.size, head=bytes(up.getbuffer()[:16]), allowed=ALLOWED_SUFFIXES)
+        except HiexploreError as err:
+            problems.append(str(err))
             continue
         (staging / name).write_bytes(up.getbuffer())
     sources.append(staging)
@@ -78,12 +75,10 @@ name = st.text_input("Dataset name (letters, digits, - and _)", value="my-area")
 areas = st.text_input("Keep only these areas (LAD, county, ICB or region codes, comma-separated; blank = all)",
                       value="", placeholder="E06000016,E06000017,E10000018")
 if st.button("Build", type="primary", disabled=not sources):
-    if not NAME_PATTERN.match(name):
-        st.error("The name may use letters, digits, '-' and '_' only (up to 40 characters).")
-        st.stop()
-    target = (DATA_DIR / name).resolve()
-    if target.parent != DATA_DIR.resolve():
-        st.error("The dataset must be written inside the data folder.")
+    try:
+        target = safe_dataset_path(DATA_DIR, name)
+    except HiexploreError as err:
+        st.error(str(err))
         st.stop()
     bar = st.progress(0.0, text="Starting ...")
     log = st.empty()

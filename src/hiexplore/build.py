@@ -9,6 +9,7 @@ crosswalked with the ONS lookup), cut to the requested areas, and written atomic
 from __future__ import annotations
 
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
@@ -22,6 +23,7 @@ import pandas as pd
 from .errors import DatasetError, HiexploreError, InputFileError, RequestError
 from .io import READERS, ReadResult, recognise
 from .io.registry import Reader
+from .uploads import check_zip
 
 __all__ = ["discover", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
 
@@ -48,6 +50,8 @@ def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[P
         for f in files:
             if f.name in SKIP_NAMES or any(part.startswith(".") for part in f.relative_to(src).parts if src.is_dir()):
                 continue
+            if zipfile.is_zipfile(f):
+                check_zip(f)  # a zip bomb is refused before any reader opens it
             reader = recognise(f)
             if reader is None:
                 skipped.append(f)
