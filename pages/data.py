@@ -63,7 +63,11 @@ for msg in problems:
 st.subheader("2. Validation report")
 if sources and st.button("Check the files", type="secondary"):
     with st.spinner("Reading every file ..."):
-        st.session_state["report"] = validation_report(sources)
+        try:
+            st.session_state["report"] = validation_report(sources)
+        except HiexploreError as err:  # e.g. a zip bomb, refused before it is opened
+            st.session_state.pop("report", None)
+            st.error(str(err))
 report = st.session_state.get("report")
 if report is not None:
     ok, err, skip = (report["status"] == s for s in ("ok", "error", "skipped"))
