@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -9,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ._sniff import norm, sha256_file
+from ._sniff import is_gzip, norm, sha256_file, zip_members
 from .registry import SourceInfo
 
-__all__ = ["require_columns", "to_number", "source_info", "first_bad_row"]
+__all__ = ["require_columns", "to_number", "source_info", "first_bad_row", "read_all_bytes"]
 
 
 def require_columns(
@@ -93,3 +96,25 @@ def source_info(path: Path, title: str, publisher: str, period: str, **kw: str) 
     return SourceInfo(
         title=title, publisher=publisher, period=period, file=path.name, sha256=sha256_file(path), **kw
     )
+
+
+def read_all_bytes(path: Path) -> bytes:
+    """All (decompressed) bytes of a plain, gzipped or single-CSV zip file."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        members = zip_members(path)
+        if members is not None:
+            csvs = [m for m in members if m.lower().endswith((".csv", ".txt"))]
+            if len(csvs) != 1:
+                raise InputFileError(
+                    path, f"expected a zip holding one CSV file, found {members[:10]}"
+                )
+            with zipfile.ZipFile(path) as zf:
+                return zf.read(csvs[0])
+        return path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile) as err:
+        raise InputFileError(path, f"the compressed file is truncated or damaged ({err})") from None
+    except OSError as err:
+        raise InputFileError(path, f"could not read the file ({err})") from None

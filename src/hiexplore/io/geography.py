@@ -22,11 +22,8 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
-import gzip
 import io
 import re
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +37,7 @@ import shapely
 
 from ..errors import InputFileError
 from ..schemas import Areas, Lookup, schema_errors_to_message
-from ._common import source_info, to_number
+from ._common import read_all_bytes, source_info, to_number
 from ._sniff import csv_rows, is_gzip, is_spreadsheet, norm, read_head_bytes, zip_members
 from .registry import Reader, ReadResult
 
@@ -125,28 +122,6 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
         return text
 
 
-def _raw_bytes(path: Path) -> bytes:
-    """All (decompressed) bytes of a plain, gzipped or single-CSV zip file."""
-    try:
-        if is_gzip(path):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        members = zip_members(path)
-        if members is not None:
-            csvs = [m for m in members if m.lower().endswith((".csv", ".txt"))]
-            if len(csvs) != 1:
-                raise InputFileError(
-                    path, f"expected a zip holding one CSV file, found {members[:10]}"
-                )
-            with zipfile.ZipFile(path) as zf:
-                return zf.read(csvs[0])
-        return path.read_bytes()
-    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile) as err:
-        raise InputFileError(path, f"the compressed file is truncated or damaged ({err})") from None
-    except OSError as err:
-        raise InputFileError(path, f"could not read the file ({err})") from None
-
-
 def _delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
@@ -178,7 +153,7 @@ def load_csv(path: Path, header: Callable[[list[str]], bool] | None = None) -> T
     first bad cell). Parser failures become :class:`InputFileError` naming the row.
     """
     notes: list[str] = []
-    text = _decode(_raw_bytes(path), path, notes)
+    text = _decode(read_all_bytes(path), path, notes)
     if not text.strip():
         raise InputFileError(path, "the file is empty", row=1)
     skip = 0

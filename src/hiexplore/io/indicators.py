@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import calendar
 import csv
-import gzip
 import io
 import re
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
@@ -45,8 +42,8 @@ import pandas as pd
 from ..catalogue import catalogue
 from ..errors import InputFileError
 from ..schemas import PRACTICE_PATTERN, validate_table
-from ._common import first_bad_row, require_columns, source_info, to_number
-from ._sniff import csv_rows, decode_bytes, is_gzip, is_spreadsheet, norm, zip_members
+from ._common import first_bad_row, read_all_bytes, require_columns, source_info, to_number
+from ._sniff import csv_rows, decode_bytes, is_spreadsheet, norm
 from .registry import Reader, ReadResult, SourceInfo
 
 __all__ = [
@@ -277,32 +274,13 @@ def _check_within(
         )
 
 
-def _read_all_bytes(path: Path) -> bytes:
-    try:
-        if is_gzip(path):
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        members = zip_members(path)
-        if members is not None:
-            texts = [m for m in members if m.lower().endswith((".csv", ".txt"))]
-            if len(texts) != 1:
-                raise InputFileError(
-                    path, f"expected one CSV file inside the zip archive, found {len(texts)}"
-                )
-            with zipfile.ZipFile(path) as zf:
-                return zf.read(texts[0])
-        return path.read_bytes()
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error) as err:
-        raise InputFileError(path, f"could not read the file ({err}); is it truncated?") from None
-
-
 def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
     """All records of a CSV (a real parser: quoted commas, quotes and newlines in names).
 
     Returns the header and a frame of text cells named by the header, with ``_row`` the row
     number a spreadsheet shows (header = row 1). Ragged rows fail: they mean truncation.
     """
-    text = decode_bytes(_read_all_bytes(path))
+    text = decode_bytes(read_all_bytes(path))
     if text is None:
         raise InputFileError(path, "not a text (CSV) file")
     if not text.strip():
