@@ -158,7 +158,7 @@ def test_reasons_vectorised_equal_row_by_row(ds) -> None:
     for geo in ("lsoa", "practice"):
         figs = F.compute_flags(ds, IND, geo, permutations=99)
         ref = [F._reason(r, "MMR1", "England", 90.0, True) for r in figs.to_dict("records")]
-        assert F._reasons(figs, "MMR1", "England", 90.0, True) == ref
+        assert list(F._reasons(figs, "MMR1", "England", 90.0, True)) == ref
     rng = np.random.default_rng(3)
     n = 2_000
     den = rng.choice([0.0, 2.0, 50.0, np.nan], n)
@@ -172,12 +172,20 @@ def test_reasons_vectorised_equal_row_by_row(ds) -> None:
         "vs_expected": rng.choice(["lower than expected", "as expected"], n),
         "expected_value": rng.uniform(50, 90, n),
         "cluster": rng.choice(["low-low (cold spot)", "not significant"], n),
-        "people_to_reach": rng.choice([0.0, 1.0, 1234.0, np.nan], n),
+        "people_to_reach": rng.choice([0.0, 1.0, 1234.0, 123_456.0, np.nan], n),
         "low_confidence": rng.choice([True, False], n), "flagged": rng.choice([True, False], n),
     })
+    # values whose one-decimal text is not in the lookup table, a benchmark that varies by row,
+    # deciles as objects with gaps, text columns holding None
+    odd.loc[:9, "value"] = [0.25, 2.675, 1000.04, 1e20, -0.04, 0.35, 999.95, 12.25, 50.05, 7.0]
+    odd.loc[:9, "denominator"] = 50.0
+    odd["benchmark_value"] = rng.choice([71.25, 64.0, 0.05], n)
+    odd["imd_decile"] = odd["imd_decile"].astype(object)
+    odd["vs_benchmark"] = odd["vs_benchmark"].astype(object)
+    odd.loc[10:19, "vs_benchmark"] = None
     for acceptable, higher in ((None, True), (95.0, False)):
         ref = [F._reason(r, "X", "ICB", acceptable, higher) for r in odd.to_dict("records")]
-        assert F._reasons(odd, "X", "ICB", acceptable, higher) == ref
+        assert list(F._reasons(odd, "X", "ICB", acceptable, higher)) == ref
 
 
 def test_one_decimal_table_equals_format() -> None:
@@ -229,3 +237,11 @@ def test_zoom_map_accepts_geodataframes_in_other_crs(ds) -> None:
                                           title="t", units="%", source_line="s"))
     lon = json.loads(_cfg(html)["levels"][0]["cells"][0]["d"])["g"][0][0][0] / 1e4
     assert -10 < lon < 3  # reprojected to degrees at the map boundary
+
+
+def test_flags_sorted_by_rank_then_value_missing_last(ds) -> None:
+    for geo in ("lsoa", "practice"):
+        f = F.compute_flags(ds, IND, geo, with_clusters=False, with_expected=False)
+        again = f.sort_values(["priority_rank", "value"], na_position="last", kind="stable")
+        pd.testing.assert_frame_equal(f, again.reset_index(drop=True))
+        assert f["priority_rank"].head(int(f["flagged"].sum())).tolist() == list(range(1, int(f["flagged"].sum()) + 1))

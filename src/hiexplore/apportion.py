@@ -24,6 +24,7 @@ carries ``method = "apportioned from practices"`` and the catchment source.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,16 @@ class CatchmentMatrix:
     lsoa_codes: np.ndarray
     out_of_area_share: np.ndarray  # per practice: share of its patients outside the area
     catchment_source: str
+
+    @cached_property
+    def practice_index(self) -> pd.Index:
+        """Position of each practice code (built once: a hash table over ~6,500 codes)."""
+        return pd.Index(self.practice_codes)
+
+    @cached_property
+    def lsoa_code_column(self) -> pd.Series:
+        """The LSOA codes as a pandas column (converted once, not for every indicator)."""
+        return pd.Series(self.lsoa_codes)
 
 
 def _in_scope(registrations: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +237,8 @@ def apportion_to_lsoa(
     cm, st, counts_t = catchments if catchments is not None else _catchment(registrations)
     rows = practice_rows.dropna(subset=["numerator", "denominator"])
     rows = rows[rows["denominator"] > 0]
-    pos = pd.Index(cm.practice_codes).get_indexer(rows["practice_code"] if "practice_code" in rows else rows["area_code"])
+    codes = rows["practice_code"] if "practice_code" in rows else rows["area_code"]
+    pos = cm.practice_index.get_indexer(codes)
     known = pos >= 0
     num = np.zeros(len(cm.practice_codes))
     den = np.zeros(len(cm.practice_codes))
@@ -241,7 +253,7 @@ def apportion_to_lsoa(
     total = counts_t @ np.ones(len(cm.practice_codes))
     out = pd.DataFrame(
         {
-            "lsoa_code": cm.lsoa_codes,
+            "lsoa_code": cm.lsoa_code_column.array,
             "numerator": lsoa_num,
             "denominator": lsoa_den,
         }
@@ -255,10 +267,7 @@ def apportion_to_lsoa(
     out.attrs["out_of_area"] = {
         "numerator": float(np.sum(num * cm.out_of_area_share)),
         "denominator": float(np.sum(den * cm.out_of_area_share)),
-        "practices_without_catchment": sorted(
-            set(rows["area_code"] if "area_code" in rows else rows["practice_code"])
-            - set(cm.practice_codes)
-        ),
+        "practices_without_catchment": sorted(set(codes[~known].tolist())),
     }
     return out
 
@@ -295,17 +304,29 @@ def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str
 def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
     """The dataset's rows of ``indicator`` (all of them if it has none, for the error message).
 
-    The positions of each indicator's rows are found once per dataset: filtering the national
-    table (~250,000 rows) by indicator for every flag, map and chart costs more than the rest.
+    The table is split by indicator once per dataset: filtering the national table (~250,000
+    rows) for every flag, map and chart costs more than the rest, and one split of the whole
+    table costs less than taking each indicator's rows on its own.
     """
     ind: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
     cache = ds.__dict__.setdefault("_indicator_rows_cache", {}) if hasattr(ds, "__dict__") else {}
     key = (id(ind), len(ind))
     if key not in cache:
         cache.clear()
-        cache[key] = ind.groupby("indicator", sort=False).indices if len(ind) else {}
-    pos = cache[key].get(indicator)
-    return ind if pos is None or len(pos) == 0 else ind.take(np.sort(pos))
+        cache[key] = dict(tuple(ind.groupby("indicator", sort=False))) if len(ind) else {}
+    rows = cache[key].get(indicator)
+    return ind if rows is None or rows.empty else rows
+
+
+def _lsoa_names(ds: object, codes: pd.Series) -> np.ndarray:
+    """Names of the LSOAs ``codes`` (the catchment's LSOA codes, the same for every indicator)."""
+    lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+    cache = ds.__dict__.setdefault("_lsoa_names_cache", {}) if hasattr(ds, "__dict__") else {}
+    key = (id(lookup), len(lookup), id(codes), len(codes))
+    if key not in cache:
+        cache.clear()
+        cache[key] = codes.map(lookup.set_index("lsoa_code")["lsoa_name"]).array
+    return cache[key]
 
 
 def area_figures(
@@ -373,7 +394,7 @@ def area_figures(
         lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
         if geography == "lsoa":
             out = lsoa.rename(columns={"lsoa_code": "area_code"})
-            out["area_name"] = out["area_code"].map(lookup.set_index("lsoa_code")["lsoa_name"])
+            out["area_name"] = _lsoa_names(ds, _dataset_catchment(ds, weights)[0].lsoa_code_column)
         else:
             out = aggregate_lsoa(lsoa, lookup, geography)
         out.attrs.update(lsoa.attrs)

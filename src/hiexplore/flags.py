@@ -14,12 +14,16 @@ universalism), lower-than-expected uptake and cold-spot membership.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .apportion import area_figures
+from .apportion import _indicator_rows, area_figures
 from .catalogue import get_indicator, standard_for
 from .errors import RequestError
 from .stats.compare import compare_with_benchmark, standard_band
@@ -96,7 +100,7 @@ def _target_pct(indicator: str, period: str) -> tuple[float | None, float | None
 
 def benchmark_value(ds: object, indicator: str, period: str, benchmark: str) -> tuple[float, str]:
     """The benchmark's value (percent) and a label: England, the dataset's ICB, or any area code."""
-    ind_rows: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    ind_rows = _indicator_rows(ds, indicator)
     rows = ind_rows[(ind_rows["indicator"] == indicator) & (ind_rows["period"] == period)]
     b = benchmark.strip()
     if b.lower() == "england":
@@ -351,19 +355,27 @@ def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, h
 
 #: "0.0" ... "1000.0": one-decimal strings of percentages, looked up instead of formatted
 _ONE_DECIMAL = np.array([f"{i // 10}.{i % 10}" for i in range(10_001)], dtype=object)
+#: people-to-reach counts below this are looked up ("1,234") instead of formatted
+_COUNT_TABLE_SIZE = 100_000
 
 
-def _fmt(values: np.ndarray, spec: str = ".1f") -> np.ndarray:
-    """``format(x, ".1f")`` of every value, as an object array (the same strings).
+@lru_cache(maxsize=1)
+def _one_decimal_text() -> pa.Array:
+    return pa.array(_ONE_DECIMAL, type=pa.string())
 
-    Values from 0 to 1,000 come from a table: ``rint(10 x)`` is the correctly rounded tenth
-    except within a hair of a half, where (as for negatives, NaN and large values) Python's
-    ``format`` is called.
+
+@lru_cache(maxsize=1)
+def _count_text() -> pa.Array:
+    return pa.array([f"{i:,}" for i in range(_COUNT_TABLE_SIZE)], type=pa.string())
+
+
+def _one_decimal_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in :data:`_ONE_DECIMAL` of ``format(x, ".1f")`` and the rows not in the table.
+
+    ``rint(10 x)`` is the correctly rounded tenth except within a hair of a half, where (as for
+    negatives, NaN and large values) Python's ``format`` has to be called.
     """
     x = np.asarray(values, dtype=float)
-    if spec != ".1f":
-        return np.array([format(v, spec) for v in x.tolist()], dtype=object)
-    out = np.empty(len(x), dtype=object)
     with np.errstate(invalid="ignore"):
         tenths = x * 10.0
         c = np.rint(tenths)
@@ -371,89 +383,143 @@ def _fmt(values: np.ndarray, spec: str = ".1f") -> np.ndarray:
             np.isfinite(x) & (x >= 0) & ~np.signbit(x) & (c < len(_ONE_DECIMAL))
             & (np.abs(tenths - np.floor(tenths) - 0.5) > 1e-6)
         )
-    out[fast] = _ONE_DECIMAL[c[fast].astype(np.int64)]
-    slow = ~fast
+    return np.where(fast, c, 0).astype(np.int64), ~fast
+
+
+def _fmt(values: np.ndarray, spec: str = ".1f") -> np.ndarray:
+    """``format(x, ".1f")`` of every value, as an object array (the same strings)."""
+    x = np.asarray(values, dtype=float)
+    if spec != ".1f":
+        return np.array([format(v, spec) for v in x.tolist()], dtype=object)
+    codes, slow = _one_decimal_codes(x)
+    out = _ONE_DECIMAL[codes]
     if slow.any():
         out[slow] = [format(v, ".1f") for v in x[slow].tolist()]
     return out
 
 
-def _reasons(figs: pd.DataFrame, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> list[str]:
+def _fmt_text(values: np.ndarray) -> pa.Array:
+    """:func:`_fmt` as an Arrow string array, taken from the table without Python strings."""
+    x = np.asarray(values, dtype=float)
+    codes, slow = _one_decimal_codes(x)
+    table = _one_decimal_text()
+    if slow.any():
+        extra = [format(v, ".1f") for v in x[slow].tolist()]
+        codes[slow] = len(table) + np.arange(len(extra))
+        table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
+    return table.take(pa.array(codes))
+
+
+def _choose(codes: np.ndarray, texts: Sequence[str]) -> pa.Array:
+    """``texts[code]`` for every row, as an Arrow string array."""
+    return pa.array(list(texts), type=pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def _count_words(counts: np.ndarray) -> pa.Array:
+    """``f"{int(x):,}"`` of non-negative counts (0 where not finite), via a lookup table."""
+    x = np.where(np.isfinite(counts) & (counts >= 0), counts, 0.0).astype(np.int64)
+    table = _count_text()
+    big = x >= len(table)
+    if big.any():
+        extra = [f"{v:,}" for v in x[big].tolist()]
+        x[big] = len(table) + np.arange(len(extra))
+        table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
+    return table.take(pa.array(x))
+
+
+def _mask(figs: pd.DataFrame, name: str) -> np.ndarray:
+    """Truthiness of a column per row, as ``bool(x)`` would judge it (missing column: False)."""
+    if name not in figs.columns:
+        return np.zeros(len(figs), dtype=bool)
+    s = figs[name]
+    if s.dtype == bool:
+        return s.to_numpy(bool)
+    return np.array([bool(x) for x in s.tolist()], dtype=bool)
+
+
+def _equals(figs: pd.DataFrame, name: str, text: str) -> np.ndarray:
+    if name not in figs.columns:
+        return np.zeros(len(figs), dtype=bool)
+    return np.asarray(figs[name].astype(str) == text, dtype=bool)
+
+
+def _reasons(figs: pd.DataFrame, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> pd.api.extensions.ExtensionArray:
     """:func:`_reason` of every row at once: the same sentences, built column by column.
 
     At national size (33,755 LSOAs x 19 indicators) building sentences row by row cost more
-    than all the statistics. Here each optional fragment ("; IMD decile 3", "; not flagged"...)
-    is chosen per row from a few prepared strings, numbers are formatted by :func:`_fmt`, and
-    each sentence is put together once.
+    than all the statistics. Here each fragment ("; IMD decile 3", "; not flagged"...) is taken
+    per row from a few prepared strings (numbers from lookup tables of their formatted text),
+    and the fragments are joined in Arrow, without a Python string per row.
     """
     n = len(figs)
     if n == 0:
-        return []
-
-    def col(name: str) -> np.ndarray:
-        return figs[name].to_numpy() if name in figs.columns else np.full(n, None, dtype=object)
-
-    def pick(cond: np.ndarray, a: object, b: object = "") -> np.ndarray:
-        return np.where(np.asarray(cond, dtype=bool), np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-
+        return pd.array([], dtype="str")
     den = figs["denominator"].to_numpy(float)
     value = figs["value"].to_numpy(float)
     no_figure = ~(den > 0) | ~np.isfinite(value)
-    below = (
-        np.asarray(col("standard_band") == "below acceptable", dtype=bool)
-        if acceptable is not None
-        else np.zeros(n, dtype=bool)
+    below = _equals(figs, "standard_band", "below acceptable") if acceptable is not None else np.zeros(n, bool)
+    # the benchmark clause: 0 none, 1 worse, 2 better, 3 similar
+    bench = np.select(
+        [_equals(figs, "vs_benchmark", "Worse"), _equals(figs, "vs_benchmark", "Better"),
+         _equals(figs, "vs_benchmark", "Similar")],
+        [1, 2, 3], 0,
     )
-    c1 = f"below the {acceptable:g}% acceptable standard" if acceptable is not None else ""
-    vs = np.array([str(v) for v in col("vs_benchmark").tolist()], dtype=object)
-    bvals = figs["benchmark_value"].to_numpy(float)
-    bval: object = _fmt(bvals[:1])[0] if (bvals == bvals[0]).all() else _fmt(bvals)
     worse, better = ("lower", "higher") if higher_better else ("higher", "lower")
-    c2 = pick(
-        vs == "Worse",
-        f"significantly {worse} than {bench_label} (" + bval + "%)",  # type: ignore[operator]
-        pick(
-            vs == "Better",
-            f"significantly {better} than {bench_label} (" + bval + "%)",  # type: ignore[operator]
-            pick(vs == "Similar", f"similar to {bench_label} (" + bval + "%)"),  # type: ignore[operator]
-        ),
-    )
-    has2 = (vs == "Worse") | (vs == "Better") | (vs == "Similar")
-    clauses = pick(below & has2, ", " + c1 + " and " + c2, pick(below, ", " + c1, pick(has2, ", " + c2)))
-    decile = np.asarray(col("imd_decile"), dtype=float)
-    core20 = np.array([bool(c) for c in col("core20").tolist()], dtype=bool)
-    dep_text = {}
-    for d in np.unique(decile[np.isfinite(decile)]).tolist():
-        dep_text[(d, False)] = "; most deprived decile" if d == 1 else f"; IMD decile {int(d)}"
-        dep_text[(d, True)] = "; most deprived decile" if d == 1 else f"; IMD decile {int(d)} (Core20)"
-    dep = [dep_text.get((d, c), "") for d, c in zip(decile.tolist(), core20.tolist(), strict=True)]
-    lower_exp = np.asarray(col("vs_expected") == "lower than expected", dtype=bool)
-    expected = np.full(n, "", dtype=object)
+    standard = f"below the {acceptable:g}% acceptable standard" if acceptable is not None else ""
+    heads = ["", f"significantly {worse} than {bench_label} (", f"significantly {better} than {bench_label} (",
+             f"similar to {bench_label} ("]
+    # ", <standard>", ", <standard> and <benchmark>", ", <benchmark>" or nothing
+    lead = np.select([below & (bench > 0), below, bench > 0], [1, 2, 3], 0)
+    lead_text = _choose(lead, ["", ", " + standard + " and ", ", " + standard, ", "])
+    bench_value = _fmt_text(figs["benchmark_value"].to_numpy(float))
+    has_bench = bench > 0
+    bench_num = pc.if_else(pa.array(has_bench), bench_value, "")
+    bench_tail = _choose(has_bench.astype(int), ["", "%)"])
+    decile = figs["imd_decile"].to_numpy(float) if "imd_decile" in figs else np.full(n, np.nan)
+    core20 = _mask(figs, "core20")
+    # 0: no decile; then two codes per decile value found (without, with Core20)
+    finite = np.isfinite(decile)
+    found, position = np.unique(np.where(finite, decile, 0.0), return_inverse=True)
+    dep_codes = np.where(finite, 1 + 2 * position.reshape(-1) + core20, 0)
+    dep_texts = [""]
+    for d in found.tolist():
+        dep_texts += (["; most deprived decile"] * 2 if d == 1
+                      else [f"; IMD decile {int(d)}", f"; IMD decile {int(d)} (Core20)"])
+    lower_exp = _equals(figs, "vs_expected", "lower than expected")
     if lower_exp.any():
-        exp_values = _fmt(figs["expected_value"].to_numpy(float)[lower_exp])
-        expected[lower_exp] = [f"; lower than the {v}% expected for an area like it" for v in exp_values]
-    cold = np.array(["cold spot" in str(c) for c in col("cluster").tolist()], dtype=bool)
-    cold_text = pick(cold, "; part of a low-uptake cluster (cold spot)")
-    ptr = np.asarray(col("people_to_reach"), dtype=float)
+        exp_text = pc.if_else(pa.array(lower_exp), _fmt_text(figs["expected_value"].to_numpy(float)), "")
+    else:
+        exp_text = pa.array(np.full(n, ""), type=pa.string())
+    exp_codes = lower_exp.astype(int)
+    if "cluster" in figs.columns:
+        cold = np.asarray(figs["cluster"].astype(str).str.contains("cold spot", regex=False), dtype=bool)
+    else:
+        cold = np.zeros(n, dtype=bool)
+    ptr = figs["people_to_reach"].to_numpy(float) if "people_to_reach" in figs else np.full(n, np.nan)
     reach = ptr > 0  # False where missing
-    reach_text = np.full(n, "", dtype=object)
-    if reach.any():
-        low_conf = np.array([bool(x) for x in col("low_confidence").tolist()], dtype=bool)
-        reach_text[reach] = [
-            f"; {'about ' if lc else ''}{int(x):,} more {'person' if x == 1 else 'people'} to reach"
-            for x, lc in zip(ptr[reach].tolist(), low_conf[reach].tolist(), strict=True)
-        ]
-    flagged = np.array([bool(x) for x in col("flagged").tolist()], dtype=bool)
-    not_flagged = pick(~flagged, "; not flagged")
+    low_conf = _mask(figs, "low_confidence")
+    reach_head = np.where(reach, 1 + low_conf.astype(int), 0)
+    reach_tail = np.where(reach, np.where(ptr == 1, 1, 2), 0)
+    reach_num = pc.if_else(pa.array(reach), _count_words(ptr), "")
+    flagged = _mask(figs, "flagged")
+    sentence = pc.binary_join_element_wise(
+        f"{short} ", _fmt_text(value), "% (95% CI ", _fmt_text(figs["lower_ci_95"].to_numpy(float)), "-",
+        _fmt_text(figs["upper_ci_95"].to_numpy(float)), ")",
+        lead_text, _choose(bench, heads), bench_num, bench_tail,
+        _choose(dep_codes, dep_texts),
+        _choose(exp_codes, ["", "; lower than the "]), exp_text,
+        _choose(exp_codes, ["", "% expected for an area like it"]),
+        _choose(cold.astype(int), ["", "; part of a low-uptake cluster (cold spot)"]),
+        _choose(reach_head, ["", "; ", "; about "]), reach_num,
+        _choose(reach_tail, ["", " more person to reach", " more people to reach"]),
+        _choose((~flagged).astype(int), ["", "; not flagged"]),
+        ".",
+        "",  # the separator
+    )
     missing = f"{short}: no eligible population recorded, so no figure."
-    return [
-        missing if nf else f"{short} {v}% (95% CI {lo}-{hi}){c}{d}{e}{k}{r}{nfl}."
-        for nf, v, lo, hi, c, d, e, k, r, nfl in zip(
-            no_figure.tolist(), _fmt(value), _fmt(figs["lower_ci_95"].to_numpy(float)),
-            _fmt(figs["upper_ci_95"].to_numpy(float)), clauses, dep, expected, cold_text,
-            reach_text, not_flagged, strict=True,
-        )
-    ]
+    if no_figure.any():
+        sentence = pc.if_else(pa.array(no_figure), missing, sentence)
+    return pd.array(sentence, dtype="str")
 
 
 def compute_flags(
@@ -537,7 +603,9 @@ def compute_flags(
         figs["priority_score"].where(figs["flagged"]).rank(ascending=False, method="first").astype("Int64")
     )
     figs["reasons"] = _reasons(figs, ind.short_name, blabel, acceptable, ind.higher_is_better)
-    figs = figs.sort_values(["priority_rank", "value"], na_position="last").reset_index(drop=True)
+    # by rank, then value, missing last (as sort_values(na_position="last"), stable): one take
+    order = np.lexsort((figs["value"].to_numpy(float), figs["priority_rank"].to_numpy(float, na_value=np.nan)))
+    figs = figs.take(order).reset_index(drop=True)
     extra = [c for c in figs.columns if c not in FLAG_COLUMNS]
     out = figs[FLAG_COLUMNS + extra]
     out.attrs["expected_model"] = model
