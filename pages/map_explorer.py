@@ -11,7 +11,7 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
-from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, indicator_map
+from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
 
 ensure_router()
@@ -74,11 +74,23 @@ except HiexploreError as err:
 
 left, right = st.columns([5, 3])
 with left:
-    out = st_folium(use_vendored_assets(m), height=680, use_container_width=True, returned_objects=["last_active_drawing"], key="map")
+    out = st_folium(use_vendored_assets(m), height=680, use_container_width=True,
+                    returned_objects=["last_active_drawing", "last_clicked"], key="map")
     source_caption(ds, indicator, None if layer == "deprivation" else period)
+# A click selects the area under it: the shape's own code on the classic map, else (the national
+# zoom map draws local authorities or MSOAs when zoomed out) the chosen geography's area at the
+# clicked point. Only a new click counts, so the area box keeps a choice made after it.
 clicked = None
-if out and out.get("last_active_drawing"):
-    clicked = (out["last_active_drawing"].get("properties") or {}).get("c")
+drawing = (out or {}).get("last_active_drawing") or {}
+point = (out or {}).get("last_clicked") or {}
+seen = ((drawing.get("properties") or {}).get("c"), point.get("lat"), point.get("lng"))
+before = st.session_state.get("map_click_seen", (None, None, None))
+if any(v is not None for v in seen) and seen != before:
+    st.session_state["map_click_seen"] = seen
+    if seen[0] is not None and seen[0] != before[0]:
+        clicked = seen[0]
+    elif point:
+        clicked = area_at(ds, geography, point.get("lat"), point.get("lng"))
 
 with right:
     if flags is not None:

@@ -30,19 +30,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def _serve(tmp_path_factory: pytest.TempPathFactory, dataset: Path | None):
+    """Start ``streamlit run app.py`` on a free port (on ``dataset`` if given) until healthy."""
     if not CHROMIUM.exists():
         pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    embedded = REPO / "data" / "llr" / "manifest.json"
     env = dict(os.environ)
-    if not embedded.is_file():
-        from hiexplore.demo import write_demo
-
-        demo = tmp_path_factory.mktemp("e2e") / "demo"
-        write_demo(demo, 300, 40, 3)
-        env["HIEXPLORE_DATASET"] = str(demo)
+    if dataset is not None:
+        env["HIEXPLORE_DATASET"] = str(dataset)
     port = _free_port()
     log = tmp_path_factory.mktemp("log") / "server.log"
     with open(log, "w") as fh:
@@ -68,6 +63,28 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     proc.wait(timeout=20)
     text = log.read_text()
     assert "Traceback" not in text, text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    dataset = None
+    if not (REPO / "data" / "llr" / "manifest.json").is_file():
+        from hiexplore.demo import write_demo
+
+        dataset = tmp_path_factory.mktemp("e2e") / "demo"
+        write_demo(dataset, 300, 40, 3)
+    yield from _serve(tmp_path_factory, dataset)
+
+
+@pytest.fixture(scope="module")
+def zoom_server(tmp_path_factory: pytest.TempPathFactory):
+    """The app on a synthetic region big enough (6,000 LSOAs) for the national zoom map."""
+    from hiexplore.demo import write_demo
+    from hiexplore.maps_national import ZOOM_MAP_THRESHOLD
+
+    dataset = tmp_path_factory.mktemp("e2e_zoom") / "region"
+    write_demo(dataset, ZOOM_MAP_THRESHOLD + 1_000, 900, 5)
+    yield from ((url, log, dataset) for url, log in _serve(tmp_path_factory, dataset))
 
 
 @pytest.fixture(scope="module")
@@ -209,4 +226,59 @@ def test_download_a_target_list(server, browser) -> None:
     assert ranks == sorted(ranks)
     assert all(r["reasons"] for r in rows)
     page.screenshot(path=str(ARTIFACTS / "targets_download.png"))
+    ctx.close()
+
+
+def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, browser) -> None:
+    """The canvas map draws local authorities when zoomed out; a click there selects the LSOA
+    (the chosen geography) under the pointer, and the profile opens for it."""
+    from hiexplore.dataset import load_dataset
+    from hiexplore.mapping import area_at
+
+    url, _, dataset = zoom_server
+    ctx, page, blocked, errors = _page(browser, url)
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    iframe = page.locator("iframe[title='streamlit_folium.st_folium']")
+    iframe.wait_for(timeout=60_000)
+    fr = next(f for f in page.frames if "st_folium" in f.url)
+    fr.wait_for_function("() => window.hxPainted && window.hxMap", timeout=60_000)
+    assert "Showing" in fr.inner_text(".hx-zoom-status"), "not the zoom-switching map"
+    # a point on a drawn shape near the middle of the map (in the iframe's coordinates)
+    target = fr.evaluate("""() => {
+        const m = window.hxMap, size = m.getSize(), at = m.getContainer().getBoundingClientRect();
+        for (const [fx, fy] of [[0.5, 0.5], [0.45, 0.55], [0.55, 0.45], [0.4, 0.4], [0.6, 0.6]]) {
+            const x = size.x * fx, y = size.y * fy, ll = m.containerPointToLatLng([x, y]);
+            let hit = false;
+            m.eachLayer(l => { if (l.hxData && l.getBounds && l.getBounds().contains(ll)) hit = true; });
+            if (hit) return {x: at.left + x, y: at.top + y};
+        }
+        return null;
+    }""")
+    assert target, "no drawn shape near the middle of the map"
+    box = iframe.bounding_box()
+    before = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
+    changed = False
+    for _ in range(4):  # the component may re-render once after its first value
+        page.mouse.click(box["x"] + target["x"], box["y"] + target["y"])
+        try:
+            page.wait_for_function(
+                "(b) => new URLSearchParams(window.location.search).get('area') !== b", arg=before, timeout=15_000
+            )
+            changed = True
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
+            page.wait_for_timeout(1000)
+    assert changed, "clicking the zoom map did not select an area"
+    # the area selected is the LSOA under the point the map reported
+    clicked_at = fr.evaluate("() => window.__GLOBAL_DATA__.lat_lng_clicked")
+    expected = area_at(load_dataset(dataset, validate=False), "lsoa", clicked_at["lat"], clicked_at["lng"])
+    assert expected
+    assert page.evaluate("() => new URLSearchParams(window.location.search).get('area')") == expected
+    _wait_idle(page, timeout=180_000)
+    page.wait_for_function("(c) => document.body.innerText.includes('Profile of') && document.body.innerText.includes(c)",
+                           arg=expected, timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "zoom_map_clicked.png"))
+    assert not errors, errors
+    assert not blocked, blocked
     ctx.close()

@@ -421,3 +421,28 @@ def test_use_vendored_assets_leaves_no_cdn_link_for_streamlit_folium():
     assert not [u for u in links if u.startswith(("http:", "https:", "//"))]
     assert any(u.startswith("data:text/javascript") for u in links)
     assert any(u.startswith("data:text/css") for u in links)
+
+
+# --- a click on any map, resolved to an area by where it falls ------------------------------
+
+
+def test_area_at_finds_the_area_under_each_point(embedded_dataset):
+    from hiexplore.dataset import load_dataset
+    from hiexplore.mapping import area_at
+
+    ds = load_dataset(embedded_dataset)
+    for geo in ("lsoa", "msoa", "lad"):
+        polys = ds.areas[ds.areas["area_type"] == geo].sample(n=min(25, int((ds.areas["area_type"] == geo).sum())),
+                                                            random_state=1)
+        for code, geom in zip(polys["area_code"], polys.geometry, strict=True):
+            pt = geom.representative_point()  # inside the polygon, even a concave one
+            assert area_at(ds, geo, pt.y, pt.x) == code
+    # an LSOA click and its LAD click agree with the lookup
+    lsoa = ds.areas[ds.areas["area_type"] == "lsoa"].iloc[0]
+    pt = lsoa.geometry.representative_point()
+    lad = ds.lookup.set_index("lsoa_code").loc[lsoa["area_code"], "lad_code"]
+    assert area_at(ds, "lad", pt.y, pt.x) == lad
+    # outside every area, or not a point at all: nothing
+    assert area_at(ds, "lsoa", 0.0, 0.0) is None
+    assert area_at(ds, "lsoa", float("nan"), -1.1) is None
+    assert area_at(ds, "lsoa", None, "x") is None

@@ -6,14 +6,18 @@ map for a report and the interactive page draw the same thing.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .catalogue import get_indicator, standard_for
 from .errors import RequestError
 
-__all__ = ["LAYERS", "MAP_GEOGRAPHIES", "DEPRIVATION_MEASURES", "map_values", "indicator_map", "caveat_note"]
+__all__ = [
+    "LAYERS", "MAP_GEOGRAPHIES", "DEPRIVATION_MEASURES", "map_values", "indicator_map", "caveat_note", "area_at",
+]
 
 LAYERS = ("uptake", "deprivation", "flags")
 MAP_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "pcn")
@@ -205,3 +209,32 @@ def indicator_map(
         synthetic_or_modelled_note=caveat_note(ds, geography),
         tooltip_fields=tooltip,
     )
+
+
+def area_at(ds: object, geography: str, lat: float, lon: float) -> str | None:
+    """The code of the ``geography`` area containing the point (WGS84 degrees), or None.
+
+    What a click on a map means for the app: the national zoom map draws local authorities or
+    MSOAs when zoomed out, so a click is resolved by location against the areas the user chose
+    (not the shape drawn). The spatial index is built once per dataset and geography. Points on
+    a shared boundary go to the first area found.
+    """
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    cache = ds.__dict__.setdefault("_area_at_cache", {}) if hasattr(ds, "__dict__") else {}
+    areas = ds.areas  # type: ignore[attr-defined]
+    key = (geography, id(areas), len(areas))
+    if key not in cache:
+        polys = areas[areas["area_type"] == geography]
+        if polys.crs is not None and polys.crs.to_epsg() != 4326:
+            polys = polys.to_crs(4326)
+        cache[key] = (polys["area_code"].to_numpy(), polys.geometry.values, polys.sindex)
+    codes, geoms, index = cache[key]
+    from shapely.geometry import Point
+
+    hits = index.query(Point(lon, lat), predicate="intersects")
+    return str(codes[int(np.min(hits))]) if len(hits) else None
