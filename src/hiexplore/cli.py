@@ -212,7 +212,7 @@ def app_cmd(
     if dataset is not None:
         env["HIEXPLORE_DATASET"] = str(dataset.resolve())
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
