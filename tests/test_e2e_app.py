@@ -132,6 +132,21 @@ def _wait_idle(page, timeout: float = 90_000) -> None:
     )
 
 
+def _click_until_area_changes(page, x: float, y: float, before: str | None) -> bool:
+    """Click at (x, y) until the URL's area changes: the map component may re-render once after
+    its first value, swallowing the first click."""
+    for _ in range(4):
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(
+                "(b) => new URLSearchParams(window.location.search).get('area') !== b", arg=before, timeout=15_000
+            )
+            return True
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
+            page.wait_for_timeout(1000)
+    return False
+
+
 @pytest.mark.parametrize("path,text", [
     ("overview", "Headline inequality"),
     ("map_explorer", "Map explorer"),
@@ -182,19 +197,9 @@ def test_click_an_area_opens_its_profile(server, browser) -> None:
     assert point, "no clickable area polygon found"
     frame_box = iframe.bounding_box()
     assert frame_box["y"] + point[1] < 1000, "the chosen point is off screen"
-    # the component may re-render once after its first value: click again until the app answers
-    changed = False
-    for _ in range(4):
-        page.mouse.click(frame_box["x"] + point[0], frame_box["y"] + point[1])
-        try:
-            page.wait_for_function(
-                "(b) => new URLSearchParams(window.location.search).get('area') !== b", arg=before, timeout=15_000
-            )
-            changed = True
-            break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
-            page.wait_for_timeout(1000)
-    assert changed, "clicking an area did not select it"
+    assert _click_until_area_changes(page, frame_box["x"] + point[0], frame_box["y"] + point[1], before), (
+        "clicking an area did not select it"
+    )
     _wait_idle(page)
     after = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
     assert after and after != before
@@ -258,18 +263,9 @@ def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, b
     assert target, "no drawn shape near the middle of the map"
     box = iframe.bounding_box()
     before = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
-    changed = False
-    for _ in range(4):  # the component may re-render once after its first value
-        page.mouse.click(box["x"] + target["x"], box["y"] + target["y"])
-        try:
-            page.wait_for_function(
-                "(b) => new URLSearchParams(window.location.search).get('area') !== b", arg=before, timeout=15_000
-            )
-            changed = True
-            break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the click again
-            page.wait_for_timeout(1000)
-    assert changed, "clicking the zoom map did not select an area"
+    assert _click_until_area_changes(page, box["x"] + target["x"], box["y"] + target["y"], before), (
+        "clicking the zoom map did not select an area"
+    )
     # the area selected is the LSOA under the point the map reported
     clicked_at = fr.evaluate("() => window.__GLOBAL_DATA__.lat_lng_clicked")
     expected = area_at(load_dataset(dataset, validate=False), "lsoa", clicked_at["lat"], clicked_at["lng"])

@@ -169,46 +169,73 @@ def indicator_map(
         vals = values
     areas = ds.areas  # type: ignore[attr-defined]
     polys = areas[areas["area_type"] == geography][["area_code", "area_name", "geometry"]]
-    if layer != "flags" and "flagged" in vals:
-        vals = vals.drop(columns=["flagged"])
-    if layer == "uptake" and "cluster" in vals:
-        vals = vals.drop(columns=["cluster"])
-    tooltip = {}
-    for col, label in (
-        ("people_to_reach", "People to reach"),
-        ("imd_decile", "IMD decile"),
-        ("vs_benchmark", "vs benchmark"),
-        ("standard_band", "Standard"),
-        ("cluster", "Cluster"),
-    ):
-        if col in vals:
-            tooltip[col] = label
-    practices = None
-    if show_practices:
-        pr = ds.practices  # type: ignore[attr-defined]
-        practices = pr.dropna(subset=["latitude", "longitude"])[
-            ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
-        ]
-    manifest = ds.manifest  # type: ignore[attr-defined]
-    source = ds.provenance_line(limit=2) if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
-    source = f"{source} Built {str(manifest.get('created', ''))[:10]}. Contains OS data © Crown copyright and database right."
+    vals = layer_columns(vals, layer)
     return choropleth(
         polys,
         vals,
-        title=legend["title"],
-        units=legend["units"],
-        source_line=source,
-        legend_title=legend["legend_title"],
-        scheme=scheme or legend["scheme"],
-        k=k or legend["k"],
-        thresholds=legend["thresholds"],
+        **legend_arguments(legend, scheme, k),
+        source_line=map_source_line(ds),
         palette=palette,
-        higher_is_better=legend["higher_is_better"],
-        practices=practices,
+        practices=map_practices(ds) if show_practices else None,
         tiles=tiles,
         synthetic_or_modelled_note=caveat_note(ds, geography),
-        tooltip_fields=tooltip,
+        tooltip_fields=tooltip_fields([vals]),
     )
+
+
+# --- what every map of a dataset shares (the classic and the national zoom map) -------------
+
+#: extra tooltip lines, in order, where the mapped values have the column
+TOOLTIP_FIELDS = (
+    ("people_to_reach", "People to reach"),
+    ("imd_decile", "IMD decile"),
+    ("vs_benchmark", "vs benchmark"),
+    ("standard_band", "Standard"),
+    ("cluster", "Cluster"),
+)
+
+
+def layer_columns(values: pd.DataFrame, layer: str) -> pd.DataFrame:
+    """The values without the columns a layer does not draw (flag outlines, cluster dashes)."""
+    if layer != "flags" and "flagged" in values:
+        values = values.drop(columns=["flagged"])
+    if layer == "uptake" and "cluster" in values:
+        values = values.drop(columns=["cluster"])
+    return values
+
+
+def tooltip_fields(frames: list[pd.DataFrame]) -> dict[str, str]:
+    """Column -> label of the tooltip lines that any of the mapped frames can fill."""
+    return {col: label for col, label in TOOLTIP_FIELDS if any(col in f for f in frames)}
+
+
+def map_practices(ds: object) -> pd.DataFrame:
+    """GP practices with a location, as the maps draw them."""
+    pr: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
+    return pr.dropna(subset=["latitude", "longitude"])[
+        ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
+    ]
+
+
+def map_source_line(ds: object) -> str:
+    """Sources, build date and the OS copyright line printed on every map."""
+    manifest = ds.manifest  # type: ignore[attr-defined]
+    source = ds.provenance_line(limit=2) if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
+    return (f"{source} Built {str(manifest.get('created', ''))[:10]}. "
+            "Contains OS data © Crown copyright and database right.")
+
+
+def legend_arguments(legend: dict[str, Any], scheme: str | None, k: int | None) -> dict[str, Any]:
+    """The choropleth arguments that :func:`map_values`' legend words decide."""
+    return {
+        "title": legend["title"],
+        "units": legend["units"],
+        "legend_title": legend["legend_title"],
+        "scheme": scheme or legend["scheme"],
+        "k": k or legend["k"],
+        "thresholds": legend["thresholds"],
+        "higher_is_better": legend["higher_is_better"],
+    }
 
 
 def area_at(ds: object, geography: str, lat: float, lon: float) -> str | None:

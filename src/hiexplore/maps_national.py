@@ -669,7 +669,14 @@ def national_indicator_map(
     the spatial clusters. The simplified geometry is kept on the dataset object, so a second
     indicator or layer only re-colours.
     """
-    from .mapping import caveat_note
+    from .mapping import (
+        caveat_note,
+        layer_columns,
+        legend_arguments,
+        map_practices,
+        map_source_line,
+        tooltip_fields,
+    )
 
     chain = tuple(levels) if levels is not None else levels_for(geography)
     if chain[-1].geography != geography:
@@ -692,11 +699,7 @@ def national_indicator_map(
                 measure=measure, clusters=(layer == "flags" and lv.geography == geography),
             )
             legend = leg or legend
-        if layer != "flags" and "flagged" in vals:
-            vals = vals.drop(columns=["flagged"])
-        if layer == "uptake" and "cluster" in vals:
-            vals = vals.drop(columns=["cluster"])
-        parts.append((lv, polys, vals))
+        parts.append((lv, polys, layer_columns(vals, layer)))
     if not parts:
         raise RequestError(f"The dataset has no {geography} boundaries to map.")
     if not legend:
@@ -704,39 +707,17 @@ def national_indicator_map(
 
         _, legend = map_values(ds, indicator, "lad", layer=layer, period=period, edition=edition,
                                measure=measure)
-    tooltip = {}
-    for col, label in (("people_to_reach", "People to reach"), ("imd_decile", "IMD decile"),
-                       ("vs_benchmark", "vs benchmark"), ("standard_band", "Standard"),
-                       ("cluster", "Cluster")):
-        if any(col in v for _, _, v in parts):
-            tooltip[col] = label
-    practices = None
-    if show_practices:
-        pr = ds.practices  # type: ignore[attr-defined]
-        practices = pr.dropna(subset=["latitude", "longitude"])[
-            ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
-        ]
-    manifest = ds.manifest  # type: ignore[attr-defined]
-    source = ds.provenance_line() if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
-    source = (f"{source} Built {str(manifest.get('created', ''))[:10]}. "
-              "Contains OS data © Crown copyright and database right.")
     cache = ds.__dict__.setdefault("_zoom_geometry_cache", {}) if hasattr(ds, "__dict__") else {}
     if len(cache) > 12:
         cache.clear()
     return zoom_choropleth(
         parts,
-        title=legend["title"],
-        units=legend["units"],
-        source_line=source,
-        legend_title=legend["legend_title"],
-        scheme=scheme or legend["scheme"],
-        k=k or legend["k"],
-        thresholds=legend["thresholds"],
+        **legend_arguments(legend, scheme, k),
+        source_line=map_source_line(ds),
         palette=palette,
-        higher_is_better=legend["higher_is_better"],
-        practices=practices,
+        practices=map_practices(ds) if show_practices else None,
         tiles=tiles,
         synthetic_or_modelled_note=caveat_note(ds, geography),
-        tooltip_fields=tooltip,
+        tooltip_fields=tooltip_fields([v for _, _, v in parts]),
         geometry_cache=cache,
     )
