@@ -529,8 +529,8 @@ def build_csv_cases() -> dict[str, object]:
     keep_rows = [r for r in ftt.rows if _cells(r)[4] in pset][:24] + ftt.rows[:3]
     ftt = ftt.with_rows(keep_rows)
     csv_suite(CsvSpec("fingertips", "fingertips_csv", ft, ftt, code="Area Code", count="Count",
-                      numerator="Count", denominator="Denominator", name="Area Name", header_search=False,
-                      extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows", **NAMED_COLUMNS}))
+                      numerator="Count", denominator="Denominator", name="Area Name",
+                      extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows", **NAMED_COLUMNS, **HEADER_FOUND}))
     gi = next(i for i, r in enumerate(ftt.rows) if _cells(r)[6] == "GPs")
     sup = ftt.set(gi, "Value", "").set(gi, "Count", "").set(gi, "Lower CI 95.0 limit", "")
     sup = sup.set(gi, "Upper CI 95.0 limit", "").set(gi, "Value note", "Value suppressed for disclosure control due to small count")
@@ -551,19 +551,18 @@ def build_csv_cases() -> dict[str, object]:
     fn = "screening/fingertipsnext_healthdata_94063_breast_screening_53_70_subset.csv"
     csv_suite(CsvSpec("fingertipsnext", "fingertipsnext_csv", fn, TextTable.from_text(read_text(fn), limit=30),
                       code="AreaCode", count="Count", numerator="Count", denominator="Denominator",
-                      header_search=False,
                       extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows",
                              "blank": "accepted~no known type dropped",
-                             "malformed": "accepted~no known type dropped", **NAMED_COLUMNS}))
+                             "malformed": "accepted~no known type dropped", **NAMED_COLUMNS, **HEADER_FOUND}))
     cv = "screening/phe_cervical_coverage_gp_practice_dec2017_bbc.csv"
     cvt = TextTable.from_text(read_text(cv), keep=lambda c: "Leicest" in c[3] or "Rutland" in c[3], limit=25)
     # the period is read from the title or the file name: the case names keep "dec2017"
     csv_suite(CsvSpec("cervical_dec2017", "phe_cervical_practice", cv, cvt, code="Organisation.Code",
                       count="Eligible25to49", numerator="No..of.women.screened.in.previous.42.months",
-                      denominator="Eligible25to49", name="Organisation", header_search=False,
+                      denominator="Eligible25to49", name="Organisation",
                       extra={"semicolon": "error/row/column", "duplicate": "accepted~duplicate rows",
                              "blank": "accepted~without a practice code dropped",
-                             "malformed": "accepted~without a practice code dropped", **NAMED_COLUMNS}))
+                             "malformed": "accepted~without a practice code dropped", **NAMED_COLUMNS, **HEADER_FOUND}))
     si = next(i for i in range(len(cvt.rows)) if cvt.get(i, "Eligible25to49").isdigit())
     add("cervical_dec2017__suppressed_under_6.csv", "phe_cervical_practice", "csv", "'<under 6>' suppression",
         "value notes/suppression", "accepted",
@@ -589,6 +588,8 @@ def build_csv_cases() -> dict[str, object]:
 
 #: readers that check their header against a list of required names name the missing column
 NAMED_COLUMNS = {"renamed": "error/row/column", "missing": "error/row/column", "missing_count": "error/row/column"}
+#: readers that search for their header below title rows say so in a note
+HEADER_FOUND = {"header_moved": "accepted~header found on row 4"}
 AGES = [f"{lo}_{lo + 4}" for lo in range(0, 95, 5)] + ["95+"]
 
 

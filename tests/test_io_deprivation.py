@@ -462,6 +462,7 @@ def test_wrong_header(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="no header row found in the first 20 rows") as err:
         dep.read_iod2019(p)
     assert err.value.row == 1
+    assert "the best match, row 1, is missing an LSOA code column such as 'LSOA code (2011)'" in str(err.value)
 
 
 def test_header_without_measures_is_not_iod(tmp_path: Path) -> None:

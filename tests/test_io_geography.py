@@ -409,8 +409,10 @@ def test_lookup_missing_column(tmp_path: Path) -> None:
     """Without an LSOA column it is not a lookup at all: the error says what was looked for."""
     p = _lu(tmp_path, LU_ROWS, header=LU_HEADER.replace("LSOA21CD", "AREA"))
     assert not geo.sniff_lookup(p)
-    with pytest.raises(InputFileError, match="no header row found"):
+    with pytest.raises(InputFileError, match="no header row found") as err:
         geo.read_lookup(p)
+    assert "is missing an LSOA code column such as 'LSOA21CD' or 'lsoa21_code'" in str(err.value)
+    assert err.value.row == 1
 
 
 def test_crosswalk_bad_change_code_and_missing_column(tmp_path: Path) -> None:

@@ -423,10 +423,52 @@ def test_fingertips_empty_and_header_only(tmp_path):
 
 
 def test_fingertips_header_moved_down(tmp_path):
-    path = _write_csv(tmp_path / "x.csv", [_ft_row()], before="Exported from Fingertips\n\n")
-    assert ind._sniff_fingertips(path)  # recognised, so the user gets the clear message
-    with pytest.raises(InputFileError, match="header row .* is on row 3; expected it on row 1"):
+    """Title rows above the header are skipped (as the ONS/IoD readers do), and every row named
+    in an error or carried in ``_row`` is still the row the user sees in the file."""
+    before = "Exported from Fingertips\nSmoking prevalence, all ages\n\n"
+    path = _write_csv(tmp_path / "x.csv", [_ft_row()], before=before)
+    assert ind._sniff_fingertips(path)
+    res = ind.read_fingertips_csv(path)[0]
+    assert res.frame["area_code"].tolist() == ["C82001"]
+    assert "header found on row 4 (the 3 row(s) above it skipped)" in res.notes
+    path = _write_csv(tmp_path / "bad.csv", [_ft_row(), _ft_row(Count="many")], before=before)
+    with pytest.raises(InputFileError, match="expected a number, found 'many'") as err:
         ind.read_fingertips_csv(path)
+    assert (err.value.row, err.value.column) == (6, "Count")
+    header = [h for h in FT_HEADER if h != "Denominator"]
+    row = [v for h, v in zip(FT_HEADER, _ft_row(), strict=True) if h != "Denominator"]
+    path = _write_csv(tmp_path / "nodenom.csv", [row], header=header, before=before)
+    with pytest.raises(InputFileError, match=r"missing column\(s\) 'Denominator'") as err:
+        ind.read_fingertips_csv(path)
+    assert err.value.row == 4  # the header's row, not row 1
+
+
+def test_fingertipsnext_and_cervical_csv_header_moved_down(tmp_path):
+    header = ["IndicatorId", "AreaCode", "Year", "Value", "Count", "Denominator", "LowerCI", "UpperCI"]
+    path = _write_csv(
+        tmp_path / "n.csv", [["94063", "E92000001", "2022", "66", "6", "10", "65", "67"]],
+        header=header, before="FingertipsNext export\n\n",
+    )
+    assert ind._sniff_fingertipsnext(path)
+    res = ind.read_fingertipsnext_csv(path)[0]
+    assert res.frame["area_code"].tolist() == ["E92000001"]
+    assert "header found on row 3 (the 2 row(s) above it skipped)" in res.notes
+    header = ["Organisation.Code", "Eligible25to49", "No..of.women.screened.in.previous.42.months",
+              "X3.5.year.coverage.."]
+    path = _write_csv(
+        tmp_path / "c.csv", [["C82001", "100", "70", "70"], ["C82002", "100", "120", "120"]],
+        header=header, before="Cervical screening coverage by GP practice, December 2017\n\n",
+    )
+    assert ind._sniff_cervical(path)
+    with pytest.raises(InputFileError, match="numerator must be less than or equal") as err:
+        ind.read_cervical_practice_csv(path)
+    assert err.value.row == 5  # title, blank, header, C82001, C82002
+    path = _write_csv(
+        tmp_path / "c2.csv", [["C82001", "100", "70", "70"]], header=header,
+        before="Cervical screening coverage by GP practice, December 2017\n\n",
+    )
+    res = ind.read_cervical_practice_csv(path)[0]
+    assert set(res.frame["period"]) == {"2017/18 Q3 (Dec 2017)"}  # from the title row above
 
 
 def test_fingertips_keeps_eligible_sex_only(tmp_path):

@@ -283,8 +283,9 @@ def test_missing_age_column_is_not_syoa(tmp_path: Path) -> None:
     p, f = _syoa_csv(tmp_path)
     f.drop(columns=["37"]).to_csv(p, index=False)
     assert not pop.sniff_population_syoa(p)
-    with pytest.raises(InputFileError, match="no header row found"):
+    with pytest.raises(InputFileError, match="no header row found") as err:
         pop.read_population_syoa(p)
+    assert "is missing the single-year-of-age column(s) '37'" in str(err.value)
 
 
 LONG = "lsoa21_code,total_residents,ethnic_group,n,prop\n"

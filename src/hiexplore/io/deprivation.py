@@ -22,6 +22,7 @@ separately; the dataset build merges them on ``lsoa_code``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,23 +34,28 @@ import shapely
 
 from ..errors import InputFileError
 from ..schemas import Deprivation
-from ._common import source_info
-from ._sniff import norm
-from .geography import (
+from ._common import (
+    Gap,
     Table,
     as_numbers,
     check_codes,
     check_filled,
     check_unique,
-    guess_generalisation,
-    header_of,
     load_tables,
-    lsoa_vintage_from_codes,
-    match_fields,
-    repair_polygons,
     shown,
+    sniff_header,
+    source_info,
     text_column,
     validate_frame,
+)
+from ._sniff import norm
+from .geography import (
+    guess_generalisation,
+    lsoa_code_gap,
+    lsoa_vintage_from_codes,
+    match_fields,
+    recognised_fields,
+    repair_polygons,
 )
 from .registry import Reader, ReadResult
 
@@ -142,9 +148,18 @@ def iod_columns(columns: list[str]) -> IoDColumns | None:
     if lsoa is None:
         return None
     cols = IoDColumns(lsoa.column, lsoa.year, tidy="_" in norm(lsoa.column))
+    _add_measures(cols, columns)
+    if not cols.has_measures and cols.n_population < 2:
+        return None
+    return cols
+
+
+def _add_measures(cols: IoDColumns, columns: Sequence[str]) -> None:
+    """Fill ``cols`` with the measure and population columns of a header (and the years they
+    name); apart from iod_columns, the header errors use it to tell what a row lacks."""
     for col in columns:
         h = norm(col)
-        if col == lsoa.column or not h:
+        if col == cols.lsoa or not h:
             continue
         m = re.match(r"^local authority district code \((\d{4})\)$", h)
         if m:
@@ -167,9 +182,6 @@ def iod_columns(columns: list[str]) -> IoDColumns | None:
         m = re.match(r"^imd ?(\d{4})", h)
         if domain == "imd" and m:
             cols.imd_year = int(m.group(1))
-    if not cols.has_measures and cols.n_population < 2:
-        return None
-    return cols
 
 
 def _iod_header(cells: list[str]) -> bool:
@@ -178,6 +190,40 @@ def _iod_header(cells: list[str]) -> bool:
 
 def _leicester_header(cells: list[str]) -> bool:
     return "lsoageo shape" in cells and _iod_header(cells)
+
+
+_MEASURE_SPELLINGS = (
+    "Index of Multiple Deprivation (IMD) Rank", "Index of Multiple Deprivation (IMD) Decile",
+    "Index of Multiple Deprivation (IMD) Score", "IMD_rank", "IMD_decile", "IMD_score",
+)
+
+
+def _iod_gaps(cells: Sequence[object]) -> list[Gap]:
+    """What a row lacks to be an IoD header: an LSOA code column, deprivation measures."""
+    texts = ["" if c is None else str(c) for c in cells]
+    lsoa = next((f for f in match_fields(texts) if f.canonical == "lsoa_code"), None)
+    probe = IoDColumns(lsoa.column if lsoa else "", None)
+    _add_measures(probe, texts)
+    used = frozenset(norm(c) for c in probe.measures.values())
+    out: list[Gap] = []
+    if lsoa is None:
+        out.append(lsoa_code_gap(texts, ("LSOA code (2011)", "lsoa21_code"), ignore=used))
+    if not probe.has_measures and probe.n_population < 2:
+        out.append(Gap(
+            "deprivation measures: a score, rank or decile column such as "
+            "'Index of Multiple Deprivation (IMD) Rank' or 'IMD_decile' (or two population "
+            "denominators)", _MEASURE_SPELLINGS, recognised_fields(texts) | used,
+            like="imd|index|deprivation|score|rank|decile",
+        ))
+    return out
+
+
+def _leicester_gaps(cells: Sequence[object]) -> list[Gap]:
+    have = {norm(c) for c in cells}
+    shape = [] if "lsoageo shape" in have else [
+        Gap("the polygon column 'LSOAGeo Shape'", ("LSOAGeo Shape",), like="geo|shape")
+    ]
+    return _iod_gaps(cells) + shape
 
 
 def _edition(cols: IoDColumns, vintage: str, notes: list[str]) -> int:
@@ -281,7 +327,7 @@ def _check_range(values: pd.Series, path: Path, column: str, table: Table, lo: f
 
 
 def _parse_all(path: Path) -> list[Parsed]:
-    return [_parse(t, path) for t in load_tables(path, _iod_header)]
+    return [_parse(t, path) for t in load_tables(path, _iod_header, _iod_gaps)]
 
 
 def read_deprivation(path: str | Path) -> pd.DataFrame:
@@ -341,7 +387,7 @@ def read_leicester_iod2025(path: str | Path) -> tuple[pd.DataFrame, gpd.GeoDataF
     (deprivation frame, boundaries GeoDataFrame, boundaries meta, notes).
     """
     p = Path(path)
-    tables = load_tables(p, _leicester_header)
+    tables = load_tables(p, _leicester_header, _leicester_gaps)
     parsed = _parse(tables[0], p)
     table = parsed.table
     shape_col = next(c for c in table.frame.columns if norm(c) == "lsoageo shape")
@@ -400,18 +446,12 @@ def _leicester_results(path: Path) -> list[ReadResult]:
 
 def sniff_iod(path: Path) -> bool:
     """An LSOA code column plus IoD rank/decile/score or population-denominator columns."""
-    try:
-        return any(_iod_header(cells) for _, cells in header_of(Path(path)))
-    except Exception:  # noqa: BLE001
-        return False
+    return sniff_header(path, _iod_header)
 
 
 def sniff_leicester(path: Path) -> bool:
     """The Leicester workbook: IoD columns and an ``LSOAGeo Shape`` polygon column."""
-    try:
-        return any(_leicester_header(cells) for _, cells in header_of(Path(path)))
-    except Exception:  # noqa: BLE001
-        return False
+    return sniff_header(path, _leicester_header)
 
 
 READERS: list[Reader] = [

@@ -12,19 +12,15 @@ Formats recognised by content (never by file name):
 - **lsoa_crosswalk**: the ONS LSOA 2011 -> 2021 best-fit lookup (``change_code`` U/S/M/X).
 - **ward_lookup**: ONS Ward -> LAD -> County -> Region lookups.
 
-This module also holds the small table plumbing the other readers of this package share
-(CSV/workbook loading with a header search, LSOA code checks, pandera validation that names
-file, row and column). It belongs in ``_common.py`` and lives here until it moves there.
+Also the ONS geography knowledge other readers use: :func:`match_fields` (which header names are
+LSOA/MSOA/ward/LAD codes and of which year) and :func:`lsoa_vintage_from_codes`. The table
+plumbing (header search, code checks, validation) is in ``_common.py``.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import functools
-import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,17 +28,31 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import shapely
 
 from ..errors import InputFileError
-from ..schemas import Areas, Lookup, schema_errors_to_message
-from ._common import read_all_bytes, source_info, to_number
-from ._sniff import csv_rows, is_gzip, is_spreadsheet, norm, read_head_bytes, zip_members
+from ..schemas import Areas, Lookup
+from ._common import (
+    LAST_LSOA11,
+    LSOA_RE,
+    Gap,
+    Table,
+    check_codes,
+    check_unique,
+    load_tables,
+    plain_strings,
+    sniff_header,
+    source_info,
+    text_column,
+    validate_frame,
+)
+from ._sniff import is_gzip, is_spreadsheet, norm, read_head_bytes, zip_members
 from .registry import Reader, ReadResult
 
 __all__ = [
     "READERS",
+    "lsoa_code_gap",
+    "recognised_fields",
     "read_boundaries",
     "read_lookup",
     "read_lsoa_crosswalk",
@@ -58,437 +68,9 @@ OS_ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
     "Contains OS data (c) Crown copyright and database right"
 )
-LSOA_RE = re.compile(r"^[EW]01\d{6}$")
-#: the last LSOA 2011 code in each nation: any higher code was created in 2021
-LAST_LSOA11 = {"E": 33768, "W": 1958}
 #: ONS generalisations, finest first, with the median vertex spacing (m) we take as their upper end
 GENERALISATIONS = (("BFC", 25.0), ("BGC", 250.0), ("BSC", 1200.0), ("BUC", float("inf")))
 AREA_TYPES = ("lsoa", "msoa", "ward", "lad")
-
-
-# ---------------------------------------------------------------------------------------------
-# table plumbing shared by the readers of this package (to move into _common.py)
-
-
-@dataclass
-class Table:
-    """A table found in a CSV or a workbook sheet (blank cells -> NA; codes and names as text).
-
-    ``header_row`` is the 1-based row of the header, so frame position ``i`` is the row
-    ``header_row + 1 + i`` a user sees (:attr:`row_offset`).
-    """
-
-    frame: pd.DataFrame
-    header_row: int
-    sheet: str | None
-    notes: list[str]
-
-    @property
-    def row_offset(self) -> int:
-        return self.header_row + 1
-
-
-def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
-    assert isinstance(err, UnicodeDecodeError)
-    return err.object[err.start : err.end].decode("cp1252", errors="replace"), err.end
-
-
-def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
-    """UTF-8 (BOM stripped) or UTF-16; stray Windows-1252 bytes in a UTF-8 file are kept readable.
-
-    Official CSVs re-saved in Excel often carry a few cp1252 bytes (``Ynys M\\xf4n``); decoding
-    those bytes alone as cp1252 keeps the rest of the UTF-8 text intact, and the note says so.
-    """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as err:
-            raise InputFileError(path, f"not readable as UTF-16 text ({err.reason})") from None
-    if b"\x00" in raw[:4096]:
-        raise InputFileError(path, "expected a text (CSV) file, found binary data")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        try:
-            codecs.lookup_error("hiexplore-cp1252")
-        except LookupError:
-            codecs.register_error("hiexplore-cp1252", _cp1252_fallback)
-        text = raw.decode("utf-8-sig", errors="hiexplore-cp1252")
-        notes.append(
-            f"not valid UTF-8 (first bad byte {raw[err.start:err.start + 1]!r} on line {line}); "
-            "those bytes were read as Windows-1252"
-        )
-        return text
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
-def _strip_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop all-blank rows at the end (spreadsheets pad tables); interior rows keep their place."""
-    if frame.empty:
-        return frame
-    filled = frame.notna().any(axis=1).to_numpy()
-    idx = np.flatnonzero(filled)
-    last = int(idx[-1]) + 1 if len(idx) else 0
-    return frame.iloc[:last]
-
-
-def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.astype("object")
-    out = out.where(~out.map(lambda v: v is None or (isinstance(v, str) and not v.strip())), None)
-    return out
-
-
-def load_csv(path: Path, header: Callable[[list[str]], bool] | None = None) -> Table:
-    """Read a CSV (plain, gzip or zip; comma, tab or semicolon) into a :class:`Table`.
-
-    ``header(normalised_cells)`` picks the header row among the first 20 rows (default row 1),
-    so title blocks above the table are skipped. Code and name columns stay text; other columns
-    are typed by the parser (readers re-check them with :func:`as_numbers`, which names the
-    first bad cell). Parser failures become :class:`InputFileError` naming the row.
-    """
-    notes: list[str] = []
-    text = _decode(read_all_bytes(path), path, notes)
-    if not text.strip():
-        raise InputFileError(path, "the file is empty", row=1)
-    skip = 0
-    if header is not None:
-        rows = csv_rows_from_text(text, 20)
-        found = [i for i, r in enumerate(rows) if header([norm(c) for c in r])]
-        if not found:
-            raise InputFileError(
-                path,
-                "no header row found in the first 20 rows; expected the column names of this "
-                f"format, found {[c for c in rows[0]][:12] if rows else []}",
-                row=1,
-            )
-        skip = found[0]
-    lines = text[:1_000_000].split("\n", skip + 1)
-    first = lines[skip] if len(lines) > skip else ""
-    head = csv_rows_from_text(text, skip + 1)
-    # codes and names stay text (a code such as 00123 keeps its zeros); counts parse as numbers
-    # in the C parser, which is several times faster than parsing text columns afterwards
-    texty = {c: str for c in (head[skip] if len(head) > skip else []) if _TEXTY.search(norm(c))}
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=texty or None,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            skiprows=skip,
-            sep=_delimiter(first),
-        )
-    except pd.errors.EmptyDataError:
-        raise InputFileError(path, "the file is empty", row=1) from None
-    except pd.errors.ParserError as err:
-        msg = str(err).strip()
-        m = re.search(r"line (\d+)", msg)
-        row = int(m.group(1)) + skip if m else None
-        m = re.search(r"starting at row (\d+)", msg)
-        if m:
-            row = int(m.group(1)) + 1 + skip
-        hint = " (an unclosed quote: is the file truncated?)" if "EOF" in msg else ""
-        raise InputFileError(
-            path, f"not a well-formed CSV: {msg.split('C error: ')[-1]}{hint}", row=row
-        ) from None
-    frame.columns = [str(c) for c in frame.columns]
-    if len(frame) and not text.endswith(("\n", "\r")):
-        # a download that stopped part-way through the last row: fewer fields than the header
-        last = text.rsplit("\n", 1)[-1]
-        fields = next(csv.reader([last], delimiter=_delimiter(first)), [])
-        if 0 < len(fields) < frame.shape[1]:
-            raise InputFileError(
-                path,
-                f"the last row has {len(fields)} of the header's {frame.shape[1]} fields and no line "
-                "break at its end: expected a value, found a blank (is the file truncated?)",
-                row=skip + 1 + len(frame),
-                column=str(frame.columns[len(fields)]),
-            )
-    frame = _strip_trailing_blank(frame)
-    if frame.empty:
-        raise InputFileError(path, "the file has a header row but no data rows", row=skip + 2)
-    return Table(frame, skip + 1, None, notes)
-
-
-_TEXTY = re.compile(r"code|name|(cd|cdh|nm|nmw)$|^geography|group|dimension|label|^date$")
-
-
-def csv_rows_from_text(text: str, n: int) -> list[list[str]]:
-    """The first ``n`` records of CSV text (quotes and embedded newlines handled)."""
-    first = text[:100_000].split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text[:1_000_000]), delimiter=_delimiter(first))
-    out: list[list[str]] = []
-    try:
-        for row in reader:
-            out.append(row)
-            if len(out) >= n:
-                break
-    except csv.Error:
-        pass
-    return out
-
-
-def _workbook(path: Path) -> Any:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        return CalamineWorkbook.from_path(str(path))
-    except Exception as err:  # noqa: BLE001 - calamine raises several unrelated types
-        raise InputFileError(path, f"not a readable workbook ({err})") from None
-
-
-def load_sheets(path: Path, header: Callable[[list[str]], bool], max_header_row: int = 20) -> list[Table]:
-    """Every sheet of a workbook whose header row (within the first rows) satisfies ``header``."""
-    wb = _workbook(path)
-    tables: list[Table] = []
-    for name in wb.sheet_names:
-        try:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as err:  # noqa: BLE001
-            raise InputFileError(path, f"sheet could not be read ({err})", sheet=name) from None
-        hit = next(
-            (i for i, r in enumerate(rows[:max_header_row]) if header([norm(c) for c in r])), None
-        )
-        if hit is None:
-            continue
-        cols = [str(c).replace("\ufeff", "").strip() for c in rows[hit]]
-        width = len(cols)
-        body = [list(r[:width]) + [""] * (width - len(r)) for r in rows[hit + 1 :]]
-        frame = _blank_to_na(pd.DataFrame(body, columns=cols, dtype=object))
-        tables.append(Table(_strip_trailing_blank(frame), hit + 1, name, []))
-    return tables
-
-
-def load_tables(path: Path, header: Callable[[list[str]], bool]) -> list[Table]:
-    """The tables of a CSV or workbook whose header satisfies ``header``; raise if there are none."""
-    if is_spreadsheet(path):
-        tables = load_sheets(path, header)
-        if not tables:
-            raise InputFileError(
-                path,
-                "no sheet has the expected header in its first 20 rows; "
-                f"sheets found: {list(_workbook(path).sheet_names)}",
-            )
-        filled = [t for t in tables if not t.frame.empty]
-        if not filled:
-            t = tables[0]
-            raise InputFileError(path, "the sheet has a header row but no data rows",
-                                 row=t.header_row + 1, sheet=t.sheet)
-        return filled
-    return [load_csv(path, header)]
-
-
-def header_of(path: Path, max_rows: int = 20) -> list[tuple[str | None, list[str]]]:
-    """Candidate header rows, normalised: (sheet, cells) for the first rows of every sheet/CSV.
-
-    Never raises (sniffers use it). Cached on (path, size, mtime): every sniffer asks.
-    """
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return []
-    return list(_header_of(str(path), st.st_size, st.st_mtime_ns, max_rows))
-
-
-@functools.lru_cache(maxsize=64)
-def _header_of(
-    path_s: str, _size: int, _mtime: int, max_rows: int
-) -> tuple[tuple[str | None, list[str]], ...]:
-    path = Path(path_s)
-    out: list[tuple[str | None, list[str]]] = []
-    try:
-        if is_spreadsheet(path):
-            from python_calamine import CalamineWorkbook
-
-            wb = CalamineWorkbook.from_path(str(path))
-            for name in wb.sheet_names:
-                for row in wb.get_sheet_by_name(name).to_python(nrows=max_rows, skip_empty_area=False):
-                    out.append((name, [norm(c) for c in row]))
-            return tuple(out)
-        rows = csv_rows(path, nrows=max_rows)
-        for row in rows or []:
-            out.append((None, [norm(c) for c in row]))
-    except Exception:  # noqa: BLE001 - a sniffer must never raise
-        return ()
-    return tuple(out)
-
-
-def text_column(table: Table, column: str) -> pd.Series:
-    """A column as stripped strings (NA kept)."""
-    return table.frame[column].astype("string").str.strip()
-
-
-def shown(value: object) -> str:
-    """A cell as a user would read it in the file: 11 not np.int64(11), 11 not 11.0."""
-    if isinstance(value, bool | np.bool_):
-        return repr(str(value))
-    if isinstance(value, int | np.integer):
-        return repr(str(int(value)))
-    if isinstance(value, float | np.floating):
-        return "a blank" if np.isnan(value) else repr(f"{value:g}" if float(value).is_integer() else str(value))
-    if value is None or value is pd.NA:
-        return "a blank"
-    return repr(str(value))
-
-
-def as_numbers(
-    table: Table, column: str, path: Path, *, non_negative: bool = True
-) -> pd.Series:
-    """A column as float64: already-numeric columns pass straight through; text goes through
-    :func:`~hiexplore.io._common.to_number` (thousands separators; the first bad cell raises)."""
-    s = table.frame[column]
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        values = s.astype("float64").reset_index(drop=True)
-    else:
-        fast = pd.to_numeric(s, errors="coerce") if s.dtype == object else None
-        if fast is not None and bool((fast.notna() | s.isna()).all()):
-            values = fast.astype("float64").reset_index(drop=True)
-        else:
-            return to_number(
-                s, path, column, row_offset=table.row_offset, sheet=table.sheet,
-                non_negative=non_negative,
-            ).reset_index(drop=True)
-    if non_negative:
-        pos = np.flatnonzero((values < 0).to_numpy())
-        if len(pos):
-            i = int(pos[0])
-            raise InputFileError(
-                path, f"expected a count of zero or more, found {shown(s.iloc[i])}",
-                row=i + table.row_offset, column=column, sheet=table.sheet,
-            )
-    return values
-
-
-def check_codes(
-    codes: pd.Series,
-    path: Path,
-    column: str,
-    table: Table,
-    *,
-    pattern: re.Pattern[str] = LSOA_RE,
-    what: str = "an LSOA code like E01000001",
-    vintage: str | None = None,
-) -> None:
-    """Every code present and well formed; else name the first bad row.
-
-    With ``vintage="2011"`` (the header says LSOA 2011) a code created in 2021 is an error too.
-    """
-    bad = codes.isna() | ~codes.fillna("").str.match(pattern.pattern)
-    if vintage == "2011" and pattern is LSOA_RE:
-        num = pd.to_numeric(codes.str[3:], errors="coerce")
-        new = ((codes.str[0] == "E") & (num > LAST_LSOA11["E"])) | (
-            (codes.str[0] == "W") & (num > LAST_LSOA11["W"])
-        )
-        pos = np.flatnonzero((new.fillna(False) & ~bad).to_numpy())
-        if len(pos) and not bad.to_numpy()[: pos[0]].any():
-            i = int(pos[0])
-            raise InputFileError(
-                path,
-                f"expected an LSOA 2011 code (the header says 2011), found {codes.iloc[i]!r}, "
-                "a code created in 2021",
-                row=i + table.row_offset,
-                column=column,
-                sheet=table.sheet,
-            )
-    pos = np.flatnonzero(bad.to_numpy())
-    if len(pos):
-        i = int(pos[0])
-        found = codes.iloc[i]
-        shown = "a blank" if pd.isna(found) or found == "" else repr(found)
-        hint = " (is the file truncated?)" if i == len(codes) - 1 and shown == "a blank" else ""
-        raise InputFileError(
-            path,
-            f"expected {what}, found {shown}{hint}",
-            row=i + table.row_offset,
-            column=column,
-            sheet=table.sheet,
-        )
-
-
-def check_unique(codes: pd.Series, path: Path, column: str, table: Table, what: str = "LSOA") -> None:
-    """One row per code: a repeated code names the row of its second appearance."""
-    dup = codes.duplicated(keep="first") & codes.notna()
-    pos = np.flatnonzero(dup.to_numpy())
-    if len(pos):
-        i = int(pos[0])
-        first = int(np.flatnonzero((codes == codes.iloc[i]).to_numpy())[0])
-        raise InputFileError(
-            path,
-            f"duplicate {what} code {codes.iloc[i]!r} (first on row {first + table.row_offset}); "
-            f"expected one row per {what}",
-            row=i + table.row_offset,
-            column=column,
-            sheet=table.sheet,
-        )
-
-
-def check_filled(values: pd.Series, path: Path, column: str, table: Table) -> None:
-    """A column that must be complete (ranks, deciles, counts): a blank names its row."""
-    pos = np.flatnonzero(values.isna().to_numpy())
-    if len(pos):
-        i = int(pos[0])
-        hint = " (is the file truncated?)" if i == len(values) - 1 else ""
-        raise InputFileError(
-            path,
-            f"expected a number, found a blank{hint}",
-            row=i + table.row_offset,
-            column=column,
-            sheet=table.sheet,
-        )
-
-
-def validate_frame(
-    model: type[pa.DataFrameModel] | pa.DataFrameSchema,
-    frame: pd.DataFrame,
-    path: Path,
-    table: Table | None = None,
-    *,
-    what: str = "table",
-    column_names: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """Validate with a canonical pandera model (columns the frame lacks are not required).
-
-    Lazy validation lists every failure; the error names the first row as a user sees it and
-    the column by its name in the file (``column_names`` maps canonical -> original). The
-    frame's index must be the 0-based position of each row in the table.
-    """
-    schema = model.to_schema() if isinstance(model, type) else model
-    absent = [c for c in schema.columns if c not in frame.columns]
-    if absent:
-        schema = schema.remove_columns(absent)
-    offset = table.row_offset if table is not None else 1
-    index = frame.index
-    shown = frame.set_axis(np.asarray(index) + offset, axis=0)  # failures name the user's rows
-    try:
-        out = schema.validate(shown, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        msg, row, col = schema_errors_to_message(err)
-        if column_names:
-            for canon, orig in column_names.items():
-                msg = msg.replace(f"column {canon!r}", f"column {orig!r}")
-            if col is not None:
-                col = column_names.get(col, col)
-        raise InputFileError(
-            path,
-            f"not a valid {what}: {msg}",
-            row=row,
-            column=col,
-            sheet=table.sheet if table is not None else None,
-        ) from None
-    return out.set_axis(index, axis=0)
-
-
-def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as pandas' default ``str`` dtype (missing = NaN), as pandera's coercion leaves
-    them, so that every reader hands the build one kind of string column."""
-    cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
-    return frame.astype({c: "str" for c in cols}) if cols else frame
 
 
 def lsoa_vintage_from_codes(codes: Iterable[str]) -> str:
@@ -594,11 +176,99 @@ def _ward_lookup_header(cells: list[str]) -> bool:
     return "ward_code" in d and "lad_code" in d and "lsoa_code" not in d
 
 
-def _sniff_header(path: Path, pred: Callable[[list[str]], bool]) -> bool:
-    try:
-        return any(pred(cells) for _, cells in header_of(path))
-    except Exception:  # noqa: BLE001
-        return False
+# what a row lacks to be one of these headers (for the error when no row is)
+
+#: how LSOA code columns are spelt: ONS, repackagings (geographr, demographr), MHCLG, HoC Library
+_LSOA_SPELLINGS = (
+    "LSOA21CD", "LSOA11CD", "lsoa21_code", "lsoa11_code", "LSOA_CODE", "LSOA code",
+    "LSOA code (2011)", "LSOA code (2021)",
+)
+_PARENT_SPELLINGS = (
+    "MSOA21CD", "WD24CD", "LAD24CD", "SICBL24CD", "ICB24CD", "msoa21_code", "ward24_code",
+    "ltla24_code", "MSOA_CODE", "LAD_CODE",
+)
+
+
+def _texts(cells: Sequence[object]) -> list[str]:
+    return ["" if c is None else str(c) for c in cells]
+
+
+def recognised_fields(cells: Sequence[object]) -> frozenset[str]:
+    """Normalised names of the cells that are ONS geography columns (never a 'closest match')."""
+    return frozenset(norm(f.column) for f in match_fields(_texts(cells)))
+
+
+def lsoa_code_gap(
+    cells: Sequence[object],
+    examples: Sequence[str] = ("LSOA21CD", "lsoa21_code"),
+    ignore: Iterable[str] = (),
+    what: str = "an LSOA code column",
+) -> Gap:
+    """A missing LSOA code column, with ``examples`` as the names to show (the format's own)."""
+    shown = " or ".join(repr(e) for e in examples)
+    return Gap(
+        f"{what} such as {shown}",
+        (*examples, *_LSOA_SPELLINGS),
+        recognised_fields(cells) | frozenset(norm(c) for c in ignore),
+        like="lsoa",
+    )
+
+
+def _measure_gap(cells: Sequence[str], what: str) -> list[Gap]:
+    found = [c for c in cells if _MEASURE_WORDS.search(norm(c))]
+    if not found:
+        return []
+    return [Gap(f"has measure columns such as {found[0].strip()!r}, which {what} has not "
+                "(is it another kind of file?)", missing=False)]
+
+
+def _lookup_gaps(cells: Sequence[object]) -> list[Gap]:
+    texts = _texts(cells)
+    d = _by_canon(match_fields(texts))
+    out: list[Gap] = []
+    lsoas = d.get("lsoa_code", [])
+    if not lsoas:
+        out.append(lsoa_code_gap(texts))
+    if not any(p in d for p in _PARENT_CODES):
+        out.append(Gap(
+            "a parent area code column such as 'MSOA21CD', 'WD24CD', 'LAD24CD', 'SICBL24CD' or "
+            "'ICB24CD'", _PARENT_SPELLINGS, recognised_fields(texts), like="msoa|wd|ward|lad|ltla|icb",
+        ))
+    if {"2011", "2021"} <= {f.year for f in lsoas}:
+        out.append(Gap("has LSOA codes of 2011 and of 2021: an LSOA 2011 to 2021 lookup, not an "
+                       "LSOA lookup", missing=False))
+    elif len(lsoas) > 1:
+        out.append(Gap(f"has {len(lsoas)} LSOA code columns "
+                       f"({', '.join(repr(f.column) for f in lsoas)}); expected one", missing=False))
+    return out + _measure_gap(texts, "an LSOA lookup")
+
+
+def _crosswalk_gaps(cells: Sequence[object]) -> list[Gap]:
+    texts = _texts(cells)
+    years = {f.year for f in match_fields(texts) if f.canonical == "lsoa_code"}
+    return [
+        lsoa_code_gap(texts, (f"LSOA{y[2:]}CD", f"lsoa{y[2:]}_code"), what=f"an LSOA {y} code column")
+        for y in ("2011", "2021") if y not in years
+    ]
+
+
+def _ward_lookup_gaps(cells: Sequence[object]) -> list[Gap]:
+    texts = _texts(cells)
+    d = _by_canon(match_fields(texts))
+    known = recognised_fields(texts)
+    out: list[Gap] = []
+    if "ward_code" not in d:
+        out.append(Gap("a ward code column such as 'WD22CD' or 'ward22_code'",
+                       ("WD22CD", "WD24CD", "ward22_code", "ward24_code", "WD_CODE", "ward code"), known,
+                       like="wd|ward"))
+    if "lad_code" not in d:
+        out.append(Gap("a local authority code column such as 'LAD22CD' or 'ltla22_code'",
+                       ("LAD22CD", "LAD24CD", "ltla22_code", "lad22_code", "LAD_CODE"), known,
+                       like="lad|ltla|local authority"))
+    if "lsoa_code" in d:
+        out.append(Gap(f"has an LSOA code column ({d['lsoa_code'][0].column!r}): an LSOA lookup, "
+                       "not a ward lookup", missing=False))
+    return out + _measure_gap(texts, "a ward lookup")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,7 +346,7 @@ def read_lookup(path: str | Path) -> list[tuple[pd.DataFrame, dict[str, Any], li
     """
     p = Path(path)
     out = []
-    for table in load_tables(p, _lookup_header):
+    for table in load_tables(p, _lookup_header, _lookup_gaps):
         notes = list(table.notes)
         frame, meta = _lookup_frame(table, p, notes)
         out.append((frame, meta, notes, table.sheet))
@@ -710,7 +380,7 @@ def read_lsoa_crosswalk(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     (2011, 2021) pair appears once.
     """
     p = Path(path)
-    table = load_tables(p, _crosswalk_header)[0]
+    table = load_tables(p, _crosswalk_header, _crosswalk_gaps)[0]
     notes = list(table.notes)
     d = _by_canon(match_fields(table.frame.columns))
     c11 = next(f for f in d["lsoa_code"] if f.year == "2011")
@@ -764,7 +434,7 @@ def read_ward_lookup(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], li
     the wards' year.
     """
     p = Path(path)
-    table = load_tables(p, _ward_lookup_header)[0]
+    table = load_tables(p, _ward_lookup_header, _ward_lookup_gaps)[0]
     notes = list(table.notes)
     fields = match_fields(table.frame.columns)
     out = pd.DataFrame(index=table.frame.index)
@@ -1224,17 +894,17 @@ def _read_boundary_results(path: Path) -> list[ReadResult]:
 
 def sniff_lookup(path: Path) -> bool:
     """An LSOA column plus at least one parent code column (MSOA, ward, LAD, sub-ICB, ICB)."""
-    return _sniff_header(Path(path), _lookup_header)
+    return sniff_header(Path(path), _lookup_header)
 
 
 def sniff_crosswalk(path: Path) -> bool:
     """Both an LSOA 2011 and an LSOA 2021 code column."""
-    return _sniff_header(Path(path), _crosswalk_header)
+    return sniff_header(Path(path), _crosswalk_header)
 
 
 def sniff_ward_lookup(path: Path) -> bool:
     """Ward and LAD code columns and no LSOA column."""
-    return _sniff_header(Path(path), _ward_lookup_header)
+    return sniff_header(Path(path), _ward_lookup_header)
 
 
 READERS: list[Reader] = [

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -274,18 +274,31 @@ def _check_within(
         )
 
 
-def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
+class _Csv(NamedTuple):
+    """A CSV table: its header, its cells (``_row`` = the row a spreadsheet shows), the header's
+    row and the records above it (title text, where a period may be stated)."""
+
+    header: list[str]
+    frame: pd.DataFrame
+    header_row: int
+    above: list[list[str]]
+
+
+def _read_csv(path: Path, is_header: Callable[[set[str]], bool] | None = None) -> _Csv:
     """All records of a CSV (a real parser: quoted commas, quotes and newlines in names).
 
-    Returns the header and a frame of text cells named by the header, with ``_row`` the row
-    number a spreadsheet shows (header = row 1). Ragged rows fail: they mean truncation.
+    The header is the first of the first :data:`HEADER_SEARCH_ROWS` records whose normalised
+    cells pass ``is_header`` (title rows above it are skipped), else the first record. Ragged
+    rows below it fail: they mean truncation.
     """
     text = decode_bytes(read_all_bytes(path))
     if text is None:
         raise InputFileError(path, "not a text (CSV) file")
     if not text.strip():
         raise InputFileError(path, "the file is empty: expected a header row and data rows", row=1)
-    first = text.split("\n", 1)[0]
+    lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    # a title line above the table has no separators: the first line that has one decides
+    first = next((ln for ln in lines if "\t" in ln or "," in ln), lines[0])
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[list[str]] = []
@@ -300,13 +313,20 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
         ) from None
     while records and not any(c.strip() for c in records[-1]):
         records.pop()
-    if len(records) < 2:
-        raise InputFileError(path, "the file has a header row but no data rows", row=2)
-    header = [c.replace("\ufeff", "") for c in records[0]]
+    h = 0
+    if is_header is not None:
+        h = next(
+            (i for i, rec in enumerate(records[:HEADER_SEARCH_ROWS])
+             if is_header({norm(c) for c in rec})),
+            0,
+        )
+    if len(records) < h + 2:
+        raise InputFileError(path, "the file has a header row but no data rows", row=h + 2)
+    header = [c.replace("\ufeff", "") for c in records[h]]
     width = len(header)
     body: list[list[str]] = []
     row_numbers: list[int] = []
-    for i, rec in enumerate(records[1:], start=2):
+    for i, rec in enumerate(records[h + 1 :], start=h + 2):
         if not any(c.strip() for c in rec):
             continue
         if len(rec) != width:
@@ -320,7 +340,7 @@ def _read_csv(path: Path) -> tuple[list[str], pd.DataFrame]:
         row_numbers.append(i)
     frame = pd.DataFrame(body, columns=_unique(header), dtype=object)
     frame["_row"] = np.asarray(row_numbers, dtype=int)
-    return header, frame
+    return _Csv(header, frame, h + 1, records[:h])
 
 
 def _unique(names: Sequence[object]) -> list[str]:
@@ -434,6 +454,25 @@ def _marker_note(counter: Counter[str], what: str) -> str:
 
 def _ftid_to_key() -> dict[int, str]:
     return {ind.fingertips_id: key for key, ind in catalogue().items() if ind.fingertips_id}
+
+
+def _catalogue_keys(ids: pd.Series, path: Path, column: str) -> pd.Series:
+    """Fingertips indicator IDs -> catalogue keys (None where not in the catalogue).
+
+    A file none of whose IDs is in the catalogue is refused: it is not an error in one row but
+    the wrong export, so the message lists both sets of IDs.
+    """
+    lookup = _ftid_to_key()
+    keys = ids.map(lambda v: lookup.get(int(v)) if pd.notna(v) else None)
+    if keys.isna().all():
+        found = sorted({int(v) for v in ids.dropna().unique()})
+        raise InputFileError(
+            path,
+            f"none of the indicator IDs in the file ({', '.join(map(str, found[:10]))}) is in the "
+            f"hiexplore catalogue; catalogue Fingertips IDs: {', '.join(map(str, sorted(lookup)))}",
+            column=column,
+        )
+    return keys
 
 
 def _keep_eligible_sex(
@@ -552,20 +591,16 @@ def read_fingertips_csv(path: str | Path) -> list[ReadResult]:
     The published 95% limits go to ``lower_ci``/``upper_ci`` and the 99.8% limits to
     ``lower_ci_998``/``upper_ci_998``: Fingertips' own intervals, kept rather than recomputed.
     Rows whose value is suppressed keep their place with a NaN value and the published note.
+    Title rows above the header (re-saved exports) are skipped, with a note; rows in errors are
+    the file's own.
     """
     path = Path(path)
-    moved = _header_row_of(path, _FT_SNIFF)
-    if moved is not None and moved > 1:
-        raise InputFileError(
-            path,
-            f"the header row of this Fingertips export is on row {moved}; expected it on "
-            f"row 1 (remove the {moved - 1} line(s) above it)",
-            row=moved,
-        )
-    header, raw = _read_csv(path)
-    require_columns(path, header, FT_REQUIRED, row=1)
+    header, raw, header_row, _ = _read_csv(path, lambda cells: _FT_SNIFF <= cells)
+    require_columns(path, header, FT_REQUIRED, row=header_row)
     col = _columns_by(header, norm)
     notes: list[str] = []
+    if header_row > 1:
+        notes.append(f"header found on row {header_row} (the {header_row - 1} row(s) above it skipped)")
     rows = raw["_row"].to_numpy()
 
     def c(name: str) -> pd.Series:
@@ -574,17 +609,8 @@ def read_fingertips_csv(path: str | Path) -> list[ReadResult]:
     # indicators: ids -> catalogue keys
     ids = _numbers(c("Indicator ID"), rows, path, "Indicator ID")
     ids = _fill_ids_from_names(ids, c("Indicator Name"), notes)
-    lookup = _ftid_to_key()
-    keys = ids.map(lambda v: lookup.get(int(v)) if pd.notna(v) else None)
+    keys = _catalogue_keys(ids, path, "Indicator ID")
     unknown = keys.isna()
-    if unknown.all():
-        found = sorted({int(v) for v in ids.dropna().unique()})
-        raise InputFileError(
-            path,
-            f"none of the indicator IDs in the file ({', '.join(map(str, found[:10]))}) is in the "
-            f"hiexplore catalogue; catalogue Fingertips IDs: {', '.join(map(str, sorted(lookup)))}",
-            column="Indicator ID",
-        )
     if unknown.any():
         names = c("Indicator Name")[unknown].astype("string").unique()[:5]
         notes.append(
@@ -768,14 +794,16 @@ def _area_types_from_code(code: object) -> tuple[str, ...]:
     return ()
 
 
+def _is_ftn_header(cells: set[str]) -> bool:
+    return _FTN_SNIFF <= cells and bool(cells & _FTN_SNIFF_ANY)
+
+
 def _sniff_fingertipsnext(path: Path) -> bool:
-    """FingertipsNext healthdata: IndicatorId/AreaCode/Year/Value plus its CI or id columns."""
+    """FingertipsNext healthdata: IndicatorId/AreaCode/Year/Value plus its CI or id columns
+    (on row 1, or below a few title rows)."""
     try:
-        rows = csv_rows(Path(path), nrows=1)
-        if not rows:
-            return False
-        have = {norm(c) for c in rows[0]}
-        return _FTN_SNIFF <= have and bool(have & _FTN_SNIFF_ANY)
+        rows = csv_rows(Path(path), nrows=10) or []
+        return any(_is_ftn_header({norm(c) for c in row}) for row in rows)
     except Exception:  # noqa: BLE001
         return False
 
@@ -786,29 +814,23 @@ def read_fingertipsnext_csv(path: str | Path) -> list[ReadResult]:
     The file has no area-type column, so the type comes from the code (E92 England, E54 ICB,
     E38 sub-ICB, E40/E12 region, U+5 digits PCN, letter+5 digits practice). Sub-ICB codes can
     appear twice a year (two boundary vintages): the first is kept and the rest counted.
+    Title rows above the header are skipped, with a note.
     """
     path = Path(path)
-    header, raw = _read_csv(path)
-    require_columns(path, header, FTN_REQUIRED, row=1)
+    header, raw, header_row, _ = _read_csv(path, _is_ftn_header)
+    require_columns(path, header, FTN_REQUIRED, row=header_row)
     col = _columns_by(header, norm)
     rows = raw["_row"].to_numpy()
     notes: list[str] = []
+    if header_row > 1:
+        notes.append(f"header found on row {header_row} (the {header_row - 1} row(s) above it skipped)")
 
     def c(name: str) -> pd.Series:
         return raw[col[norm(name)]] if norm(name) in col else pd.Series(np.nan, index=raw.index)
 
     ids = _numbers(c("IndicatorId"), rows, path, "IndicatorId")
-    lookup = _ftid_to_key()
-    keys = ids.map(lambda v: lookup.get(int(v)) if pd.notna(v) else None)
+    keys = _catalogue_keys(ids, path, "IndicatorId")
     unknown = keys.isna()
-    if unknown.all():
-        found = sorted({int(v) for v in ids.dropna().unique()})
-        raise InputFileError(
-            path,
-            f"none of the indicator IDs in the file ({', '.join(map(str, found[:10]))}) is in the "
-            f"hiexplore catalogue; catalogue Fingertips IDs: {', '.join(map(str, sorted(lookup)))}",
-            column="IndicatorId",
-        )
     if unknown.any():
         notes.append(
             f"{int(unknown.sum())} rows of indicators not in the catalogue dropped "
@@ -950,17 +972,21 @@ def _sniff_cervical(path: Path) -> bool:
                 for rows in heads.values()
                 for row in rows
             )
-        rows = csv_rows(path, nrows=1)
-        return bool(rows) and _is_cervical_header({_header_key(c) for c in rows[0]})
+        rows = csv_rows(path, nrows=HEADER_SEARCH_ROWS) or []
+        return any(_is_cervical_header({_header_key(c) for c in row}) for row in rows)
     except Exception:  # noqa: BLE001
         return False
 
 
-def _cervical_table(path: Path) -> tuple[list[str], pd.DataFrame, str | None, list[object]]:
-    """(header, cells with _row, sheet name or None, title cells above the header)."""
+def _cervical_table(
+    path: Path,
+) -> tuple[list[str], pd.DataFrame, str | None, list[object], int]:
+    """(header, cells with _row, sheet name or None, title cells above the header, header row)."""
     if not is_spreadsheet(path):
-        header, frame = _read_csv(path)
-        return header, frame, None, []
+        header, frame, header_row, above = _read_csv(
+            path, lambda cells: _is_cervical_header({_header_key(c) for c in cells})
+        )
+        return header, frame, None, [c for rec in above for c in rec], header_row
     wb = _open_workbook(path)
     for name in wb.sheet_names:
         rows = _sheet_rows(wb, name)
@@ -968,7 +994,7 @@ def _cervical_table(path: Path) -> tuple[list[str], pd.DataFrame, str | None, li
             if _is_cervical_header({_header_key(c) for c in row}):
                 frame = _table_frame(rows, i)
                 titles = [c for r in rows[:i] for c in r]
-                return [str(c) for c in rows[i]], frame, name, titles
+                return [str(c) for c in rows[i]], frame, name, titles, i + 1
     raise InputFileError(
         path,
         "no sheet holds the cervical screening table: expected a header row with "
@@ -1016,19 +1042,21 @@ def read_cervical_practice_csv(path: str | Path, period: str | None = None) -> l
     else a month and year in the title rows, the sheet name ("Dec2017") or the file name.
     """
     path = Path(path)
-    header, raw, sheet, titles = _cervical_table(path)
+    header, raw, sheet, titles, header_row = _cervical_table(path)
     keys = _columns_by(header, _header_key)
     notes: list[str] = []
     code_key = next((k for k in _CERV_CODE_KEYS if k in keys), None)
     if code_key is None:
-        require_columns(path, header, ["Organisation Code"], sheet=sheet)
+        require_columns(path, header, ["Organisation Code"], row=header_row, sheet=sheet)
     groups = [g for g in _CERV_GROUPS if g[1] in keys or g[3] in keys]
     if not groups:
-        require_columns(path, header, _CERV_GROUPS[0][4], sheet=sheet)
+        require_columns(path, header, _CERV_GROUPS[0][4], row=header_row, sheet=sheet)
     for g in groups:
         missing = [shown for k, shown in zip(g[1:4], g[4], strict=True) if k not in keys]
         if missing:
-            require_columns(path, header, missing, sheet=sheet)
+            require_columns(path, header, missing, row=header_row, sheet=sheet)
+    if header_row > 1 and sheet is None:
+        notes.append(f"header found on row {header_row} (the {header_row - 1} row(s) above it skipped)")
     if period is None:
         period_label, source_period = _cervical_period(path, [*header, *titles], sheet, notes)
     else:
@@ -1168,6 +1196,16 @@ def _table_frame(rows: list[list[Any]], header_index: int) -> pd.DataFrame:
     frame = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
     frame["_row"] = np.arange(header_index + 2, header_index + 2 + len(body), dtype=int)
     return frame
+
+
+def _sheet_table(
+    rows: list[list[Any]], header_index: int
+) -> tuple[list[str], pd.DataFrame, dict[str, str]]:
+    """A sheet's table below its header row: the header as published, the cells (with
+    ``_row``), and the frame column for each normalised header name (the first if repeated)."""
+    header = [str(c).strip() for c in rows[header_index]]
+    table = _table_frame(rows, header_index)
+    return header, table, _columns_by(table.columns[:-1].tolist(), norm)
 
 
 def _first_sheet_texts(wb: Any) -> list[object]:
@@ -1430,14 +1468,12 @@ def read_cover_gp_ods(path: str | Path) -> list[ReadResult]:
             column="ICB code",
             sheet=gp_sheet,
         )
-    header = [str(c).strip() for c in rows[hi]]
+    header, table, col = _sheet_table(rows, hi)
     require_columns(path, header, ["ICB code", "GP code"], row=hi + 1, sheet=gp_sheet)
     if not any((k := _cover_column(h)) and k[0] == "denominator" for h in header):
         require_columns(path, header, ["12m Denominator"], row=hi + 1, sheet=gp_sheet)
     period, words = _quarter_of_workbook(path, wb)
     notes: list[str] = [f"period {period} from the title text {words!r}"]
-    table = _table_frame(rows, hi)
-    col = _columns_by(table.columns[:-1].tolist(), norm)
     gp = table[col["gp code"]].astype("string").str.strip()
     is_practice = gp.str.fullmatch(PRACTICE_PATTERN).fillna(False)
     pseudo = gp.str.fullmatch(_PSEUDO_PRACTICE.pattern, case=False).fillna(False)
@@ -1517,9 +1553,7 @@ def _cover_icb_sheet(
     if hi is None:
         notes.append(f"sheet {icb_sheet!r} has no 'ICB code' header row: ICB rows not read")
         return []
-    header = [str(c).strip() for c in rows[hi]]
-    table = _table_frame(rows, hi)
-    col = _columns_by(table.columns[:-1].tolist(), norm)
+    header, table, col = _sheet_table(rows, hi)
     code = table[col["icb code"]].astype("string").str.strip()
     is_icb = code.str.fullmatch(_ICB_ODS.pattern).fillna(False)
     is_total = code.str.lower().eq("total").fillna(False)
@@ -1692,8 +1726,7 @@ def read_cover_utla_ods(path: str | Path) -> list[ReadResult]:
         hi = _utla_header(rows)
         if hi is None:
             continue
-        header = [str(c).strip() for c in rows[hi]]
-        table = _table_frame(rows, hi)
+        header, table, _ = _sheet_table(rows, hi)
         areas = _utla_areas(table, header, notes)
         has_data = table.drop(columns="_row").map(lambda v: isinstance(v, float)).any(axis=1)
         lost = areas["area_type"].isna() & has_data

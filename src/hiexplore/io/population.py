@@ -26,21 +26,21 @@ import pandera.pandas as pa
 
 from ..errors import InputFileError
 from ..schemas import LSOA_PATTERN, Population
-from ._common import source_info
-from ._sniff import norm
-from .geography import (
+from ._common import (
+    Gap,
     Table,
     as_numbers,
     check_codes,
     check_unique,
-    header_of,
     load_tables,
-    lsoa_vintage_from_codes,
-    match_fields,
     shown,
+    sniff_header,
+    source_info,
     text_column,
     validate_frame,
 )
+from ._sniff import norm
+from .geography import lsoa_code_gap, lsoa_vintage_from_codes, match_fields, recognised_fields
 from .registry import Reader, ReadResult
 
 __all__ = [
@@ -148,6 +148,27 @@ def _syoa_header(cells: list[str]) -> bool:
     return set(range(0, 90)) <= ages
 
 
+def _syoa_gaps(cells: Sequence[object]) -> list[Gap]:
+    """What a row lacks to be a single-year-of-age header: LSOA code, total, ages 0 to 89."""
+    texts = ["" if c is None else str(c) for c in cells]
+    ages = _age_columns(texts)
+    totals = [c for c in texts if _TOTAL_RE.match(norm(c))]
+    known = frozenset(norm(c) for c in (*ages, *totals))
+    out: list[Gap] = []
+    if _lsoa_col(texts) is None:
+        out.append(lsoa_code_gap(texts, ("LSOA Code", "lsoa11_code"), ignore=known))
+    if not totals:
+        out.append(Gap("a total column such as 'All Ages' or 'total_population'",
+                       ("All Ages", "total_population", "total population"),
+                       known | recognised_fields(texts), like="total|all|pop"))
+    lacking = sorted(set(range(0, 90)) - {a for a, _ in ages.values()})
+    if lacking:
+        shown = ", ".join(repr(str(a)) for a in lacking[:5]) + (" ..." if len(lacking) > 5 else "")
+        out.append(Gap(f"the single-year-of-age column(s) {shown} (expected one per age 0 to 89, "
+                       "then '90+')"))
+    return out
+
+
 def age_bands(single_years: pd.DataFrame, top_age: int, bands: dict[str, tuple[int, int | None]] = AGE_BANDS) -> pd.DataFrame:
     """Sum single-year-of-age columns (named by integer age) into ``bands``.
 
@@ -171,7 +192,7 @@ def read_population_syoa(path: str | Path, period: str | None = None) -> tuple[p
     so; the demographr CSV does not state it, so it defaults to "mid-2020" with a note.
     """
     p = Path(path)
-    table = load_tables(p, _syoa_header)[0]
+    table = load_tables(p, _syoa_header, _syoa_gaps)[0]
     notes = list(table.notes)
     cols = list(table.frame.columns)
     lsoa, year = _lsoa_col(cols)  # type: ignore[misc]
@@ -235,13 +256,32 @@ def _density_header(cells: list[str]) -> bool:
     )
 
 
+def _density_gaps(cells: Sequence[object]) -> list[Gap]:
+    """What a row lacks to be the SAPE21DT11 header: LSOA code, 'Mid-YYYY population', area."""
+    texts = ["" if c is None else str(c) for c in cells]
+    have = [norm(c) for c in texts]
+    pops = [c for c in have if _DENSITY_POP.match(c)]
+    known = frozenset(pops) | ({"area sq km"} & set(have))
+    out: list[Gap] = []
+    if _lsoa_col(texts) is None:
+        out.append(lsoa_code_gap(texts, ("LSOA Code", "LSOA11CD"), ignore=known))
+    if not pops:
+        out.append(Gap("a population column such as 'Mid-2018 population'",
+                       ("Mid-2018 population", "population"), known | recognised_fields(texts),
+                       like="pop"))
+    if "area sq km" not in have:
+        out.append(Gap("an 'Area Sq Km' column", ("Area Sq Km",), known | recognised_fields(texts),
+                       like="area|km"))
+    return out
+
+
 def read_population_density(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """Read ONS SAPE21DT11 (mid-2018 LSOA population density): lsoa_code, population, area_sq_km.
 
     The workbook has a title block above the header; the header row is found by its text.
     """
     p = Path(path)
-    table = load_tables(p, _density_header)[0]
+    table = load_tables(p, _density_header, _density_gaps)[0]
     notes = list(table.notes)
     cols = list(table.frame.columns)
     lsoa, year = _lsoa_col(cols)  # type: ignore[misc]
@@ -298,6 +338,29 @@ class _Census:
         if f"{self.prefix}: total: all {'usual residents' if self.total == 'residents' else 'households'}" in cells:
             return "wide"
         return None
+
+    def total_label(self) -> str:
+        """The wide layout's total column as ONS spells it."""
+        whole = "All usual residents" if self.total == "residents" else "All households"
+        return f"{self.prefix.capitalize()}: Total: {whole}"
+
+    def gaps(self, cells: Sequence[object]) -> list[Gap]:
+        """What a row lacks to be this table's header, in the layout it looks closer to."""
+        texts = ["" if c is None else str(c) for c in cells]
+        have = {norm(c) for c in texts}
+        out: list[Gap] = []
+        if _lsoa_col(texts) is None:
+            out.append(lsoa_code_gap(texts, ("lsoa21_code", "geography code")))
+        if any(c.startswith(f"{self.prefix}:") for c in have):  # the ONS wide layout
+            if norm(self.total_label()) not in have:
+                out.append(Gap(f"the total column {self.total_label()!r}", (self.total_label(),),
+                               recognised_fields(texts)))
+            return out
+        for name, what in ((self.long_group, "category"), ("n", "count")):
+            if name not in have:
+                out.append(Gap(f"the {what} column {name!r} (long layout: lsoa21_code, "
+                               f"{self.long_group}, n)", (name,), recognised_fields(texts)))
+        return out
 
     def category(self, label: str) -> str | None:
         return next((k for k, rx in self.categories.items() if rx.search(label)), None)
@@ -413,7 +476,7 @@ def _census_schema(spec: _Census) -> pa.DataFrameSchema:
 
 def _read_census(spec: _Census, path: str | Path) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     p = Path(path)
-    table = load_tables(p, lambda cells: spec.layout(cells) is not None)[0]
+    table = load_tables(p, lambda cells: spec.layout(cells) is not None, spec.gaps)[0]
     notes = list(table.notes)
     layout = spec.layout([norm(c) for c in table.frame.columns])
     reader = _census_long if layout == "long" else _census_wide
@@ -452,31 +515,24 @@ def _census_results(spec: _Census, path: Path) -> list[ReadResult]:
 # sniffers and registry entries
 
 
-def _sniff(path: Path, pred: Any) -> bool:
-    try:
-        return any(pred(cells) for _, cells in header_of(Path(path)))
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def sniff_population_syoa(path: Path) -> bool:
     """An LSOA column, a total and single-year-of-age columns 0..89 (+90+)."""
-    return _sniff(path, _syoa_header)
+    return sniff_header(path, _syoa_header)
 
 
 def sniff_population_density(path: Path) -> bool:
     """An LSOA code column, ``Mid-YYYY population`` and ``Area Sq Km`` (any row of the first 20)."""
-    return _sniff(path, _density_header)
+    return sniff_header(path, _density_header)
 
 
 def sniff_ethnicity(path: Path) -> bool:
     """Census TS021: ``ethnic_group`` long layout or ``Ethnic group: Total: All usual residents``."""
-    return _sniff(path, lambda c: _ETHNICITY.layout(c) is not None)
+    return sniff_header(path, lambda c: _ETHNICITY.layout(c) is not None)
 
 
 def sniff_household_deprivation(path: Path) -> bool:
     """Census TS011: ``deprivation_dimensions`` long layout or ``Household deprivation: Total``."""
-    return _sniff(path, lambda c: _HOUSEHOLD.layout(c) is not None)
+    return sniff_header(path, lambda c: _HOUSEHOLD.layout(c) is not None)
 
 
 READERS: list[Reader] = [

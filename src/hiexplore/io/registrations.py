@@ -79,6 +79,43 @@ def _keys_of(header: Sequence[str]) -> list[str]:
     return keys
 
 
+def _columns(
+    raw: pd.DataFrame,
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    row_numbers: bool = True,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The file's name for each required (and present optional) key, in any spelling (:func:`_key`).
+
+    With ``row_numbers`` a leading row-number column (R's ``write.csv``) is dropped first. A
+    missing key raises naming it as NHS Digital spells it (``PRACTICE_CODE``).
+    """
+    cols = list(raw.columns)
+    if row_numbers and cols and _is_row_number_column(cols[0]):
+        raw, cols = raw.iloc[:, 1:], cols[1:]
+    keys = [_key(c) for c in cols]
+    missing = [k for k in required if k not in keys]
+    if missing:
+        require_columns(path, cols, [k.upper() for k in missing])
+    return raw, {k: cols[keys.index(k)] for k in (*required, *optional) if k in keys}
+
+
+def _practice_codes(
+    raw: pd.DataFrame,
+    column: str,
+    path: Path,
+    expected: str = "a practice code",
+    keep: np.ndarray | None = None,
+) -> pd.Series:
+    """Practice codes, upper-cased; the first malformed one (among ``keep`` rows) names its row."""
+    practice = _strip(raw[column]).str.upper()
+    bad = ~practice.str.match(_PRACTICE.pattern).to_numpy()
+    _fail_first(bad if keep is None else keep & bad, raw[column], path, column, expected, row_offset=2)
+    return practice
+
+
 def _parse_extract_date(text: str) -> dt.date | None:
     s = text.strip().upper()
     for fmt in _DATE_FORMATS:
@@ -150,13 +187,6 @@ def _counts(series: pd.Series, path: Path, column: str) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 _REG_REQUIRED = ("practice_code", "lsoa_code", "sex", "number_of_patients", "extract_date")
-_REG_LABELS = {
-    "practice_code": "PRACTICE_CODE",
-    "lsoa_code": "LSOA_CODE",
-    "sex": "SEX",
-    "number_of_patients": "NUMBER_OF_PATIENTS",
-    "extract_date": "EXTRACT_DATE",
-}
 
 
 def _registration_head(head: str) -> bool:
@@ -190,28 +220,9 @@ def sniff_registrations(path: Path) -> bool:
 
 
 def _read_registration_text(src: _TextSource, path: Path) -> ReadResult:
-    raw = _read_frame(src, path, header=True)
-    cols = list(raw.columns)
-    if cols and _is_row_number_column(cols[0]):
-        raw = raw.iloc[:, 1:]
-        cols = cols[1:]
-    keys = [_key(c) for c in cols]
-    missing = [k for k in _REG_REQUIRED if k not in keys]
-    if missing:
-        require_columns(path, cols, [_REG_LABELS[k] for k in missing])
-    col = {k: cols[keys.index(k)] for k in _REG_REQUIRED}
-    if "practice_name" in keys:
-        col["practice_name"] = cols[keys.index("practice_name")]
+    raw, col = _columns(_read_frame(src, path, header=True), path, _REG_REQUIRED, ("practice_name",))
     off = 2
-    practice = _strip(raw[col["practice_code"]]).str.upper()
-    _fail_first(
-        ~practice.str.match(_PRACTICE.pattern),
-        raw[col["practice_code"]],
-        path,
-        col["practice_code"],
-        "a practice code such as P81002",
-        row_offset=off,
-    )
+    practice = _practice_codes(raw, col["practice_code"], path, "a practice code such as P81002")
     lsoa = _strip(raw[col["lsoa_code"]]).str.upper()
     pseudo = lsoa.str.match(_PSEUDO.pattern)
     _fail_first(
@@ -349,15 +360,7 @@ def _read_hoc(src: _TextSource, path: Path) -> ReadResult:
     required = ["practice_code", *_HOC_COLUMNS]
     if any(k not in cols for k in required):
         require_columns(path, list(raw.columns), [k.upper() for k in required])
-    practice = _strip(raw[cols["practice_code"]]).str.upper()
-    _fail_first(
-        ~practice.str.match(_PRACTICE.pattern),
-        raw[cols["practice_code"]],
-        path,
-        cols["practice_code"],
-        "a practice code",
-        row_offset=2,
-    )
+    practice = _practice_codes(raw, cols["practice_code"], path)
     frame = pd.DataFrame({"practice_code": practice})
     for src_key, canon in _HOC_COLUMNS.items():
         frame[canon] = to_number(raw[cols[src_key]], path, cols[src_key])
@@ -427,15 +430,7 @@ def _band_order(age: str) -> int:
 
 
 def _read_quinary(src: _TextSource, path: Path) -> ReadResult:
-    raw = _read_frame(src, path, header=True)
-    cols = list(raw.columns)
-    keys = [_key(c) for c in cols]
-    if cols and _is_row_number_column(cols[0]):
-        raw, cols, keys = raw.iloc[:, 1:], cols[1:], keys[1:]
-    missing = [k for k in _QUIN_REQUIRED if k not in keys]
-    if missing:
-        require_columns(path, cols, [k.upper() for k in missing])
-    col = {k: cols[keys.index(k)] for k in (*_QUIN_REQUIRED, "type") if k in keys}
+    raw, col = _columns(_read_frame(src, path, header=True), path, _QUIN_REQUIRED, ("type",))
     notes: list[str] = []
     keep = np.ones(len(raw), dtype=bool)
     if "type" in col:
@@ -443,15 +438,7 @@ def _read_quinary(src: _TextSource, path: Path) -> ReadResult:
         keep = (typ == "GP").to_numpy()
         if not keep.all():
             notes.append(f"{int((~keep).sum()):,} rows of other TYPE than GP were left out")
-    practice = _strip(raw[col["org_code"]]).str.upper()
-    _fail_first(
-        keep & ~practice.str.match(_PRACTICE.pattern).to_numpy(),
-        raw[col["org_code"]],
-        path,
-        col["org_code"],
-        "a practice code",
-        row_offset=2,
-    )
+    practice = _practice_codes(raw, col["org_code"], path, keep=keep)
     sex = _strip(raw[col["sex"]]).str.upper()
     _fail_first(
         keep & ~sex.isin(SEXES).to_numpy(),
@@ -557,22 +544,9 @@ def _list_type_column(list_type: str) -> str | None:
 
 
 def _read_qof(src: _TextSource, path: Path) -> ReadResult:
-    raw = _read_frame(src, path, header=True)
-    cols = list(raw.columns)
-    keys = [_key(c) for c in cols]
-    missing = [k for k in _QOF_REQUIRED if k not in keys]
-    if missing:
-        require_columns(path, cols, [k.upper() for k in missing])
-    col = {k: cols[keys.index(k)] for k in _QOF_REQUIRED}
-    practice = _strip(raw[col["practice_code"]]).str.upper()
-    _fail_first(
-        ~practice.str.match(_PRACTICE.pattern),
-        raw[col["practice_code"]],
-        path,
-        col["practice_code"],
-        "a practice code",
-        row_offset=2,
-    )
+    # QOF files have no row-number column: a first column named "X" would be data
+    raw, col = _columns(_read_frame(src, path, header=True), path, _QOF_REQUIRED, row_numbers=False)
+    practice = _practice_codes(raw, col["practice_code"], path)
     ltype = _strip(raw[col["patient_list_type"]]).str.upper()
     target = ltype.map(_list_type_column)
     _fail_first(
