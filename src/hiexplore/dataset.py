@@ -3,10 +3,25 @@
 Validated on write and on load (pandera, :mod:`hiexplore.schemas`). Writes are atomic: the new
 dataset is written into a temporary folder beside the target and renamed into place, so a failed
 build leaves the previous dataset byte-for-byte intact.
+
+Load does not repeat the value checks a validated write already ran on the very same bytes. A
+validated write also records, in ``validated.json``, the SHA-256 of each table file it wrote and
+the fingerprint of the schemas it checked them against
+(:data:`hiexplore.schemas.SCHEMA_FINGERPRINT`). On load each file is read once into memory and
+hashed; a table whose hash and schema fingerprint match is parsed from those same bytes and gets
+the structural checks only: every column present, with the dtype validation would leave
+(:func:`hiexplore.schemas.structure_matches`). Every other table is validated in full: a file
+that differs by one byte (edited, corrupted, replaced), a dataset written by an older version
+or with ``validate=False`` (no ``validated.json``), schemas changed since the write, or a
+structure that does not match. The checksums guard against accidental change, not against
+someone who rewrites ``validated.json`` on purpose to match a changed file (who could as well
+change the code). ``validated.json`` is not part of the content: ``manifest.json`` is unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -23,7 +38,7 @@ import pandas as pd
 from . import __version__
 from .catalogue import catalogue
 from .errors import DatasetError
-from .schemas import TABLES, validate_table
+from .schemas import SCHEMA_FINGERPRINT, TABLES, structure_matches, validate_table
 
 __all__ = [
     "TABLE_FILES",
@@ -31,11 +46,16 @@ __all__ = [
     "write_dataset",
     "load_dataset",
     "read_manifest",
+    "validated_checksums",
     "dataset_summary",
     "is_dataset",
 ]
 
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in TABLES}
+VALIDATED_FILE = "validated.json"  # checksums of the table files a validated write produced
+# zstd; no column statistics: every table is read whole (never filtered by row group), and the
+# min/max of each column cost a tenth of the write for nothing
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
 GEO_TABLES = {"areas"}
 REQUIRED_TABLES = ("areas", "lookup", "deprivation", "practices", "registrations", "indicators")
 
@@ -173,6 +193,7 @@ def write_dataset(
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a dataset is an ordinary shared folder
     try:
         counts: dict[str, int] = {}
+        checksums: dict[str, str] = {}
         for name, frame in tables.items():
             frame = validate_table(name, frame) if validate else frame
             frame = frame.reset_index(drop=True)
@@ -182,10 +203,12 @@ def write_dataset(
                     raise DatasetError(f"table {name!r} must be a GeoDataFrame")
                 if frame.crs is None or frame.crs.to_epsg() != 4326:
                     frame = frame.to_crs(4326)
-                frame.to_parquet(target, index=False, compression="zstd")
+                frame.to_parquet(target, index=False, **PARQUET_OPTIONS)
             else:
-                frame.to_parquet(target, index=False, compression="zstd")
+                frame.to_parquet(target, index=False, **PARQUET_OPTIONS)
             counts[name] = int(len(frame))
+            if validate:
+                checksums[TABLE_FILES[name]] = _sha256(target.read_bytes())
         man = dict(manifest)
         man.setdefault("name", out.name)
         man.setdefault("created", datetime.now(UTC).replace(microsecond=0).isoformat())
@@ -213,6 +236,9 @@ def write_dataset(
         (tmp / "manifest.json").write_text(
             json.dumps(man, indent=1, default=_json_default, ensure_ascii=False) + "\n", "utf-8"
         )
+        if validate and SCHEMA_FINGERPRINT:
+            record = {"schema": SCHEMA_FINGERPRINT, "sha256": checksums}
+            (tmp / VALIDATED_FILE).write_text(json.dumps(record, indent=1) + "\n", "utf-8")
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -237,10 +263,38 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def validated_checksums(path: str | Path) -> dict[str, str]:
+    """``{file name: sha256}`` recorded by a validated write under the current schemas, or {}.
+
+    Empty when ``validated.json`` is absent or unreadable, or was written under other schemas
+    (its checks may not be the ones that would run now).
+    """
+    vpath = Path(path) / VALIDATED_FILE
+    try:
+        record = json.loads(vpath.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not SCHEMA_FINGERPRINT or not isinstance(record, dict):
+        return {}
+    sums = record.get("sha256")
+    if record.get("schema") != SCHEMA_FINGERPRINT or not isinstance(sums, dict):
+        return {}
+    return {str(k): str(v) for k, v in sums.items()}
+
+
 def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
-    """Load and validate a dataset folder written by :func:`write_dataset`."""
+    """Load and validate a dataset folder written by :func:`write_dataset`.
+
+    Tables whose bytes match the checksum a validated write recorded get the structural checks
+    only; all others are validated in full (see the module docstring).
+    """
     p = Path(path)
     manifest = read_manifest(p)
+    trusted = validated_checksums(p) if validate else {}
     frames: dict[str, pd.DataFrame] = {}
     for name, fname in TABLE_FILES.items():
         fpath = p / fname
@@ -249,11 +303,18 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
                 raise DatasetError(f"dataset {p} is incomplete: {fname} is missing")
             frames[name] = pd.DataFrame()
             continue
+        verified = False
         try:
-            frame = gpd.read_parquet(fpath) if name in GEO_TABLES else pd.read_parquet(fpath)
+            if validate:  # read once: the bytes hashed are the bytes parsed
+                data = fpath.read_bytes()
+                verified = fname in trusted and _sha256(data) == trusted[fname]
+                source: Any = io.BytesIO(data)
+            else:
+                source = fpath
+            frame = gpd.read_parquet(source) if name in GEO_TABLES else pd.read_parquet(source)
         except Exception as err:  # noqa: BLE001 - any parquet failure is a dataset problem
             raise DatasetError(f"{fpath}: cannot read table {name!r}: {err}") from None
-        if validate and len(frame):
+        if validate and len(frame) and not (verified and structure_matches(name, frame)):
             frame = validate_table(name, frame)
         frames[name] = frame
     return Dataset(path=p, manifest=manifest, **frames)  # type: ignore[arg-type]

@@ -36,15 +36,18 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import Transformer
 from scipy.ndimage import gaussian_filter
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 from scipy.special import expit, logit, ndtri
 
@@ -376,9 +379,9 @@ def _check_sizes(n_lsoas: Any, n_practices: Any, seed: Any) -> tuple[int, int, i
 def _hex_grid(n: int) -> dict[str, np.ndarray]:
     """``n`` pointy-top hexagons filled row by row (the last row partial), in BNG metres.
 
-    Vertices are computed from integer lattice indices (units of half a hexagon's width and half
-    its radius), so neighbours share bit-identical vertices: unions are clean and rook
-    contiguity finds every shared edge.
+    Centres (and, in :func:`_areas`, vertices) are computed from integer lattice indices (units
+    of half a hexagon's width and half its radius), so neighbours share bit-identical vertices:
+    parents are traced on the lattice and rook contiguity finds every shared edge.
     """
     ncols = max(2, math.ceil(math.sqrt(n / (GRID_ASPECT * 2 / math.sqrt(3)))))
     nrows = math.ceil(n / ncols)
@@ -390,17 +393,12 @@ def _hex_grid(n: int) -> dict[str, np.ndarray]:
     y0 = GRID_CENTRE_BNG[1] - nrows * 1.5 * HEX_RADIUS_M / 2
     cx_i = 2 * col + (row & 1)  # centre in lattice units
     cy_i = 3 * row
-    ring_x = np.array([0, -1, -1, 0, 1, 1, 0])  # counter-clockwise, closed
-    ring_y = np.array([2, 1, -1, -2, -1, 1, 2])
-    vx = (cx_i[:, None] + ring_x[None, :]) * half_w + x0
-    vy = (cy_i[:, None] + ring_y[None, :]) * half_r + y0
     return {
         "row": row,
         "col": col,
         "shape": np.array([nrows, ncols]),
         "x": cx_i * half_w + x0,
         "y": cy_i * half_r + y0,
-        "ring": np.stack([vx, vy], axis=-1),
         "lattice": np.array([x0, y0, half_w, half_r]),
     }
 
@@ -460,7 +458,6 @@ def _geography(grid: dict[str, np.ndarray], rng: np.random.Generator) -> dict[st
         "cell": cell,  # LSOA i is grid cell cell[i]
         "x": grid["x"][cell],
         "y": grid["y"][cell],
-        "ring": grid["ring"][cell],
         "shape": tuple(int(v) for v in grid["shape"]),
         "lattice": grid["lattice"],
     }
@@ -481,13 +478,36 @@ def _geography(grid: dict[str, np.ndarray], rng: np.random.Generator) -> dict[st
     return out
 
 
+@cache
+def _bng_to_wgs84() -> Transformer:
+    """One BNG -> EPSG:4326 transformer per process (building one costs ~50 ms; pyproj >= 3.1
+    transformers are thread-safe)."""
+    return Transformer.from_crs(BNG, WGS84, always_xy=True)
+
+
 def _codes(prefix: str, n: int, width: int, start: int) -> np.ndarray:
-    return np.array([f"{prefix}{start + i:0{width}d}" for i in range(n)], dtype=object)
+    """``prefix`` + zero-padded ``start, start + 1, ...`` as Python strings (vectorised)."""
+    numbers = np.char.zfill(np.arange(start, start + n).astype(str), width)
+    return np.char.add(prefix, numbers).astype(object)
+
+
+def _str(values: Any) -> pd.api.extensions.ExtensionArray:
+    """``values`` as pandas' string array (Arrow-backed), converted once."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.array
+    if isinstance(values, pd.api.extensions.ExtensionArray) and values.dtype == "str":
+        return values
+    return pd.array(np.asarray(values, dtype=object), dtype="str")
+
+
+def _full_str(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` copies of ``value`` as a string array (filled by Arrow: no index array to gather)."""
+    return pd.array(pa.repeat(pa.scalar(value, type=pa.large_string()), n), dtype="str")
 
 
 def _take_str(values: Any, idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[idx]`` as a string array, gathered by Arrow (no million-item Python objects)."""
-    return pd.array(np.asarray(values, dtype=object), dtype="str").take(idx)
+    return _str(values).take(idx)
 
 
 def _rank_within(groups: np.ndarray) -> np.ndarray:
@@ -516,7 +536,7 @@ def _subplace_names(place: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.array(
         [
             f"{p} {_SUBPLACES[i % m]}" + (f" {i // m + 1}" if i >= m else "")
-            for p, i in zip(place, k, strict=True)
+            for p, i in zip(place.tolist(), k.tolist(), strict=True)
         ],
         dtype=object,
     )
@@ -539,17 +559,12 @@ def _names(geo: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarra
     msoa_lad = np.zeros(n_msoa, dtype=np.int64)
     msoa_lad[geo["msoa"]] = geo["lad"]
     msoa_num = _rank_within(msoa_lad) + 1
-    msoa_name = np.array(
-        [f"{lad_name[a]} {m:03d}" for a, m in zip(msoa_lad, msoa_num, strict=True)], dtype=object
-    )
+    # "<LAD name> 001", then "<MSOA name>A": object arrays add element-wise (str +)
+    numbers = np.char.zfill(np.arange(int(msoa_num.max()) + 1).astype(str), 3).astype(object)
+    msoa_name = lad_name[msoa_lad] + " " + numbers[msoa_num]
     lsoa_letter = _rank_within(geo["msoa"])
-    lsoa_name = np.array(
-        [
-            f"{msoa_name[m]}{_letters(int(k))}"
-            for m, k in zip(geo["msoa"], lsoa_letter, strict=True)
-        ],
-        dtype=object,
-    )
+    letters = np.array([_letters(k) for k in range(int(lsoa_letter.max()) + 1)], dtype=object)
+    lsoa_name = msoa_name[geo["msoa"]] + letters[lsoa_letter]
     n_ward = int(geo["ward"].max()) + 1
     ward_lad = np.zeros(n_ward, dtype=np.int64)
     ward_lad[geo["ward"]] = geo["lad"]
@@ -571,7 +586,7 @@ def _names(geo: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarra
     sub_name = np.array(
         [
             f"{icb_name[i].removesuffix(' Integrated Care Board')} ICB - {c[-3:]}"
-            for i, c in zip(sub_icb_of, sub_code, strict=True)
+            for i, c in zip(sub_icb_of.tolist(), sub_code.tolist(), strict=True)
         ],
         dtype=object,
     )
@@ -594,11 +609,11 @@ def _names(geo: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarra
 
 
 def _lookup(geo: dict[str, Any], names: dict[str, np.ndarray]) -> pd.DataFrame:
-    cols: dict[str, Any] = {"lsoa_code": names["lsoa_code"], "lsoa_name": names["lsoa_name"]}
-    for level in ("msoa", "ward", "lad", "sub_icb", "icb"):
-        cols[f"{level}_code"] = names[f"{level}_code"][geo[level]]
-        cols[f"{level}_name"] = names[f"{level}_name"][geo[level]]
-    cols["region_code"] = names["region_code"][geo["region"]]
+    cols: dict[str, Any] = {"lsoa_code": _str(names["lsoa_code"]), "lsoa_name": _str(names["lsoa_name"])}
+    for level in ("msoa", "ward", "lad", "sub_icb", "icb"):  # parents gathered by Arrow
+        cols[f"{level}_code"] = _take_str(names[f"{level}_code"], geo[level])
+        cols[f"{level}_name"] = _take_str(names[f"{level}_name"], geo[level])
+    cols["region_code"] = _take_str(names["region_code"], geo["region"])
     return pd.DataFrame(cols)
 
 
@@ -722,7 +737,7 @@ def _population(geo: dict[str, Any], dep: dict[str, Any], rng: np.random.Generat
     )
     eth = np.exp(log_eth)
     eth /= eth.sum(axis=1, keepdims=True)
-    cols: dict[str, Any] = {"lsoa_code": _codes("E01", n, 6, 900_001), "population": pop}
+    cols: dict[str, Any] = {"lsoa_code": _str(_codes("E01", n, 6, 900_001)), "population": pop}
     for j, band in enumerate(AGE_BANDS):
         cols[band] = ages[:, j]
     for j, group in enumerate(ETHNIC_GROUPS):
@@ -735,7 +750,7 @@ def _deprivation_table(
 ) -> pd.DataFrame:
     """IoD 2025 shape: IMD and domain score/rank/decile, and the population denominators."""
     cols: dict[str, Any] = {
-        "lsoa_code": population["lsoa_code"].to_numpy(),
+        "lsoa_code": population["lsoa_code"].array,  # the same string array, not re-converted
         "edition": np.full(geo["n"], 2025, dtype=np.int64),
         "imd_score": dep["imd_score"],
         "imd_rank": dep["imd_rank"],
@@ -774,7 +789,7 @@ def _practices(
     pcn = _partition(
         np.column_stack([px, py]) / 1000.0, geo["sub_icb"][home], PRACTICES_PER_PCN, rng
     )
-    lon, lat = Transformer.from_crs(BNG, WGS84, always_xy=True).transform(px, py)
+    lon, lat = _bng_to_wgs84().transform(px, py)
     lad = geo["lad"][home]
     place = names["place"][lad]
     street = rng.integers(0, len(_STREETS), n_practices)
@@ -782,7 +797,7 @@ def _practices(
     practice_name = np.array(
         [
             f"{p} {_STREETS[s]} {_PRACTICE_KINDS[k]}"
-            for p, s, k in zip(place, street, kind, strict=True)
+            for p, s, k in zip(place.tolist(), street.tolist(), kind.tolist(), strict=True)
         ],
         dtype=object,
     )
@@ -802,7 +817,9 @@ def _practices(
     postcode = np.array(
         [
             f"ZZ{a % 99 + 1} {d}{x}{y}"
-            for a, d, (x, y) in zip(lad, rng.integers(1, 10, n_practices), letters, strict=True)
+            for a, d, (x, y) in zip(
+                lad.tolist(), rng.integers(1, 10, n_practices).tolist(), letters.tolist(), strict=True
+            )
         ],
         dtype=object,
     )
@@ -851,42 +868,60 @@ def _registrations(
     lo, hi = CATCHMENT_ROWS
     k_p = np.clip(np.rint(CATCHMENT_ROWS_MEAN * np.sqrt(prac["list"] / MEAN_LIST_SIZE)), lo, hi)
     k_p = np.minimum(k_p, n).astype(np.int64)
-    kmax = int(k_p.max())
-    _, near = cKDTree(lsoa_xy).query(prac_xy, k=kmax, workers=-1)
-    near = near.reshape(n_p, kmax)
-    keep = np.arange(kmax)[None, :] < k_p[:, None]
-    p_a = np.repeat(np.arange(n_p), kmax).reshape(n_p, kmax)[keep]
-    l_a = near[keep]
+    # each practice's nearest k_p LSOAs; queried in groups of similar k_p (sorted), so that
+    # few neighbours beyond a practice's own k_p are searched for and thrown away
+    tree = cKDTree(lsoa_xy)
+    by_k = np.argsort(k_p, kind="stable")
+    l_parts = []
+    for chunk in np.array_split(by_k, min(8, n_p)):
+        kc = int(k_p[chunk].max())
+        near = tree.query(prac_xy[chunk], k=kc, workers=-1)[1].reshape(len(chunk), kc)
+        l_parts.append(near[np.arange(kc)[None, :] < k_p[chunk][:, None]])
+    p_a = np.repeat(by_k, k_p[by_k])
+    l_a = np.concatenate(l_parts)
     k_l = min(NEAREST_PRACTICES, n_p)
     _, near_p = cKDTree(prac_xy).query(lsoa_xy, k=k_l, workers=-1)
     near_p = near_p.reshape(n, k_l)
     key = np.concatenate([p_a * n + l_a, near_p.ravel() * n + np.repeat(np.arange(n), k_l)])
     key.sort()  # sort + adjacent difference: several times faster than np.unique here
     key = key[np.r_[True, key[1:] != key[:-1]]]
-    p, lsoa = key // n, key % n
-    d_km = np.hypot(prac["x"][p] - geo["x"][lsoa], prac["y"][p] - geo["y"][lsoa]) / 1000.0
-    w = (np.exp(-d_km / DECAY_KM) + TAIL_WEIGHT * np.exp(-d_km / TAIL_KM)) * rng.gamma(
-        2.0, 0.5, len(key)
-    )
+    p, lsoa = np.divmod(key, n)
+    rows = np.bincount(p, minlength=n_p)  # pairs are sorted by practice: gathers are repeats
+    # one scratch array for the gathers by LSOA (mode="clip": np.take buffers `out` otherwise)
+    buf = np.empty(len(key))
+    dx = np.repeat(prac["x"], rows)
+    dx -= np.take(geo["x"], lsoa, out=buf, mode="clip")
+    dy = np.repeat(prac["y"], rows)
+    dy -= np.take(geo["y"], lsoa, out=buf, mode="clip")
+    d_km = np.hypot(dx, dy, out=dx)
+    d_km /= 1000.0
+    w = np.exp(np.divide(d_km, -TAIL_KM, out=dy), out=dy)
+    w *= TAIL_WEIGHT
+    w += np.exp(np.divide(d_km, -DECAY_KM, out=buf), out=buf)
+    w *= rng.gamma(2.0, 0.5, len(key))
     row_target = prac["list"]
     resid = population["population"].to_numpy()
     col_target = resid * row_target.sum() / resid.sum()
     for _ in range(IPF_STEPS):
-        w *= (row_target / np.bincount(p, weights=w, minlength=n_p))[p]
+        w *= np.repeat(row_target / np.bincount(p, weights=w, minlength=n_p), rows)
         col = np.bincount(lsoa, weights=w, minlength=n)
-        w *= np.where(col > 0, col_target / np.where(col > 0, col, 1.0), 1.0)[lsoa]
-    w *= (row_target / np.bincount(p, weights=w, minlength=n_p))[p]
-    # systematic rounding within each practice (pairs are sorted by practice)
-    cs = np.cumsum(w)
-    ends = np.cumsum(np.bincount(p, minlength=n_p))
-    before = np.concatenate([[0.0], cs[ends[:-1] - 1]])
-    local = cs - before[p]
-    local = local / local[ends - 1][p] * row_target[p]
+        col = np.where(col > 0, col_target / np.where(col > 0, col, 1.0), 1.0)
+        w *= np.take(col, lsoa, out=buf, mode="clip")
+    w *= np.repeat(row_target / np.bincount(p, weights=w, minlength=n_p), rows)
+    # systematic rounding within each practice
+    ends = np.cumsum(rows)
+    local = np.cumsum(w, out=w)
+    local -= np.repeat(np.concatenate([[0.0], local[ends[:-1] - 1]]), rows)
+    local /= np.repeat(local[ends - 1], rows)
+    local *= np.repeat(row_target, rows)
     local[ends - 1] = row_target
-    offset = rng.random(n_p)[p]
-    prev = np.concatenate([[0.0], local[:-1]])
-    prev[np.concatenate([[0], ends[:-1]])] = 0.0
-    count = np.floor(local + offset) - np.floor(prev + offset)
+    prev = d_km  # scratch again: the cumulative count before each pair, 0 at each practice's start
+    prev[0] = 0.0
+    prev[1:] = local[:-1]
+    prev[ends[:-1]] = 0.0
+    offset = np.repeat(rng.random(n_p), rows)
+    count = np.floor(np.add(local, offset, out=local), out=local)
+    count -= np.floor(np.add(prev, offset, out=prev), out=prev)
     nz = count > 0
     p, lsoa, count = p[nz], lsoa[nz], count[nz]
     table = pd.DataFrame(
@@ -894,7 +929,7 @@ def _registrations(
             "practice_code": _take_str(prac["table"]["practice_code"], p),
             "lsoa_code": _take_str(population["lsoa_code"], lsoa),
             "patients": count.astype(np.float64),
-            "catchment_source": _take_str(["synthetic"], np.zeros(len(p), dtype=np.int64)),
+            "catchment_source": _full_str("synthetic", len(p)),
             "in_area": np.ones(len(p), dtype=bool),
         }
     )
@@ -956,16 +991,14 @@ def _indicators(
     rank = np.empty(n_p)
     rank[np.argsort(imd_reg, kind="stable")] = np.arange(1, n_p + 1)
     dep_z = ndtri((rank - 0.5) / n_p)  # higher = more deprived
-    pop_tot = population["population"].to_numpy()
-    band_share = np.column_stack(
-        [
-            np.bincount(
-                p, weights=pts * population[b].to_numpy()[lsoa] / pop_tot[lsoa], minlength=n_p
-            )
-            / reg_total
-            for b in AGE_BANDS
-        ]
-    )
+    pop_tot = population["population"].to_numpy()[lsoa]  # gathered once for every band
+    band_share = np.empty((n_p, len(AGE_BANDS)))
+    weight = np.empty(len(p))
+    for j, b in enumerate(AGE_BANDS):  # patients x the LSOA's share in the band, by practice
+        np.take(population[b].to_numpy(), lsoa, out=weight, mode="clip")
+        weight *= pts
+        weight /= pop_tot
+        band_share[:, j] = np.bincount(p, weights=weight, minlength=n_p) / reg_total
     spatial = _field(geo, rng, 4.0)[prac["home"]] * _PRACTICE_SD["spatial"]
     programme_effect = {
         g: rng.normal(0, _PRACTICE_SD["programme"], n_p) for g in ("screening", "immunisation")
@@ -1019,7 +1052,7 @@ def _indicators(
             "value": value,
             "lower_ci": lower,
             "upper_ci": upper,
-            "source": _take_str([DEMO_SOURCE], np.zeros(len(den), dtype=np.int64)),
+            "source": _full_str(DEMO_SOURCE, len(den)),
         }
     )
 
@@ -1029,49 +1062,178 @@ def _indicators(
 # ============================================================================================
 
 
-def _dissolve(geoms: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union of ``geoms`` per group label: (group labels present, one geometry each).
-
-    The hexagons form a coverage (edge-matched, no overlaps), so the cheap coverage union
-    applies.
-    """
-    labels, inv = np.unique(groups, return_inverse=True)
-    pos = _rank_within(inv)
-    table = np.full((len(labels), int(pos.max()) + 1), None, dtype=object)
-    table[inv, pos] = geoms  # one row per group, padded with None (ignored by the union)
-    return labels, shapely.coverage_union_all(table, axis=1)
+# vertex k of a hexagon, in lattice units from its centre, counter-clockwise from the top (the
+# LSOA polygons' rings); edge k runs from vertex k to k + 1, and the neighbour across it is the
+# cell at (row + _EDGE_DROW[k], col + _EDGE_DCOL[row % 2][k]) (odd rows are shifted right)
+_HEX_DX = np.array([0, -1, -1, 0, 1, 1])
+_HEX_DY = np.array([2, 1, -1, -2, -1, 1])
+_EDGE_DROW = np.array([1, 0, -1, -1, 0, 1])
+_EDGE_DCOL = np.array([[-1, -1, -1, 0, 1, 0], [0, -1, 0, 1, 1, 1]])
 
 
-def _lattice_to_wgs84(geo: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """A coordinate transform BNG -> EPSG:4326 for lattice vertices, by table look-up.
+def _cells_rc(geo: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every grid cell, in grid order (LSOA i is cell ``geo["cell"][i]``)."""
+    return np.divmod(np.arange(geo["n"]), geo["shape"][1])
 
-    Every vertex of every area is a vertex of some LSOA hexagon (coverage unions add none), so
-    each of those ~2 vertices per LSOA is reprojected once with pyproj instead of once per
-    polygon that uses it.
+
+def _lattice_to_wgs84(geo: dict[str, Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """EPSG:4326 coordinates of lattice vertices by table look-up: ``(ix, iy) -> (m, 2)``.
+
+    Every vertex of every area is a vertex of some LSOA hexagon, so each of those ~2 vertices per
+    LSOA is reprojected once with pyproj instead of once per polygon that uses it; ``ix``/``iy``
+    are integer lattice coordinates (half a hexagon's width / half its radius from the origin).
     """
     x0, y0, half_w, half_r = geo["lattice"]
     nrows, ncols = geo["shape"]
     height = 3 * nrows + 5  # lattice index ranges: i in [-1, 2 ncols], j in [-2, 3 nrows - 1]
-
-    def flat(coords: np.ndarray) -> np.ndarray:
-        i = np.rint((coords[:, 0] - x0) / half_w).astype(np.int64) + 1
-        j = np.rint((coords[:, 1] - y0) / half_r).astype(np.int64) + 2
-        return i * height + j
-
+    row, col = _cells_rc(geo)
     used = np.zeros((2 * ncols + 3) * height, dtype=bool)
-    used[flat(geo["ring"].reshape(-1, 2))] = True
+    ix = (2 * col + (row & 1))[:, None] + _HEX_DX
+    iy = (3 * row)[:, None] + _HEX_DY
+    used[((ix + 1) * height + iy + 2).ravel()] = True
     idx = np.flatnonzero(used)
     lon = np.full(len(used), np.nan)
     lat = np.full(len(used), np.nan)
-    lon[idx], lat[idx] = Transformer.from_crs(BNG, WGS84, always_xy=True).transform(
+    lon[idx], lat[idx] = _bng_to_wgs84().transform(
         (idx // height - 1) * half_w + x0, (idx % height - 2) * half_r + y0
     )
 
-    def transform(coords: np.ndarray) -> np.ndarray:
-        k = flat(coords)
+    def lonlat(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+        k = (ix + 1) * height + iy + 2
         return np.column_stack([lon[k], lat[k]])
 
-    return transform
+    return lonlat
+
+
+def _cycles(nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a permutation made of disjoint cycles: each element's cycle, named by its smallest
+    element, and the number of steps from the element to the end of its cycle when the cycle is
+    cut just before that smallest element. Pointer doubling: about log2(longest cycle) passes.
+    """
+    rep = np.arange(len(nxt))
+    jump = nxt
+    while True:  # minimum over 2^t elements ahead; stops changing once it covers the cycle
+        new = np.minimum(rep, rep[jump])
+        if np.array_equal(new, rep):
+            break
+        rep, jump = new, jump[jump]
+    last = nxt == rep
+    dist = (~last).astype(np.int64)
+    jump = np.where(last, np.arange(len(nxt)), nxt)
+    while not (jump[jump] == jump).all():  # list ranking; the cut ends absorb (distance 0)
+        dist = dist + dist[jump]
+        jump = jump[jump]
+    return rep, dist
+
+
+def _closed_runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``start, ..., start + length - 1, start`` for every run, concatenated (closed rings)."""
+    size = lengths + 1
+    ends = np.cumsum(size)
+    off = np.arange(int(ends[-1])) - np.repeat(ends - size, size)
+    off[ends - 1] = 0
+    return np.repeat(starts, size) + off
+
+
+def _dissolve(
+    geo: dict[str, Any], groups: np.ndarray, lonlat: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the LSOA hexagons of each group (label per LSOA, -1 = none): (labels, geometry).
+
+    Traced on the lattice instead of a GEOS coverage union (several times faster, the same
+    polygons up to where each ring starts): an edge of a hexagon is on its group's boundary when
+    the cell across it is in another group or off the grid; each boundary edge is followed by the
+    next one around the same vertex, which on a hexagonal lattice is unique (three cells meet at
+    every vertex), so the boundary splits into simple rings that never touch. Counter-clockwise
+    rings (group on the left) are shells, clockwise ones holes; a hole goes to the shell that
+    contains it. Rings are written clockwise (holes counter-clockwise) as GEOS does; groups of
+    several shells are MultiPolygons.
+    """
+    nrows, ncols = geo["shape"]
+    n = geo["n"]
+    valid = groups >= 0
+    labels, dense = np.unique(groups[valid], return_inverse=True)
+    if not len(labels):
+        return labels, np.empty(0, dtype=object)
+    cell_group = np.full(n, -1, dtype=np.int64)
+    cell_group[geo["cell"][valid]] = dense
+    cells = np.flatnonzero(cell_group >= 0)
+    row, col = np.divmod(cells, ncols)
+    nrow = row[:, None] + _EDGE_DROW
+    ncol = col[:, None] + _EDGE_DCOL[row & 1]
+    nb = nrow * ncols + ncol
+    on_grid = (nrow >= 0) & (nrow < nrows) & (ncol >= 0) & (ncol < ncols) & (nb < n)
+    nb = np.where(on_grid, nb, 0)
+    boundary = np.where(on_grid, cell_group[nb], -1) != cell_group[cells][:, None]
+    ci, k = np.nonzero(boundary)  # boundary edges, by cell then edge
+    edge_id = np.full(n * 6, -1, dtype=np.int64)
+    edge_id[cells[ci] * 6 + k] = np.arange(len(ci))
+    # the next edge from the end vertex (k + 1): this cell's edge k + 1 if the cell across it is
+    # outside the group, else that cell's edge k + 5 (which starts at the same vertex)
+    k1 = (k + 1) % 6
+    turn = boundary[ci, k1]
+    nxt = np.where(turn, edge_id[cells[ci] * 6 + k1], edge_id[nb[ci, k1] * 6 + (k + 5) % 6])
+    rep, dist = _cycles(nxt)
+    ix = 2 * col[ci] + (row[ci] & 1) + _HEX_DX[k]  # start vertex of each edge
+    iy = 3 * row[ci] + _HEX_DY[k]
+    reps = np.flatnonzero(rep == np.arange(len(rep)))  # one per ring, ascending
+    n_ring = len(reps)
+    ring_of = np.zeros(len(rep), dtype=np.int64)
+    ring_of[reps] = np.arange(n_ring)
+    cyc = ring_of[rep]
+    ring_group = cell_group[cells[ci[reps]]]
+    length = np.bincount(cyc, minlength=n_ring)
+    area2 = np.bincount(cyc, weights=ix * iy[nxt] - ix[nxt] * iy, minlength=n_ring)  # shoelace
+    shell = area2 > 0
+    # each hole's shell: the only shell of its group, or else the smallest shell containing it
+    owner = np.where(shell, np.arange(n_ring), -1)
+    shells = np.flatnonzero(shell)
+    shells = shells[np.argsort(ring_group[shells], kind="stable")]
+    n_shells = np.bincount(ring_group[shells], minlength=len(labels))
+    first = np.cumsum(n_shells) - n_shells
+    holes = np.flatnonzero(~shell)
+    owner[holes] = shells[first[ring_group[holes]]]
+    hard = holes[n_shells[ring_group[holes]] > 1]
+    if len(hard):  # test one vertex of each such hole against every shell of its group
+        count = n_shells[ring_group[hard]]
+        pair_hole = np.repeat(hard, count)
+        pos = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        pair_shell = shells[np.repeat(first[ring_group[hard]], count) + pos]
+        by_ring = np.lexsort((dist, cyc))
+        starts = np.cumsum(length) - length
+        polys = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON,
+            np.column_stack([ix, iy])[by_ring][_closed_runs(starts, length)].astype(np.float64),
+            (np.concatenate([[0], np.cumsum(length + 1)]), np.arange(n_ring + 1)),
+        )
+        vertex = reps[pair_hole]
+        hit = np.flatnonzero(shapely.contains_xy(polys[pair_shell], ix[vertex], iy[vertex]))
+        hit = hit[np.lexsort((area2[pair_shell[hit]], pair_hole[hit]))]
+        hit = hit[np.r_[True, pair_hole[hit][1:] != pair_hole[hit][:-1]]]
+        owner[pair_hole[hit]] = pair_shell[hit]
+    # rings in output order: group, polygon (its shell's first edge), shell before its holes
+    order = np.lexsort((reps, ~shell, reps[owner], ring_group))
+    r_len = length[order]
+    r_start = np.empty(n_ring, dtype=np.int64)
+    r_start[order] = np.cumsum(r_len) - r_len
+    edges = np.empty(len(rep), dtype=np.int64)
+    edges[r_start[cyc] + dist] = np.arange(len(rep))  # within a ring backwards: shells clockwise
+    edges = edges[_closed_runs(r_start[order], r_len)]
+    new_poly = np.r_[True, owner[order][1:] != owner[order][:-1]]
+    polys = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON,
+        lonlat(ix[edges], iy[edges]),
+        (np.concatenate([[0], np.cumsum(r_len + 1)]), np.append(np.flatnonzero(new_poly), n_ring)),
+    )
+    poly_group = ring_group[order][new_poly]
+    n_polys = np.bincount(poly_group, minlength=len(labels))
+    out = np.empty(len(labels), dtype=object)
+    one = n_polys[poly_group] == 1
+    out[poly_group[one]] = polys[one]
+    if not one.all():  # groups of several polygons (polygons in group order)
+        many = np.flatnonzero(n_polys > 1)
+        out[many] = shapely.multipolygons(polys[~one], indices=np.searchsorted(many, poly_group[~one]))
+    return labels, out
 
 
 def _areas(
@@ -1083,28 +1245,41 @@ def _areas(
     """LSOA hexagons and their dissolved parents (MSOA, ward, LAD, PCN, ICB), in EPSG:4326.
 
     A PCN's area is the LSOAs where it has more registered patients than any other PCN.
-    Parents are dissolved from the smallest nested children (LAD from MSOAs, ICB from LADs) to
-    keep unions small; everything is reprojected in one vectorised call at the end.
+    Everything is built from lattice coordinates: vertices are reprojected once by table look-up
+    and parents are traced on the lattice (:func:`_dissolve`), not unioned with GEOS.
     """
-    lsoa_geom = shapely.polygons(geo["ring"])
-    msoa_lab, msoa_geom = _dissolve(lsoa_geom, geo["msoa"])
-    ward_lab, ward_geom = _dissolve(lsoa_geom, geo["ward"])
-    msoa_lad = np.zeros(len(msoa_lab), dtype=np.int64)
-    msoa_lad[geo["msoa"]] = geo["lad"]
-    lad_lab, lad_geom = _dissolve(msoa_geom, msoa_lad[msoa_lab])
-    lad_icb = np.zeros(len(lad_lab), dtype=np.int64)
-    lad_icb[geo["lad"]] = geo["icb"]
-    icb_lab, icb_geom = _dissolve(lad_geom, lad_icb[lad_lab])
-    # PCN areas: each LSOA goes to the PCN with most of its registered patients
-    pcn_of = prac["pcn"][reg["p"]]
+    n = geo["n"]
+    lonlat = _lattice_to_wgs84(geo)
+    row, col = _cells_rc(geo)
+    ring = np.r_[np.arange(6), 0]  # closed
+    cell = geo["cell"]
+    lsoa_geom = shapely.from_ragged_array(  # several times faster than shapely.polygons(rings)
+        shapely.GeometryType.POLYGON,
+        lonlat(
+            ((2 * col + (row & 1))[cell, None] + _HEX_DX[ring]).ravel(),
+            ((3 * row)[cell, None] + _HEX_DY[ring]).ravel(),
+        ),
+        (np.arange(n + 1) * len(ring), np.arange(n + 1)),
+    )
+    msoa_lab, msoa_geom = _dissolve(geo, geo["msoa"], lonlat)
+    ward_lab, ward_geom = _dissolve(geo, geo["ward"], lonlat)
+    lad_lab, lad_geom = _dissolve(geo, geo["lad"], lonlat)
+    icb_lab, icb_geom = _dissolve(geo, geo["icb"], lonlat)
+    # PCN areas: each LSOA goes to the PCN with most of its registered patients (the lowest PCN
+    # label on a tie); patients are whole numbers, so the sums are exact in any order
     n_pcn = len(prac["pcn_code"])
-    key = reg["lsoa"] * n_pcn + pcn_of
-    uk, inv = np.unique(key, return_inverse=True)
-    tot = np.bincount(inv, weights=reg["patients"])
-    lsoa_k, pcn_k = uk // n_pcn, uk % n_pcn
-    order = np.lexsort((-tot, lsoa_k))
-    first = order[np.r_[True, lsoa_k[order][1:] != lsoa_k[order][:-1]]]
-    pcn_lab, pcn_geom = _dissolve(lsoa_geom[lsoa_k[first]], pcn_k[first])
+    by_lsoa = csr_matrix(
+        (reg["patients"], (reg["lsoa"], prac["pcn"][reg["p"]])), shape=(n, n_pcn)
+    )  # duplicates summed, columns sorted within each row
+    nnz = np.diff(by_lsoa.indptr)
+    has = np.flatnonzero(nnz > 0)
+    row_of = np.repeat(np.arange(n), nnz)
+    best = np.maximum.reduceat(by_lsoa.data, by_lsoa.indptr[has])  # rows of `has`, in order
+    at_max = np.flatnonzero(by_lsoa.data == np.repeat(best, nnz[has]))
+    top = at_max[np.r_[True, row_of[at_max][1:] != row_of[at_max][:-1]]]  # first max per row
+    pcn_of = np.full(n, -1, dtype=np.int64)
+    pcn_of[has] = by_lsoa.indices[top]
+    pcn_lab, pcn_geom = _dissolve(geo, pcn_of, lonlat)
     parts = [
         ("lsoa", names["lsoa_code"], names["lsoa_name"], lsoa_geom),
         ("msoa", names["msoa_code"][msoa_lab], names["msoa_name"][msoa_lab], msoa_geom),
@@ -1113,7 +1288,7 @@ def _areas(
         ("pcn", prac["pcn_code"][pcn_lab], prac["pcn_name"][pcn_lab], pcn_geom),
         ("icb", names["icb_code"][icb_lab], names["icb_name"][icb_lab], icb_geom),
     ]
-    geoms = shapely.transform(np.concatenate([g for *_, g in parts]), _lattice_to_wgs84(geo))
+    geoms = np.concatenate([g for *_, g in parts])
     return gpd.GeoDataFrame(
         {
             "area_code": np.concatenate([c for _, c, _, _ in parts]),
