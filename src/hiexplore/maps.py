@@ -500,7 +500,10 @@ _CSS = f"""
 .hx-title h2 {{font-size: 16px; line-height: 1.25; margin: 0; font-weight: 700;}}
 .hx-title .hx-sub {{margin-top: 2px; color: #333;}}
 .hx-legend {{max-height: 42vh; overflow-y: auto; max-width: 270px; font-size: 12px;}}
-.hx-legend h3 {{font-size: 13px; margin: 0 0 2px 0; font-weight: 700;}}
+.hx-legend h3 {{font-size: 13px; margin: 0 0 2px 0; font-weight: 700; display: inline;}}
+.hx-legend summary {{cursor: pointer; margin-bottom: 2px;}}
+.hx-legend summary::after {{content: ' (click to hide)'; font-size: 11px; color: #555;}}
+.hx-legend details:not([open]) summary::after {{content: ' (click to show the key)';}}
 @media (max-width: 700px) {{ .hx-title {{max-width: 60vw;}} .hx-legend {{max-width: 45vw;}} }}
 .hx-legend .hx-units, .hx-legend .hx-scheme {{color: #333; margin-bottom: 3px;}}
 .hx-legend table {{border-collapse: collapse; margin: 3px 0 4px 0;}}
@@ -825,7 +828,7 @@ def _legend_html(
     worse = "low" if higher_is_better else "high"
     polarity = "higher is better" if higher_is_better else "lower is better"
     parts = [
-        f"<h3>{_esc(legend_title)}</h3>",
+        f"<details open><summary><h3>{_esc(legend_title)}</h3></summary>",
         f"<div class='hx-units'>Units: {_esc(units) if units else 'none'}</div>",
         f"<div class='hx-scheme'>Classes: {_esc(SCHEMES[scheme])}. Darker = worse "
         f"({polarity}, so {worse} values are darker).</div>",
@@ -838,7 +841,7 @@ def _legend_html(
     if note:
         parts.append(f"<div class='hx-note'>{_esc(note)}</div>")
     parts.append(
-        f"<div class='hx-source'>{_esc(source_line)}<br>Map made {made_on:%d %B %Y}.</div>"
+        f"<div class='hx-source'>{_esc(source_line)}<br>Map made {made_on:%d %B %Y}.</div></details>"
     )
     return "".join(parts)
 
