@@ -12,6 +12,7 @@ from app_support.data import get_targets
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
+from hiexplore.catalogue import get_indicator
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
 from hiexplore.mapping import caveat_note
@@ -100,7 +101,8 @@ with left:
         vals = sel[["area_code", "people_to_reach", "reasons", "imd_decile"]].rename(columns={"people_to_reach": "value"})
         vals["flagged"] = True
         try:
-            m = choropleth(areas, vals, title=f"Target areas: people to reach ({', '.join(indicators)})",
+            m = choropleth(areas, vals, title="Target areas: people to reach ("
+                           + ", ".join(get_indicator(k).short_name for k in indicators) + ")",
                            units="people", source_line=ds.provenance_line(limit=2), legend_title="People to reach",
                            scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False,
                            synthetic_or_modelled_note=caveat_note(ds, geography),
