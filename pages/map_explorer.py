@@ -103,7 +103,7 @@ with right:
                 "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
                 "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
                 "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
-                "people_to_reach": st.column_config.NumberColumn("people to reach", format="%d"),
+                "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
             },
         )
     else:
@@ -152,5 +152,5 @@ if area:
         st.dataframe(pd.DataFrame(rows), hide_index=True,
                      column_config={"value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
-                                    "people to reach": st.column_config.NumberColumn(format="%d")})
+                                    "people to reach": st.column_config.NumberColumn(format="localized")})
     source_caption(ds)

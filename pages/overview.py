@@ -69,7 +69,8 @@ if rows:
         column_config={
             "most deprived 20%": st.column_config.NumberColumn(format="%.1f%%"),
             "least deprived 20%": st.column_config.NumberColumn(format="%.1f%%"),
-            "people to reach": st.column_config.NumberColumn(format="%d"),
+            "flagged areas": st.column_config.NumberColumn(format="localized"),
+            "people to reach": st.column_config.NumberColumn(format="localized"),
         },
     )
 st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + ds.provenance_line())

@@ -91,7 +91,7 @@ with right:
     show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "people_to_reach", "imd_decile", "core20",
             "priority_score", "reasons"]
     st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=520, column_config={
-        "people_to_reach": st.column_config.NumberColumn("people to reach", format="%d"),
+        "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
         "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
         "reasons": st.column_config.TextColumn("reasons", width="large"),
     })
