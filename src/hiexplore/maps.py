@@ -783,10 +783,8 @@ def _legend_html(
     legend_title: str,
     units: str,
     scheme: str,
-    labels: Sequence[str],
+    classification: Classification,
     colours: Sequence[str],
-    counts: Sequence[int],
-    n_missing: int,
     higher_is_better: bool,
     any_flagged: bool,
     flagged_label: str,
@@ -796,7 +794,13 @@ def _legend_html(
     source_line: str,
     made_on: dt.date,
     fill_opacity: float,
+    extra_note: str = "",
 ) -> str:
+    """The legend box: key, units, classes, counts, caveat and sources, foldable by a click.
+
+    ``extra_note`` (HTML) goes in just before the sources, inside the foldable part.
+    """
+    labels, counts, n_missing = classification.labels, classification.counts, classification.n_missing
     rows = [
         f"<tr><td><span class='hx-sw' style='background:{c};opacity:{fill_opacity}'></span></td>"
         f"<td>{_esc(lab)}</td><td class='hx-n'>{n:,}</td></tr>"
@@ -840,10 +844,24 @@ def _legend_html(
         )
     if note:
         parts.append(f"<div class='hx-note'>{_esc(note)}</div>")
+    parts.append(extra_note)
     parts.append(
         f"<div class='hx-source'>{_esc(source_line)}<br>Map made {made_on:%d %B %Y}.</div></details>"
     )
     return "".join(parts)
+
+
+def _title_html(title: str, note: str | None) -> str:
+    """The title box: the map's title and the synthetic / modelled caveat under it."""
+    return f"<h2>{_esc(title)}</h2>" + (f"<div class='hx-note'>{_esc(note)}</div>" if note else "")
+
+
+def _practice_keys(practices: pd.DataFrame | None) -> list[tuple[int, float]]:
+    """The legend's practice circles for the practices drawn (none without list sizes)."""
+    if practices is None or not len(practices):
+        return []
+    sizes = pd.to_numeric(practices["list_size"], errors="coerce")
+    return _practice_legend_keys(float(sizes.max())) if sizes.notna().any() else []
 
 
 def _practice_legend_keys(top: float) -> list[tuple[int, float]]:
@@ -1051,20 +1069,12 @@ def choropleth(
         folium.GeoJson(label_fc, name="Area names", point_to_layer=JsCode(label_js)).add_to(m)
         overlays += 1
 
-    practice_keys: list[tuple[int, float]] = []
     if practices is not None and len(practices):
-        layer = practice_points_layer(practices, pane="hx-points")
-        layer.add_to(m)
-        sizes = pd.to_numeric(practices["list_size"], errors="coerce")
-        if sizes.notna().any():
-            practice_keys = _practice_legend_keys(float(sizes.max()))
+        practice_points_layer(practices, pane="hx-points").add_to(m)
         overlays += 1
 
     note = synthetic_or_modelled_note
-    title_html = f"<h2>{_esc(title)}</h2>"
-    if note:
-        title_html += f"<div class='hx-note'>{_esc(note)}</div>"
-    m.add_child(control_cls(title_html, "topleft", "hx-box hx-title"))
+    m.add_child(control_cls(_title_html(title, note), "topleft", "hx-box hx-title"))
     if overlays:  # a control listing only one base layer would be clutter
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
@@ -1072,15 +1082,13 @@ def choropleth(
         legend_title=legend_title or title,
         units=units,
         scheme=scheme,
-        labels=classification.labels,
+        classification=classification,
         colours=colours,
-        counts=classification.counts,
-        n_missing=classification.n_missing,
         higher_is_better=higher_is_better,
         any_flagged=bool(flagged.any()),
         flagged_label=flagged_label,
         any_cold=bool(cold.any()),
-        practice_keys=practice_keys,
+        practice_keys=_practice_keys(practices),
         note=note,
         source_line=source_line,
         made_on=made_on or dt.date.today(),

@@ -496,7 +496,7 @@ def zoom_choropleth(
     """
     import folium
 
-    from .maps import _legend_html, _macro_classes, _practice_legend_keys
+    from .maps import _legend_html, _macro_classes, _practice_keys, _title_html
 
     if not levels:
         raise RequestError("zoom_choropleth needs at least one level.")
@@ -569,39 +569,14 @@ def zoom_choropleth(
         "viewPad": VIEW_PAD,
     }
 
-    practice_keys: list[tuple[int, float]] = []
     if practices is not None and len(practices):
         cfg["practices"] = _practice_payload(practices)
-        sizes = pd.to_numeric(practices["list_size"], errors="coerce")
-        if sizes.notna().any():
-            practice_keys = _practice_legend_keys(float(sizes.max()))
+    practice_keys = _practice_keys(practices)
 
-    note = synthetic_or_modelled_note
-    title_html = f"<h2>{_esc(title)}</h2>"
-    if note:
-        title_html += f"<div class='hx-note'>{_esc(note)}</div>"
-    m.add_child(control_cls(title_html, "topleft", "hx-box hx-title"))
+    m.add_child(control_cls(_title_html(title, synthetic_or_modelled_note), "topleft", "hx-box hx-title"))
     m.add_child(_element(cfg))  # after the title, so the zoom status sits under it
     any_flag = any(any('"f":' in c["d"] for c in p["cells"]) for p in payloads)
     any_cold = any(any('"s":' in c["d"] for c in p["cells"]) for p in payloads)
-    legend = _legend_html(
-        legend_title=legend_title or title,
-        units=units,
-        scheme=scheme,
-        labels=classification.labels,
-        colours=colours,
-        counts=classification.counts,
-        n_missing=classification.n_missing,
-        higher_is_better=higher_is_better,
-        any_flagged=any_flag,
-        flagged_label=flagged_label,
-        any_cold=any_cold,
-        practice_keys=practice_keys,
-        note=note,
-        source_line=source_line,
-        made_on=made_on or dt.date.today(),
-        fill_opacity=fill_opacity,
-    )
     zooms = "; ".join(
         f"{_NAMES.get(lv.geography, lv.geography)} from zoom {lv.min_zoom:g}" if lv.min_zoom else
         f"{_NAMES.get(lv.geography, lv.geography)} when zoomed out"
@@ -609,10 +584,26 @@ def zoom_choropleth(
     )
     if practice_keys:
         zooms += f"; GP practices from zoom {PRACTICE_ZOOM:g}"
-    legend += (
-        f"<div class='hx-source'>Geography changes with the zoom: {_esc(zooms)}. Each area is "
-        f"coloured by its own figure; classes and counts are those of the "
-        f"{_esc(_NAMES.get(finest_level.geography, finest_level.geography))}.</div>"
+    legend = _legend_html(
+        legend_title=legend_title or title,
+        units=units,
+        scheme=scheme,
+        classification=classification,
+        colours=colours,
+        higher_is_better=higher_is_better,
+        any_flagged=any_flag,
+        flagged_label=flagged_label,
+        any_cold=any_cold,
+        practice_keys=practice_keys,
+        note=synthetic_or_modelled_note,
+        source_line=source_line,
+        made_on=made_on or dt.date.today(),
+        fill_opacity=fill_opacity,
+        extra_note=(
+            f"<div class='hx-source'>Geography changes with the zoom: {_esc(zooms)}. Each area is "
+            f"coloured by its own figure; classes and counts are those of the "
+            f"{_esc(_NAMES.get(finest_level.geography, finest_level.geography))}.</div>"
+        ),
     )
     m.add_child(control_cls(legend, "bottomright", "hx-box hx-legend"))
     if bounds is not None and all(map(math.isfinite, bounds)):
