@@ -133,3 +133,12 @@ def test_standard_band_errors() -> None:
         standard_band([1.0], 80, polarity="no judgement")
     with pytest.raises(RequestError, match="value must be numbers"):
         standard_band(["x"], 80)
+
+
+def test_inputs_of_different_lengths_are_refused_naming_each_length() -> None:
+    with pytest.raises(RequestError, match=r"^lower, upper and benchmark must have the same length \(or one "
+                       r"benchmark\); got 2, 3 and 4 values\.$"):
+        compare_with_benchmark([1, 2], [3, 4, 5], [1, 2, 3, 4])
+    with pytest.raises(RequestError, match=r"^value, acceptable and achievable must have the same length \(or "
+                       r"one standard\); got 3, 2 and 1 values\.$"):
+        standard_band([1, 2, 3], [70, 80], None)

@@ -63,6 +63,19 @@ def _floats(name: str, values: ArrayLike) -> NDArray[np.float64]:
         raise RequestError(f"{name} must be numbers, got {values!r}.") from None
 
 
+def _same_length(named: dict[str, ArrayLike], *, single: str) -> list[NDArray[np.float64]]:
+    """The inputs as float arrays broadcast together (a single value stands for every row)."""
+    arrays = [_floats(name, values) for name, values in named.items()]
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        names, sizes = list(named), [str(a.size) for a in arrays]
+        raise RequestError(
+            f"{', '.join(names[:-1])} and {names[-1]} must have the same length (or one {single}); got "
+            f"{', '.join(sizes[:-1])} and {sizes[-1]} values."
+        ) from None
+
+
 def compare_with_benchmark(
     lower: ArrayLike,
     upper: ArrayLike,
@@ -105,16 +118,9 @@ def compare_with_benchmark(
     ['Similar', 'Better', 'Worse']
     """
     high_label, low_label = _polarity(polarity)
-    lo = _floats("lower", lower)
-    hi = _floats("upper", upper)
-    b = _floats("benchmark", benchmark)
-    try:
-        lo, hi, b = np.broadcast_arrays(lo, hi, b)
-    except ValueError:
-        raise RequestError(
-            f"lower, upper and benchmark must have the same length (or one benchmark); got "
-            f"{lo.size}, {hi.size} and {b.size} values."
-        ) from None
+    lo, hi, b = _same_length(
+        {"lower": lower, "upper": upper, "benchmark": benchmark}, single="benchmark"
+    )
     missing = ~(np.isfinite(lo) & np.isfinite(hi) & np.isfinite(b))
     with np.errstate(invalid="ignore"):
         out = np.where(lo > b, high_label, np.where(hi < b, low_label, SIMILAR)).astype(object)
@@ -184,16 +190,11 @@ def standard_band(
             valid=["higher is better", "lower is better"],
         )
     sign = 1.0 if polarity == "higher is better" else -1.0
-    v = _floats("value", value)
-    acc = _floats("acceptable", acceptable)
-    ach = _floats("achievable", np.nan if achievable is None else achievable)
-    try:
-        v, acc, ach = np.broadcast_arrays(v, acc, ach)
-    except ValueError:
-        raise RequestError(
-            f"value, acceptable and achievable must have the same length (or one standard); got "
-            f"{v.size}, {acc.size} and {ach.size} values."
-        ) from None
+    v, acc, ach = _same_length(
+        {"value": value, "acceptable": acceptable,
+         "achievable": np.nan if achievable is None else achievable},
+        single="standard",
+    )
     if achievable is not None:
         both = np.isfinite(acc) & np.isfinite(ach)
         if np.any(both & (sign * ach < sign * acc)):
