@@ -1019,3 +1019,18 @@ def test_read_results_validate_against_the_schema(tmp_path):
     assert list(f.columns[:11]) == list(ind.CANONICAL)
     assert f["indicator"].isin(INDICATOR_KEYS).all()
     assert f["numerator"].dtype == float and f["value"].dtype == float
+
+
+def test_a_lower_limit_above_the_upper_one_names_its_row_and_column(tmp_path):
+    path = _write_csv(tmp_path / "ft.csv", [_ft_row(), _ft_row(**{"Lower CI 99.8 limit": "18.0"})])
+    with pytest.raises(InputFileError, match=r"expected the lower 99\.8% limit to be at most the upper one, "
+                       r"found 18 above 17\.4") as err:
+        ind.read_fingertips_csv(path)
+    assert (err.value.row, err.value.column) == (3, "Lower CI 99.8 limit")
+    header = ["IndicatorId", "AreaCode", "Year", "Value", "Count", "LowerCI", "UpperCI", "Denominator"]
+    path = _write_csv(tmp_path / "n.csv", [["94063", "E92000001", "2022", "66", "6", "68", "65", "10"]],
+                      header=header)
+    with pytest.raises(InputFileError, match=r"expected the lower limit to be at most the upper one, "
+                       r"found 68 above 65") as err:
+        ind.read_fingertipsnext_csv(path)
+    assert (err.value.row, err.value.column) == (2, "LowerCI")

@@ -274,6 +274,21 @@ def _check_within(
         )
 
 
+def _check_limits_ordered(
+    path: Path, lower: pd.Series, upper: pd.Series, rows: np.ndarray, column: str, what: str
+) -> None:
+    """Published confidence limits: the lower one may not lie above the upper one."""
+    pos = first_bad_row((lower > upper + 1e-9).fillna(False))
+    if pos is not None:
+        raise InputFileError(
+            path,
+            f"expected the {what} to be at most the upper one, found {lower.iloc[pos]:g} above "
+            f"{upper.iloc[pos]:g}",
+            row=int(rows[pos]),
+            column=column,
+        )
+
+
 class _Csv(NamedTuple):
     """A CSV table: its header, its cells (``_row`` = the row a spreadsheet shows), the header's
     row and the records above it (title text, where a period may be stated)."""
@@ -662,15 +677,7 @@ def read_fingertips_csv(path: str | Path) -> list[ReadResult]:
     den = _numbers(s("Denominator"), srows, path, "Denominator")
     _check_within(path, count, den, srows, "Count", "Denominator")
     for low, high, level in ((lo, hi, "95.0"), (lo998, hi998, "99.8")):
-        pos = first_bad_row((low > high + 1e-9).fillna(False))
-        if pos is not None:
-            raise InputFileError(
-                path,
-                f"expected the lower {level}% limit to be at most the upper one, found "
-                f"{low.iloc[pos]:g} above {high.iloc[pos]:g}",
-                row=int(srows[pos]),
-                column=f"Lower CI {level} limit",
-            )
+        _check_limits_ordered(path, low, high, srows, f"Lower CI {level} limit", f"lower {level}% limit")
     pct = keys.loc[keep].map(lambda k: catalogue()[k].unit == "%").astype(bool)
     _check_percent(path, value.where(pct), srows, "Value")
 
@@ -860,15 +867,7 @@ def read_fingertipsnext_csv(path: str | Path) -> list[ReadResult]:
     count = _numbers(s("Count"), srows, path, "Count")
     den = _numbers(s("Denominator"), srows, path, "Denominator")
     _check_within(path, count, den, srows, "Count", "Denominator")
-    pos = first_bad_row((lo > hi + 1e-9).fillna(False))
-    if pos is not None:
-        raise InputFileError(
-            path,
-            f"expected the lower limit to be at most the upper one, found {lo.iloc[pos]:g} above "
-            f"{hi.iloc[pos]:g}",
-            row=int(srows[pos]),
-            column="LowerCI",
-        )
+    _check_limits_ordered(path, lo, hi, srows, "LowerCI", "lower limit")
     pct = keys.loc[keep].map(lambda k: catalogue()[k].unit == "%").astype(bool)
     _check_percent(path, value.where(pct), srows, "Value")
     year = s("Year").astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
