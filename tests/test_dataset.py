@@ -66,3 +66,23 @@ def test_load_rejects_a_corrupted_table(demo_dataset: Path, tmp_path: Path) -> N
         load_dataset(target)
     man = json.loads((target / "manifest.json").read_text("utf-8"))
     assert man["synthetic"] is True
+
+
+def test_derived_builds_once_per_key_and_keeps_a_bounded_number() -> None:
+    from types import SimpleNamespace
+
+    from hiexplore.dataset import derived
+
+    ds = SimpleNamespace()
+    calls: list[int] = []
+
+    def build(k: int) -> int:
+        calls.append(k)
+        return k * 10
+
+    assert [derived(ds, "_c", k, lambda k=k: build(k), keep=2) for k in (1, 1, 2, 2)] == [10, 10, 20, 20]
+    assert calls == [1, 2]
+    derived(ds, "_c", 3, lambda: build(3), keep=2)  # a third key empties the full cache first
+    assert set(ds.__dict__["_c"]) == {3}
+    assert derived(ds, "_c", 1, lambda: build(1), keep=2) == 10 and calls == [1, 2, 3, 1]
+    assert derived(object(), "_c", 1, lambda: build(1)) == 10 and calls[-1] == 1  # no __dict__: built anew

@@ -191,7 +191,7 @@ def test_reasons_vectorised_equal_row_by_row(ds) -> None:
 def test_one_decimal_table_equals_format() -> None:
     x = np.concatenate([np.arange(0, 1000.05, 0.05), np.random.default_rng(1).uniform(0, 100, 20_000),
                         [np.nan, np.inf, -0.0, -0.04, 0.25, 0.35, 2.675, 999.95, 1000.04, 1e20]])
-    assert F._fmt(x).tolist() == [format(v, ".1f") for v in x.tolist()]
+    assert F._fmt_text(x).to_pylist() == [format(v, ".1f") for v in x.tolist()]
 
 
 def test_cached_apportioning_equals_fresh(ds) -> None:

@@ -31,6 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .catalogue import get_indicator
+from .dataset import derived
 from .errors import RequestError
 
 __all__ = [
@@ -168,13 +169,8 @@ def _dataset_catchment(
     than using it.
     """
     reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
-    cache = ds.__dict__.setdefault("_catchment_cache", {}) if hasattr(ds, "__dict__") else {}
-    key = (id(reg), len(reg), weight_columns)
-    if key not in cache:
-        if any(k[:2] != key[:2] for k in cache):
-            cache.clear()
-        cache[key] = _catchment(reg, weight_columns)
-    return cache[key]
+    return derived(ds, "_catchment_cache", (id(reg), len(reg), weight_columns),
+                   lambda: _catchment(reg, weight_columns), keep=len(BAND_AGES) + 1)
 
 
 def _check_request(indicators: pd.DataFrame, indicator: str, period: str | None) -> str:
@@ -309,24 +305,21 @@ def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
     table costs less than taking each indicator's rows on its own.
     """
     ind: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
-    cache = ds.__dict__.setdefault("_indicator_rows_cache", {}) if hasattr(ds, "__dict__") else {}
-    key = (id(ind), len(ind))
-    if key not in cache:
-        cache.clear()
-        cache[key] = dict(tuple(ind.groupby("indicator", sort=False))) if len(ind) else {}
-    rows = cache[key].get(indicator)
+    split = derived(
+        ds, "_indicator_rows_cache", (id(ind), len(ind)),
+        lambda: dict(tuple(ind.groupby("indicator", sort=False))) if len(ind) else {}, keep=1,
+    )
+    rows = split.get(indicator)
     return ind if rows is None or rows.empty else rows
 
 
 def _lsoa_names(ds: object, codes: pd.Series) -> np.ndarray:
     """Names of the LSOAs ``codes`` (the catchment's LSOA codes, the same for every indicator)."""
     lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
-    cache = ds.__dict__.setdefault("_lsoa_names_cache", {}) if hasattr(ds, "__dict__") else {}
-    key = (id(lookup), len(lookup), id(codes), len(codes))
-    if key not in cache:
-        cache.clear()
-        cache[key] = codes.map(lookup.set_index("lsoa_code")["lsoa_name"]).array
-    return cache[key]
+    return derived(
+        ds, "_lsoa_names_cache", (id(lookup), len(lookup), id(codes), len(codes)),
+        lambda: codes.map(lookup.set_index("lsoa_code")["lsoa_name"]).array,
+    )
 
 
 def area_figures(
@@ -380,10 +373,11 @@ def area_figures(
         out["catchment_source"] = "not used"
     else:
         weights = eligible_columns(indicator, ds.registrations)  # type: ignore[attr-defined]
+        catchments = _dataset_catchment(ds, weights)
         lsoa = apportion_to_lsoa(
             ds.registrations,  # type: ignore[attr-defined]
             in_dataset.rename(columns={"area_code": "practice_code"}),
-            catchments=_dataset_catchment(ds, weights),
+            catchments=catchments,
         )
         lsoa["weighted_by"] = (
             "registered patients aged "
@@ -394,7 +388,7 @@ def area_figures(
         lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
         if geography == "lsoa":
             out = lsoa.rename(columns={"lsoa_code": "area_code"})
-            out["area_name"] = _lsoa_names(ds, _dataset_catchment(ds, weights)[0].lsoa_code_column)
+            out["area_name"] = _lsoa_names(ds, catchments[0].lsoa_code_column)
         else:
             out = aggregate_lsoa(lsoa, lookup, geography)
         out.attrs.update(lsoa.attrs)

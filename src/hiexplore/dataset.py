@@ -27,10 +27,11 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -49,8 +50,10 @@ __all__ = [
     "validated_checksums",
     "dataset_summary",
     "is_dataset",
+    "derived",
 ]
 
+T = TypeVar("T")
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in TABLES}
 VALIDATED_FILE = "validated.json"  # checksums of the table files a validated write produced
 # zstd; no column statistics: every table is read whole (never filtered by row group), and the
@@ -130,6 +133,23 @@ class Dataset:
         more = len(parts) - limit
         shown = "; ".join(parts[:limit]) + (f"; and {more} more (see the manifest)" if more > 0 else "")
         return f"Sources: {shown}. Open Government Licence v3.0."
+
+
+def derived(ds: object, name: str, key: Hashable, build: Callable[[], T], *, keep: int = 16) -> T:
+    """``build()`` once per loaded dataset object and ``key``, kept in ``ds.__dict__[name]``.
+
+    What is derived from a dataset (the share matrix, the indicators split by key, spatial
+    indexes, deprivation per geography) stays true because a loaded dataset is not changed in
+    place; the key names what it depends on. At most ``keep`` results are kept per name (the
+    cache is emptied when a new key would exceed it; ``keep=1`` keeps only the latest). Objects
+    without a ``__dict__`` get a fresh result every time.
+    """
+    cache: dict[Hashable, Any] = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
+    if key not in cache:
+        if len(cache) >= keep:
+            cache.clear()
+        cache[key] = build()
+    return cache[key]
 
 
 def _period_sort_key(period: str) -> tuple:

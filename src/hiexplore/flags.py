@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from .apportion import _indicator_rows, area_figures
 from .catalogue import get_indicator, standard_for
+from .dataset import derived
 from .errors import RequestError
 from .stats.compare import compare_with_benchmark, standard_band
 from .stats.intervals import proportion_ci
@@ -169,11 +170,13 @@ def _deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
     Kept in ``ds.__dict__`` like the spatial weights: every indicator's flags need the same
     table, and the population-weighted means take a groupby over the registrations.
     """
-    cache = ds.__dict__.setdefault("_deprivation_cache", {}) if hasattr(ds, "__dict__") else {}
     dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
-    key = (geography, id(dep), len(dep))
-    if key in cache:
-        return cache[key]
+    return derived(ds, "_deprivation_cache", (geography, id(dep), len(dep)),
+                   lambda: _build_deprivation_table(ds, geography))
+
+
+def _build_deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
+    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
     edition = int(dep["edition"].max())
     d = dep[dep["edition"] == edition].set_index("lsoa_code")
     n_national = 33755 if edition >= 2025 else 32844
@@ -210,21 +213,13 @@ def _deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
                 "imd_decile": np.clip(np.ceil(mean_rank / n_national * 10), 1, 10),
             }
         )
-    if len(cache) > 16:
-        cache.clear()
-    cache[key] = (table, edition)
     return table, edition
 
 
 def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
     """Deprivation domain scores and Census shares of each area (population-weighted)."""
-    cache = ds.__dict__.setdefault("_features_cache", {}) if hasattr(ds, "__dict__") else {}
     key = (geography, id(ds.deprivation), id(ds.population))  # type: ignore[attr-defined]
-    if key not in cache:  # the same for every indicator: built once per dataset
-        if len(cache) > 16:
-            cache.clear()
-        cache[key] = _feature_table(ds, geography)
-    table = cache[key]
+    table = derived(ds, "_features_cache", key, lambda: _feature_table(ds, geography))
     if geography == "lsoa":
         return table.reindex(codes).reset_index()
     return table.reindex(codes).reset_index().rename(columns={"index": "area_code"})
@@ -275,10 +270,8 @@ def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permuta
     if len(ok) < 8:
         return pd.Series("not assessed", index=figs.index)
     key = (geography, hash(tuple(ok["area_code"])))
-    cache = ds.__dict__.setdefault("_weights_cache", {})  # weights depend only on the polygons
-    if key not in cache:
-        cache[key] = queen_weights(polys.loc[ok["area_code"]].reset_index(), id_col="area_code")
-    w = cache[key]
+    w = derived(ds, "_weights_cache", key,  # weights depend only on the polygons
+                lambda: queen_weights(polys.loc[ok["area_code"]].reset_index(), id_col="area_code"))
     res = local_moran_rate(
         ok["numerator"].to_numpy(float), ok["denominator"].to_numpy(float), w,
         permutations=permutations, seed=seed,
@@ -353,15 +346,16 @@ def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, h
     return "; ".join(parts) + "."
 
 
-#: "0.0" ... "1000.0": one-decimal strings of percentages, looked up instead of formatted
-_ONE_DECIMAL = np.array([f"{i // 10}.{i % 10}" for i in range(10_001)], dtype=object)
+#: percentages 0.0 to 1000.0 are formatted by looking up their tenths
+_ONE_DECIMAL_TENTHS = 10_001
 #: people-to-reach counts below this are looked up ("1,234") instead of formatted
 _COUNT_TABLE_SIZE = 100_000
 
 
 @lru_cache(maxsize=1)
 def _one_decimal_text() -> pa.Array:
-    return pa.array(_ONE_DECIMAL, type=pa.string())
+    """"0.0", "0.1", ... "1000.0", built on first use."""
+    return pa.array([f"{i // 10}.{i % 10}" for i in range(_ONE_DECIMAL_TENTHS)], type=pa.string())
 
 
 @lru_cache(maxsize=1)
@@ -369,45 +363,32 @@ def _count_text() -> pa.Array:
     return pa.array([f"{i:,}" for i in range(_COUNT_TABLE_SIZE)], type=pa.string())
 
 
-def _one_decimal_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in :data:`_ONE_DECIMAL` of ``format(x, ".1f")`` and the rows not in the table.
+def _take_text(table: pa.Array, codes: np.ndarray, others: np.ndarray, other_text: list[str]) -> pa.Array:
+    """``table[code]`` for every row, except the rows ``others`` (a mask), which take
+    ``other_text`` in order: the values a lookup table does not hold, formatted one by one."""
+    codes = codes.copy()
+    if other_text:
+        codes[others] = len(table) + np.arange(len(other_text))
+        table = pa.concat_arrays([table, pa.array(other_text, type=pa.string())])
+    return table.take(pa.array(codes))
 
-    ``rint(10 x)`` is the correctly rounded tenth except within a hair of a half, where (as for
-    negatives, NaN and large values) Python's ``format`` has to be called.
+
+def _fmt_text(values: np.ndarray) -> pa.Array:
+    """``format(x, ".1f")`` of every value, as an Arrow string array (the same strings).
+
+    ``rint(10 x)`` gives the position of the correctly rounded tenth in the table except within
+    a hair of a half, where (as for negatives, NaN and large values) ``format`` is called.
     """
     x = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
         tenths = x * 10.0
         c = np.rint(tenths)
         fast = (
-            np.isfinite(x) & (x >= 0) & ~np.signbit(x) & (c < len(_ONE_DECIMAL))
+            np.isfinite(x) & (x >= 0) & ~np.signbit(x) & (c < _ONE_DECIMAL_TENTHS)
             & (np.abs(tenths - np.floor(tenths) - 0.5) > 1e-6)
         )
-    return np.where(fast, c, 0).astype(np.int64), ~fast
-
-
-def _fmt(values: np.ndarray, spec: str = ".1f") -> np.ndarray:
-    """``format(x, ".1f")`` of every value, as an object array (the same strings)."""
-    x = np.asarray(values, dtype=float)
-    if spec != ".1f":
-        return np.array([format(v, spec) for v in x.tolist()], dtype=object)
-    codes, slow = _one_decimal_codes(x)
-    out = _ONE_DECIMAL[codes]
-    if slow.any():
-        out[slow] = [format(v, ".1f") for v in x[slow].tolist()]
-    return out
-
-
-def _fmt_text(values: np.ndarray) -> pa.Array:
-    """:func:`_fmt` as an Arrow string array, taken from the table without Python strings."""
-    x = np.asarray(values, dtype=float)
-    codes, slow = _one_decimal_codes(x)
-    table = _one_decimal_text()
-    if slow.any():
-        extra = [format(v, ".1f") for v in x[slow].tolist()]
-        codes[slow] = len(table) + np.arange(len(extra))
-        table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
-    return table.take(pa.array(codes))
+    codes = np.where(fast, c, 0).astype(np.int64)
+    return _take_text(_one_decimal_text(), codes, ~fast, [format(v, ".1f") for v in x[~fast].tolist()])
 
 
 def _choose(codes: np.ndarray, texts: Sequence[str]) -> pa.Array:
@@ -418,13 +399,8 @@ def _choose(codes: np.ndarray, texts: Sequence[str]) -> pa.Array:
 def _count_words(counts: np.ndarray) -> pa.Array:
     """``f"{int(x):,}"`` of non-negative counts (0 where not finite), via a lookup table."""
     x = np.where(np.isfinite(counts) & (counts >= 0), counts, 0.0).astype(np.int64)
-    table = _count_text()
-    big = x >= len(table)
-    if big.any():
-        extra = [f"{v:,}" for v in x[big].tolist()]
-        x[big] = len(table) + np.arange(len(extra))
-        table = pa.concat_arrays([table, pa.array(extra, type=pa.string())])
-    return table.take(pa.array(x))
+    big = x >= _COUNT_TABLE_SIZE
+    return _take_text(_count_text(), np.where(big, 0, x), big, [f"{v:,}" for v in x[big].tolist()])
 
 
 def _mask(figs: pd.DataFrame, name: str) -> np.ndarray:

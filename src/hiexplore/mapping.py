@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import get_indicator, standard_for
+from .dataset import derived
 from .errors import RequestError
 
 __all__ = [
@@ -252,15 +253,15 @@ def area_at(ds: object, geography: str, lat: float, lon: float) -> str | None:
         return None
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    cache = ds.__dict__.setdefault("_area_at_cache", {}) if hasattr(ds, "__dict__") else {}
     areas = ds.areas  # type: ignore[attr-defined]
-    key = (geography, id(areas), len(areas))
-    if key not in cache:
+
+    def index_of_areas() -> tuple[np.ndarray, Any]:
         polys = areas[areas["area_type"] == geography]
         if polys.crs is not None and polys.crs.to_epsg() != 4326:
             polys = polys.to_crs(4326)
-        cache[key] = (polys["area_code"].to_numpy(), polys.geometry.values, polys.sindex)
-    codes, geoms, index = cache[key]
+        return polys["area_code"].to_numpy(), polys.sindex
+
+    codes, index = derived(ds, "_area_at_cache", (geography, id(areas), len(areas)), index_of_areas)
     from shapely.geometry import Point
 
     hits = index.query(Point(lon, lat), predicate="intersects")
