@@ -504,7 +504,7 @@ _CSS = f"""
 .hx-legend summary {{cursor: pointer; margin-bottom: 2px;}}
 .hx-legend summary::after {{content: ' (click to hide)'; font-size: 11px; color: #555;}}
 .hx-legend details:not([open]) summary::after {{content: ' (click to show the key)';}}
-@media (max-width: 700px) {{ .hx-title {{max-width: 60vw;}} .hx-legend {{max-width: 45vw;}} }}
+@media (max-width: 700px) {{ .hx-title {{max-width: 50vw;}} .hx-legend {{max-width: 45vw;}} }}
 .hx-legend .hx-units, .hx-legend .hx-scheme {{color: #333; margin-bottom: 3px;}}
 .hx-legend table {{border-collapse: collapse; margin: 3px 0 4px 0;}}
 .hx-legend td {{padding: 1px 4px 1px 0; vertical-align: middle; white-space: nowrap;}}
