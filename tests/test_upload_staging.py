@@ -1,0 +1,164 @@
+"""Upload staging hygiene (issue 11, item 5): refused uploads are deleted at once, a session's
+staging is cleared when the session ends, and all staging is bounded in size.
+
+Plain package functions, no Streamlit: the Data page calls the same ones. Uploads are real files
+from the bad-input corpus (``tests/data/bad``), handed over as the browser's uploader does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hiexplore.build import validation_report
+from hiexplore.errors import RequestError
+from hiexplore.uploads import (
+    DELETED_NOTE,
+    StagingLedger,
+    clear_staging,
+    discard_rejected,
+    session_staging,
+    stage_uploads,
+    staging_size,
+    sweep_staging,
+)
+
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+GOOD_CSV = BAD / "cervical_dec2017__utf8_bom.csv"  # accepted by its reader
+DAMAGED_CSV = BAD / "cervical_dec2017__negative_count.csv"  # refused by its reader
+
+
+@dataclass
+class Upload:
+    """What Streamlit's UploadedFile offers the staging code: id, name, size and the bytes."""
+
+    file_id: str
+    name: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def getbuffer(self) -> memoryview:
+        return memoryview(self.data)
+
+
+def _upload(path: Path, name: str | None = None, file_id: str | None = None) -> Upload:
+    return Upload(file_id or f"id-{name or path.name}", name or path.name, path.read_bytes())
+
+
+def _zip_bomb() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("epraccur.csv", b"0" * (8 * 1024 * 1024))  # ~1000-fold: over the 200-fold limit
+    return buf.getvalue()
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture()
+def staging(tmp_path: Path) -> Path:
+    return session_staging(tmp_path / "data", "session-aaaa-0001")
+
+
+def test_a_refused_upload_is_never_kept(staging: Path) -> None:
+    ledger = StagingLedger()
+    renamed = Upload("id-x", "areas.xlsx", b"area_code,name\nE01,x\n")  # text renamed to .xlsx
+    bomb = Upload("id-bomb", "epraccur.zip", _zip_bomb())  # passes the type check, fails the zip check
+    good = _upload(GOOD_CSV)
+    out = stage_uploads(staging, [renamed, bomb, good], ledger)
+    assert _files(staging) == [GOOD_CSV.name]
+    assert out.files == (staging / GOOD_CSV.name,)
+    assert len(out.problems) == 2
+    assert "areas.xlsx: the content is not a .xlsx file" in out.problems[0]
+    assert "file epraccur.zip" in out.problems[1] and "zip bomb" in out.problems[1]
+    assert "epraccur.zip" in out.removed
+    # the browser still holds them at the next rerun: still refused, still not written
+    again = stage_uploads(staging, [renamed, bomb, good], ledger)
+    assert _files(staging) == [GOOD_CSV.name] and again.problems == out.problems
+
+
+def test_a_file_the_validation_report_refuses_is_deleted_at_once(staging: Path) -> None:
+    ledger = StagingLedger()
+    stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
+    assert _files(staging) == sorted([GOOD_CSV.name, DAMAGED_CSV.name])
+    report = discard_rejected(staging, validation_report([staging]), ledger)
+    assert _files(staging) == [GOOD_CSV.name]
+    bad = report[report["file"].str.endswith(DAMAGED_CSV.name)].iloc[0]
+    assert bad["status"] == "error" and DELETED_NOTE in bad["notes"]
+    good = report[report["file"].str.endswith(GOOD_CSV.name)].iloc[0]
+    assert good["status"] == "ok" and DELETED_NOTE not in good["notes"]
+    # the uploader still shows the damaged file: it is not written again, and the reason is kept
+    out = stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
+    assert _files(staging) == [GOOD_CSV.name]
+    assert len(out.problems) == 1 and DAMAGED_CSV.name in out.problems[0] and "deleted" in out.problems[0]
+
+
+def test_files_removed_from_the_uploader_and_used_by_a_build_are_deleted(staging: Path) -> None:
+    ledger = StagingLedger()
+    stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
+    out = stage_uploads(staging, [_upload(GOOD_CSV)], ledger)  # the user removed one
+    assert _files(staging) == [GOOD_CSV.name] and out.removed == (DAMAGED_CSV.name,)
+    assert clear_staging(staging, ledger) == [GOOD_CSV.name]
+    assert not staging.exists()
+    out = stage_uploads(staging, [_upload(GOOD_CSV)], ledger)  # still in the uploader: not re-staged
+    assert _files(staging) == [] and out.files == () and out.problems == ()
+
+
+def test_the_sweep_clears_ended_and_idle_sessions_and_keeps_the_current_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    names = ["session-live-0001", "session-gone-0002", "session-idle-0003", "session-mine-0004"]
+    for n in names:
+        stage_uploads(session_staging(data, n), [_upload(GOOD_CSV)], StagingLedger())
+    root = data / ".uploads"
+    old = time.time() - 7 * 3600
+    os.utime(root / "session-idle-0003", (old, old))
+    os.utime(root / "session-mine-0004", (old, old))
+    (root / "stray.csv").write_bytes(b"x")
+    live = {"session-live-0001", "session-idle-0003", "session-mine-0004"}
+    removed = dict(sweep_staging(root, keep="session-mine-0004", live=live))
+    assert removed == {
+        "session-gone-0002": "its session has ended",
+        "session-idle-0003": "idle for more than 6 hours",
+        "stray.csv": "not a session folder",
+    }
+    assert _files(root) == ["session-live-0001", "session-mine-0004"]
+    # at app start nothing is live yet but the first session: everything else goes
+    assert [n for n, _ in sweep_staging(root, live=set())] and _files(root) == []
+
+
+def test_staging_is_bounded_oldest_first(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    size = GOOD_CSV.stat().st_size
+    for i, n in enumerate(["session-old-0001", "session-mid-0002", "session-new-0003"]):
+        stage_uploads(session_staging(data, n), [_upload(GOOD_CSV)], StagingLedger())
+        t = time.time() - 3600 + i * 60
+        os.utime(data / ".uploads" / n, (t, t))
+    root = data / ".uploads"
+    removed = sweep_staging(root, max_bytes=2 * size)
+    assert [n for n, _ in removed] == ["session-old-0001"] and "oldest evicted" in removed[0][1]
+    assert staging_size(root) <= 2 * size
+    # a new upload makes room by evicting the oldest other session, never the uploader's own
+    mine = session_staging(data, "session-mine-0004")
+    out = stage_uploads(mine, [_upload(GOOD_CSV)], StagingLedger(), total_max_bytes=2 * size)
+    assert out.files and _files(root) == ["session-mine-0004", "session-new-0003"]
+    # one that cannot fit even alone is refused, not written
+    out = stage_uploads(mine, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], StagingLedger(),
+                        total_max_bytes=size + 10)
+    assert _files(mine) == [GOOD_CSV.name]
+    assert any("upload staging is full" in p for p in out.problems)
+
+
+def test_session_ids_cannot_leave_the_staging_folder(tmp_path: Path) -> None:
+    for bad in ("../../etc", "a/b/c/d/e/f", "", ".hidden-000"):
+        with pytest.raises(RequestError, match="not a valid staging folder name"):
+            session_staging(tmp_path, bad)
