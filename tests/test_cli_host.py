@@ -112,3 +112,14 @@ def test_which_hosts_are_loopback() -> None:
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.10", "hiexplore.nhs.uk"))
     assert SIGN_IN in (host_notice("::", 8501) or "")
+
+
+def test_the_warning_points_to_a_readme_section_that_explains_the_reverse_proxy() -> None:
+    """The warning sends people to the README; that section must exist and say how."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    notice = host_notice("0.0.0.0", 8501) or ""
+    assert "'Security and data safety'" in notice
+    section = readme.split("## Security and data safety", 1)[1].split("\n## ", 1)[0]
+    for needed in ("127.0.0.1", "no sign-in of its own", "oauth2-proxy", "auth_request", "proxy_pass http://127.0.0.1:8501",
+                   "NFKC", "GeoPackage", "deleted at once", "previous dataset", "HTML-escaped"):
+        assert needed.lower() in section.lower(), needed
