@@ -278,7 +278,6 @@ def _stream_check(zf: zipfile.ZipFile, p: Path, max_total: int) -> None:
                     )
 
 
-
 # --- upload staging: one folder per app session, cleared when the session ends, bounded in size
 
 #: the staging folder's name inside the data folder (a dot folder: never offered as a dataset)
