@@ -121,7 +121,8 @@ def test_refused_uploads_are_deleted_and_ended_sessions_cleared(server, browser,
 
     page.get_by_role("button", name="Check the files").click()
     _wait_for(lambda: _files(first) == [GOOD_CSV.name])  # the validation report refused it: deleted at once
-    page.get_by_text("recognised and valid").first.wait_for(timeout=60_000)
+    page.get_by_text("1 recognised and valid, 1 with problems").first.wait_for(timeout=60_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)  # the report itself
     ARTIFACTS = REPO / "tests" / "_artifacts"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "data_upload_refused.png"))
