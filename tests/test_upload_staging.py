@@ -23,6 +23,7 @@ from hiexplore.uploads import (
     StagingLedger,
     clear_staging,
     discard_rejected,
+    discard_upload,
     session_staging,
     stage_uploads,
     staging_size,
@@ -162,3 +163,21 @@ def test_session_ids_cannot_leave_the_staging_folder(tmp_path: Path) -> None:
     for bad in ("../../etc", "a/b/c/d/e/f", "", ".hidden-000"):
         with pytest.raises(RequestError, match="not a valid staging folder name"):
             session_staging(tmp_path, bad)
+
+
+def test_a_file_a_build_refuses_is_deleted_and_files_outside_staging_never_are(staging: Path, tmp_path: Path) -> None:
+    from hiexplore.build import build_dataset
+    from hiexplore.errors import InputFileError
+
+    ledger = StagingLedger()
+    stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
+    with pytest.raises(InputFileError) as info:
+        build_dataset([staging], tmp_path / "out", name="x", echo=lambda _m: None)
+    assert info.value.path.name == DAMAGED_CSV.name
+    assert discard_upload(staging, info.value.path, str(info.value), ledger)
+    assert _files(staging) == [GOOD_CSV.name]
+    assert any(DAMAGED_CSV.name in m and "deleted" in m for m in ledger.rejected.values())
+    # a folder the user pointed at (here the corpus itself) is never touched
+    assert not discard_upload(staging, DAMAGED_CSV, "refused", ledger)
+    assert not discard_upload(staging, staging / ".." / ".." / "elsewhere.csv", "refused", ledger)
+    assert DAMAGED_CSV.is_file()
