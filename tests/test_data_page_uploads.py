@@ -26,6 +26,7 @@ BAD = REPO / "tests" / "data" / "bad"
 GOOD_CSV = BAD / "cervical_dec2017__utf8_bom.csv"
 DAMAGED_CSV = BAD / "cervical_dec2017__negative_count.csv"
 PORT = int(os.environ.get("HIEXPLORE_TEST_APP_PORT", "8615"))
+LEFTOVER = "leftover-from-an-earlier-run"  # staging of a server that stopped (or crashed) before
 pytestmark = pytest.mark.browser
 
 
@@ -39,6 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     dataset = tmp_path_factory.mktemp("uploads") / "demo"
     write_demo(dataset, 200, 30, 2)
     log = tmp_path_factory.mktemp("log") / "server.log"
+    (STAGING / LEFTOVER).mkdir(parents=True, exist_ok=True)
+    (STAGING / LEFTOVER / GOOD_CSV.name).write_bytes(GOOD_CSV.read_bytes())
     env = dict(os.environ, HIEXPLORE_DATASET=str(dataset))
     with open(log, "w") as fh:
         proc = subprocess.Popen(
@@ -66,6 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        shutil.rmtree(STAGING / LEFTOVER, ignore_errors=True)
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
@@ -111,6 +115,12 @@ def test_refused_uploads_are_deleted_and_ended_sessions_cleared(server, browser,
     renamed = tmp_path / "areas.xlsx"
     renamed.write_text("area_code,area_name\nE01000001,x\n")  # text pretending to be a workbook
     before = set(_sessions())
+
+    start = browser.new_context(viewport={"width": 1440, "height": 900})
+    first_page = start.new_page()
+    first_page.goto(f"{url}/overview")  # not the Data page: the sweep at app start does this
+    _wait_for(lambda: LEFTOVER not in _sessions())
+    start.close()
 
     ctx, page = _open_data_page(browser, url)
     page.locator("input[type='file']").set_input_files([str(renamed), str(GOOD_CSV), str(DAMAGED_CSV)])
