@@ -90,18 +90,22 @@ def test_a_refused_upload_is_never_kept(staging: Path) -> None:
 
 def test_a_file_the_validation_report_refuses_is_deleted_at_once(staging: Path) -> None:
     ledger = StagingLedger()
-    stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
-    assert _files(staging) == sorted([GOOD_CSV.name, DAMAGED_CSV.name])
+    unknown = Upload("id-notes", "notes.txt", b"meeting notes, not an official file\n")
+    stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV), unknown], ledger)
+    assert _files(staging) == sorted([GOOD_CSV.name, DAMAGED_CSV.name, "notes.txt"])
     report = discard_rejected(staging, validation_report([staging]), ledger)
-    assert _files(staging) == [GOOD_CSV.name]
+    assert _files(staging) == [GOOD_CSV.name]  # the damaged and the unrecognised file are gone
+    skipped = report[report["file"].str.endswith("notes.txt")].iloc[0]
+    assert skipped["status"] == "skipped" and DELETED_NOTE in skipped["notes"]
     bad = report[report["file"].str.endswith(DAMAGED_CSV.name)].iloc[0]
     assert bad["status"] == "error" and DELETED_NOTE in bad["notes"]
     good = report[report["file"].str.endswith(GOOD_CSV.name)].iloc[0]
     assert good["status"] == "ok" and DELETED_NOTE not in good["notes"]
     # the uploader still shows the damaged file: it is not written again, and the reason is kept
-    out = stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], ledger)
+    out = stage_uploads(staging, [_upload(GOOD_CSV), _upload(DAMAGED_CSV), unknown], ledger)
     assert _files(staging) == [GOOD_CSV.name]
-    assert len(out.problems) == 1 and DAMAGED_CSV.name in out.problems[0] and "deleted" in out.problems[0]
+    assert len(out.problems) == 2 and DAMAGED_CSV.name in out.problems[0] and "deleted" in out.problems[0]
+    assert "notes.txt" in out.problems[1] and "no reader recognised its content" in out.problems[1]
 
 
 def test_files_removed_from_the_uploader_and_used_by_a_build_are_deleted(staging: Path) -> None:
