@@ -1,8 +1,8 @@
 """The Data page in a real browser: refused uploads never stay on the server, and a session's
 staging folder is cleared once its session has ended (issue 11, item 5).
 
-The app runs on 127.0.0.1:8615 (this branch's port; HIEXPLORE_TEST_APP_PORT overrides) with a
-short ``server.disconnectedSessionTTL`` so that a closed tab's session ends within seconds.
+The app runs on 127.0.0.1 on a free port (not test_cli_host.py's fixed one, so that the two can
+run side by side under xdist) with a short ``server.disconnectedSessionTTL`` so that a closed tab's session ends within seconds.
 Staging lives in the app's own ``data/.uploads`` (git-ignored); the test removes what it made.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,9 +26,14 @@ STAGING = REPO / "data" / ".uploads"
 BAD = REPO / "tests" / "data" / "bad"
 GOOD_CSV = BAD / "cervical_dec2017__utf8_bom.csv"
 DAMAGED_CSV = BAD / "cervical_dec2017__negative_count.csv"
-PORT = int(os.environ.get("HIEXPLORE_TEST_APP_PORT", "8615"))
 LEFTOVER = "leftover-from-an-earlier-run"  # staging of a server that stopped (or crashed) before
 pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +46,18 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     dataset = tmp_path_factory.mktemp("uploads") / "demo"
     write_demo(dataset, 200, 30, 2)
     log = tmp_path_factory.mktemp("log") / "server.log"
+    port = _free_port()
     (STAGING / LEFTOVER).mkdir(parents=True, exist_ok=True)
     (STAGING / LEFTOVER / GOOD_CSV.name).write_bytes(GOOD_CSV.read_bytes())
     env = dict(os.environ, HIEXPLORE_DATASET=str(dataset))
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(PORT),
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
              "false", "--server.disconnectedSessionTTL", "1"],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90
         while True:
@@ -91,7 +98,7 @@ def _sessions() -> list[str]:
 
 def _files(session: str) -> list[str]:
     folder = STAGING / session
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return sorted(p.name for p in folder.iterdir() if p.name != ".owner") if folder.is_dir() else []
 
 
 def _wait_for(check, timeout: float = 60) -> None:

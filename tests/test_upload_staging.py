@@ -20,6 +20,7 @@ from hiexplore.build import validation_report
 from hiexplore.errors import RequestError
 from hiexplore.uploads import (
     DELETED_NOTE,
+    OWNER_FILE,
     StagingLedger,
     clear_staging,
     discard_rejected,
@@ -63,7 +64,8 @@ def _zip_bomb() -> bytes:
 
 
 def _files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """What a folder holds, leaving out the hidden owner marker."""
+    return sorted(p.name for p in folder.iterdir() if p.name != OWNER_FILE) if folder.exists() else []
 
 
 @pytest.fixture()
@@ -149,12 +151,13 @@ def test_staging_is_bounded_oldest_first(tmp_path: Path) -> None:
         t = time.time() - 3600 + i * 60
         os.utime(data / ".uploads" / n, (t, t))
     root = data / ".uploads"
-    removed = sweep_staging(root, max_bytes=2 * size)
+    bound = 2 * size + 100  # two sessions' files and their small owner markers
+    removed = sweep_staging(root, max_bytes=bound)
     assert [n for n, _ in removed] == ["session-old-0001"] and "oldest evicted" in removed[0][1]
-    assert staging_size(root) <= 2 * size
+    assert staging_size(root) <= bound
     # a new upload makes room by evicting the oldest other session, never the uploader's own
     mine = session_staging(data, "session-mine-0004")
-    out = stage_uploads(mine, [_upload(GOOD_CSV)], StagingLedger(), total_max_bytes=2 * size)
+    out = stage_uploads(mine, [_upload(GOOD_CSV)], StagingLedger(), total_max_bytes=bound)
     assert out.files and _files(root) == ["session-mine-0004", "session-new-0003"]
     # one that cannot fit even alone is refused, not written
     out = stage_uploads(mine, [_upload(GOOD_CSV), _upload(DAMAGED_CSV)], StagingLedger(),
@@ -185,3 +188,28 @@ def test_a_file_a_build_refuses_is_deleted_and_files_outside_staging_never_are(s
     assert not discard_upload(staging, DAMAGED_CSV, "refused", ledger)
     assert not discard_upload(staging, staging / ".." / ".." / "elsewhere.csv", "refused", ledger)
     assert DAMAGED_CSV.is_file()
+
+
+def test_another_running_servers_sessions_are_left_to_the_ttl(tmp_path: Path) -> None:
+    """Two app servers may share a data folder: one never sweeps the other's live sessions."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    root = data / ".uploads"
+    for n in ("session-other-0001", "session-dead-0002"):
+        stage_uploads(session_staging(data, n), [_upload(GOOD_CSV)], StagingLedger())
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (root / "session-other-0001" / OWNER_FILE).write_text(str(other.pid))
+        # above Linux's largest pid (2**22): a server that is certainly not running
+        (root / "session-dead-0002" / OWNER_FILE).write_text(str(2**22 + 12345))
+        removed = dict(sweep_staging(root, live=set()))
+        assert removed == {"session-dead-0002": "its session has ended"}  # its server is gone
+        assert _files(root) == ["session-other-0001"]
+        later = time.time() + 7 * 3600
+        assert dict(sweep_staging(root, live=set(), now=later)) == {
+            "session-other-0001": "idle for more than 6 hours"}
+    finally:
+        other.kill()
+        other.wait()

@@ -65,6 +65,7 @@ __all__ = [
     "discard_upload",
     "discard_rejected",
     "DELETED_NOTE",
+    "OWNER_FILE",
     "sweep_staging",
     "staging_size",
 ]
@@ -288,6 +289,9 @@ STAGING_TTL_SECONDS = 6 * 3600
 STAGING_MAX_BYTES = 2 * 1024**3
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
 _PART = ".part-"
+#: names the server process that owns a staging folder (its pid), so that two app servers sharing
+#: a data folder never sweep each other's live sessions
+OWNER_FILE = ".owner"
 #: what the validation report says of a refused upload
 DELETED_NOTE = "upload deleted from the server"
 
@@ -361,6 +365,23 @@ def _unlink(path: Path) -> None:
         pass
 
 
+def _owner_alive_elsewhere(folder: Path) -> bool:
+    """True when another, still running server process owns ``folder`` (see OWNER_FILE)."""
+    try:
+        pid = int((folder / OWNER_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _record_rejection(ledger: StagingLedger, key: str, message: str) -> None:
     ledger.staged.pop(key, None)
     ledger.rejected[key] = message
@@ -388,6 +409,7 @@ def stage_uploads(
     """
     folder = Path(staging)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / OWNER_FILE).write_text(str(os.getpid()))  # this server; also the last activity
     os.utime(folder)  # last activity: what the TTL sweep measures
     problems: list[str] = []
     removed: list[str] = []
@@ -426,7 +448,7 @@ def stage_uploads(
         ledger.staged[key] = name
         wanted.add(name)
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name not in wanted:
+        if path.is_file() and path.name not in wanted and path.name != OWNER_FILE:
             _unlink(path)  # withdrawn from the uploader, or a half-written leftover
             removed.append(path.name)
     for key in [k for k, n in ledger.staged.items() if n not in wanted]:
@@ -458,7 +480,7 @@ def clear_staging(staging: str | Path, ledger: StagingLedger) -> list[str]:
     them again; uploading a file anew stages it again.
     """
     folder = Path(staging)
-    names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != OWNER_FILE) if folder.is_dir() else []
     shutil.rmtree(folder, ignore_errors=True)
     ledger.used.update(ledger.staged)
     ledger.staged.clear()
@@ -515,8 +537,10 @@ def sweep_staging(
 
     A folder goes when its session is not among ``live`` (when the caller can tell which
     sessions exist), or when it has been idle (folder mtime) for more than ``ttl`` seconds;
-    ``keep`` (the calling session) is never removed. Stray files in the root go too. Returns
-    ``(name, reason)`` for each removal.
+    ``keep`` (the calling session) is never removed. ``live`` only speaks for this server
+    process: a folder that another running server owns (its pid in ``.owner``) is judged by the
+    TTL and the size bound alone. Stray files in the root go too. Returns ``(name, reason)`` for
+    each removal.
     """
     base = Path(root)
     if not base.is_dir():
@@ -532,7 +556,7 @@ def sweep_staging(
             removed.append((p.name, "not a session folder"))
             continue
         idle = now - p.stat().st_mtime
-        if live is not None and p.name not in live:
+        if live is not None and p.name not in live and not _owner_alive_elsewhere(p):
             reason = "its session has ended"
         elif ttl is not None and idle > ttl:
             reason = f"idle for more than {ttl / 3600:g} hours"
