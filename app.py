@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app_support.data import sweep_staging_at_start  # noqa: E402
 from app_support.layout import dataset_sidebar  # noqa: E402
 from app_support.router import ensure_router  # noqa: E402
 
 ensure_router()
+sweep_staging_at_start()  # uploads left by an earlier run of the server do not linger
 
 st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=str(ROOT / "app_support" / "icon.png"), layout="wide")
 

@@ -7,17 +7,21 @@ own guidance). The dataset is keyed by its path and manifest mtime, so a rebuilt
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from hiexplore.dataset import Dataset, is_dataset, load_dataset
+from hiexplore.errors import RequestError
+from hiexplore.uploads import STAGING_DIR, StagingLedger, session_staging, sweep_staging
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
 EMBEDDED = DATA_DIR / "llr"
 DEMO = DATA_DIR / "demo"
+STAGING_ROOT = DATA_DIR / STAGING_DIR
 
 
 def available_datasets() -> dict[str, Path]:
@@ -31,6 +35,51 @@ def available_datasets() -> dict[str, Path]:
             if p.is_dir() and not p.name.startswith(".") and is_dataset(p):
                 found.setdefault(p.name, p)
     return found
+
+
+def session_id() -> str:
+    """This browser session's id: Streamlit's own (so that ended sessions can be recognised),
+    or a random one kept in the session where that is not a usable folder name (AppTest)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    sid = str(getattr(ctx, "session_id", "") or "")
+    try:
+        session_staging(DATA_DIR, sid)
+        return sid
+    except RequestError:
+        return st.session_state.setdefault("upload_session", uuid.uuid4().hex)
+
+
+def live_session_ids() -> set[str] | None:
+    """Ids of the sessions this server still holds (connected or awaiting reconnection).
+
+    Streamlit has no public session-end hook; its runtime's session manager lists the sessions
+    it keeps. None when that cannot be read (e.g. under AppTest): the sweep then relies on the
+    TTL alone.
+    """
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return None
+        return {info.session.id for info in Runtime.instance()._session_mgr.list_sessions()}
+    except Exception:  # noqa: BLE001 - private API: fall back to the TTL, never break the page
+        return None
+
+
+def upload_staging() -> tuple[Path, StagingLedger]:
+    """This session's staging folder and ledger, after sweeping ended sessions' folders."""
+    sid = session_id()
+    sweep_staging(STAGING_ROOT, keep=sid, live=live_session_ids())
+    ledger = st.session_state.setdefault("upload_ledger", StagingLedger())
+    return session_staging(DATA_DIR, sid), ledger
+
+
+@st.cache_resource(show_spinner=False)
+def sweep_staging_at_start() -> list[tuple[str, str]]:
+    """Once per server process: staging left by an earlier run (or a crash) is cleared."""
+    return sweep_staging(STAGING_ROOT, live=live_session_ids())
 
 
 def ensure_demo() -> Path:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
-import shutil
-import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from app_support.data import DATA_DIR, available_datasets
+from app_support.data import DATA_DIR, available_datasets, upload_staging
 from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
-from hiexplore.errors import HiexploreError
+from hiexplore.errors import HiexploreError, InputFileError
 from hiexplore.io import READERS
-from hiexplore.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_BYTES, check_upload, safe_dataset_path
+from hiexplore.uploads import (
+    DEFAULT_MAX_BYTES,
+    clear_staging,
+    discard_rejected,
+    discard_upload,
+    safe_dataset_path,
+    stage_uploads,
+)
 
 ensure_router()
 
@@ -38,19 +43,15 @@ uploads = st.file_uploader("Upload official files", accept_multiple_files=True,
 folder = st.text_input("…and/or a folder on this machine that holds official files",
                        value="", placeholder="e.g. ../shared/data")
 
-staging = DATA_DIR / ".uploads" / st.session_state.setdefault("upload_id", uuid.uuid4().hex[:12])
+staging, ledger = upload_staging()
 sources: list[Path] = []
-problems = []
-if uploads:
-    staging.mkdir(parents=True, exist_ok=True)
-    for up in uploads:
-        try:  # size and type are checked before anything is written or parsed
-            name = check_upload(up.name, up.size, head=bytes(up.getbuffer()[:16]), allowed=ALLOWED_SUFFIXES)
-        except HiexploreError as err:
-            problems.append(str(err))
-            continue
-        (staging / name).write_bytes(up.getbuffer())
-    sources.append(staging)
+problems: list[str] = []
+if uploads or staging.exists():
+    # checked before anything is written; refused files are deleted at once, withdrawn ones too
+    staged = stage_uploads(staging, uploads or [], ledger)
+    problems.extend(staged.problems)
+    if staged.files:
+        sources.append(staging)
 if folder.strip():
     p = Path(folder.strip()).expanduser()
     if p.is_dir():
@@ -64,9 +65,12 @@ st.subheader("2. Validation report")
 if sources and st.button("Check the files", type="secondary"):
     with st.spinner("Reading every file ..."):
         try:
-            st.session_state["report"] = validation_report(sources)
+            # a refused upload is not kept: deleted at once, and the report says so
+            st.session_state["report"] = discard_rejected(staging, validation_report(sources), ledger)
         except HiexploreError as err:  # e.g. a zip bomb, refused before it is opened
             st.session_state.pop("report", None)
+            if isinstance(err, InputFileError):
+                discard_upload(staging, err.path, str(err), ledger)
             st.error(str(err))
 report = st.session_state.get("report")
 if report is not None:
@@ -100,11 +104,15 @@ if st.button("Build", type="primary", disabled=not sources):
         build_dataset(sources, target, areas=codes, name=name, echo=echo)
     except HiexploreError as err:
         bar.empty()
-        st.error(f"Build failed; nothing was replaced. {err}")
+        if isinstance(err, InputFileError) and discard_upload(staging, err.path, str(err), ledger):
+            st.error(f"Build failed; nothing was replaced. The refused upload was deleted. {err}")
+        else:
+            st.error(f"Build failed; nothing was replaced. {err}")
         st.stop()
     bar.progress(1.0, text="Done")
-    st.success(f"Built dataset {name!r}. Choose it in the sidebar.")
-    shutil.rmtree(staging, ignore_errors=True)
+    used = clear_staging(staging, ledger)
+    st.success(f"Built dataset {name!r}. Choose it in the sidebar."
+               + (f" The {len(used)} uploaded file(s) were deleted from the server." if used else ""))
     available_datasets()
 
 st.subheader("Datasets")

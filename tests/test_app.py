@@ -73,3 +73,16 @@ def test_inequalities_by_quintile(app_on_demo) -> None:
     at.selectbox(key="w_by").select("imd_quintile").run()
     assert not at.exception
     assert any("SII" in m.label for m in at.metric)
+
+
+def test_inequalities_says_no_significant_gradient(embedded_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MMR1 at 24 months by LSOA decile in LLR: SII 3.0, 95% CI -0.3 to 6.4, so no claim of a direction."""
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(embedded_dataset))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("pages/inequalities.py")
+    at.query_params.update({"ind": "mmr1_24m", "geo": "lsoa", "by": "imd_decile"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("No significant gradient between most and least deprived groups") for c in captions), captions
+    assert not any(c.startswith("Higher in") for c in captions)

@@ -71,3 +71,30 @@ def test_map_layers(demo_dataset: Path, tmp_path: Path, layer: str) -> None:
     out = runner.invoke(app, ["map", "--dataset", str(demo_dataset), "--indicator", "mmr1_24m", "--geography",
                               "msoa", "--layer", layer, "--out", str(tmp_path / "m.html")])
     assert out.exit_code == 0, out.output
+
+
+@pytest.mark.parametrize(
+    ("indicator", "words", "significant"),
+    [
+        # SII 3.0, 95% CI -0.3 to 6.4: compatible with no gradient at all
+        ("mmr1_24m", "no significant gradient between most and least deprived groups", False),
+        ("cervical_screening_25_49", "higher in less deprived groups", True),
+        ("smoking_prevalence_qof", "higher in more deprived groups", True),
+    ],
+)
+def test_inequality_says_whether_the_gradient_is_significant(
+    embedded_dataset: Path, indicator: str, words: str, significant: bool
+) -> None:
+    args = ["inequality", "--dataset", str(embedded_dataset), "--indicator", indicator,
+            "--geography", "lsoa", "--by", "imd_decile"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert words in out.output
+    if not significant:
+        # the direction line makes no claim (the sign convention below it still explains the sign)
+        assert not any(line.startswith("higher in") for line in out.output.splitlines())
+        assert "includes 0" in out.output
+    rep = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    assert rep["significant"] is significant
+    assert rep["direction"].startswith(words)
+    assert (rep["sii_lower"] <= 0 <= rep["sii_upper"]) is not significant

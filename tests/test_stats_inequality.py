@@ -13,6 +13,7 @@ from hiexplore.errors import RequestError
 from hiexplore.stats.inequality import (
     VALUE_TYPES,
     SIIResult,
+    gradient_direction,
     gradient_table,
     relative_ranks,
     sii_rii,
@@ -215,3 +216,40 @@ def test_value_type_registry_in_error() -> None:
 def test_gradient_table_errors() -> None:
     with pytest.raises(RequestError, match="column\\(s\\) \\['imd_quintile'\\] not found"):
         gradient_table(pd.DataFrame({"numerator": [1], "denominator": [2]}), by="imd_quintile")
+
+
+# --- significance in words (issue 11, item 9)
+
+
+def test_an_interval_spanning_zero_is_no_significant_gradient() -> None:
+    """SII 3.0, 95% CI -0.3 to 6.4 (MMR1 at 24 months by LSOA decile in LLR) is not a gradient."""
+    words = gradient_direction(3.0, -0.3, 6.4, 0.996, 1.072)
+    assert words.startswith("no significant gradient")
+    assert "-0.3 to 6.4" in words and "includes 0" in words
+    assert "higher in" not in words
+
+
+def test_significant_gradients_say_which_way() -> None:
+    up = gradient_direction(16.4, 15.6, 17.1, 1.256, 1.284)
+    down = gradient_direction(-4.0, -4.2, -3.8, 0.720, 0.746)
+    assert up.startswith("higher in less deprived groups")
+    assert down.startswith("higher in more deprived groups")
+
+
+def test_an_rii_interval_spanning_one_is_no_significant_gradient() -> None:
+    words = gradient_direction(2.0, 0.1, 3.9, 0.99, 1.05, confidence=0.998)
+    assert words.startswith("no significant gradient") and "99.8% CI of the RII" in words
+    assert gradient_direction(float("nan"), float("nan"), float("nan")).startswith("no significant gradient")
+
+
+def test_sii_rii_flags_significance_from_its_own_interval() -> None:
+    """A flat gradient with wide intervals is not significant; a steep one with narrow ones is."""
+    pop = [200] * 5
+    flat = sii_rii(pop, numerator=[100, 104, 96, 102, 101], seed=1, reps=2000)
+    assert flat.sii_lower < 0 < flat.sii_upper
+    assert not flat.significant and flat.direction.startswith("no significant gradient")
+    steep = sii_rii([20000] * 5, numerator=[10000, 11000, 12000, 13000, 14000], seed=1, reps=2000)
+    assert steep.significant and steep.direction.startswith("higher in less deprived groups")
+    falling = sii_rii([20000] * 5, numerator=[14000, 13000, 12000, 11000, 10000], seed=1, reps=2000)
+    assert falling.significant and falling.direction.startswith("higher in more deprived groups")
+    assert bool(falling.to_frame()["significant"].iloc[0]) is True

@@ -5,6 +5,7 @@ Errors of the project's own types print one clear message (no traceback) and exi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,10 @@ import typer
 
 from .errors import HiexploreError
 
-__all__ = ["app", "main"]
+__all__ = ["DEFAULT_HOST", "app", "host_notice", "is_loopback", "main"]
+
+#: where ``hiexplore app`` listens unless told otherwise: this machine only
+DEFAULT_HOST = "127.0.0.1"
 
 app = typer.Typer(
     name="hiexplore",
@@ -196,14 +200,58 @@ def map_cmd(
     typer.echo(f"wrote {out}")
 
 
+def is_loopback(host: str) -> bool:
+    """True when ``host`` can only be reached from this machine (127.0.0.0/8, ::1, localhost).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0"), is_loopback("::")
+    (True, True, False, False)
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name or a network address: reachable from elsewhere
+
+
+def host_notice(host: str, port: int) -> str | None:
+    """The warning ``hiexplore app`` prints when it listens beyond this machine, else None.
+
+    Why: the app has no sign-in of its own, so exposing it is a decision the person starting it
+    must see; the README's "Security and data safety" section shows how to put it behind the
+    organisation's sign-in (a reverse proxy).
+    """
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: hiexplore is listening on {host}:{port}, so other machines can reach it. "
+        "The app has no sign-in of its own: anyone who can reach this address can see the data "
+        "and upload files. For a shared deployment keep the default --host 127.0.0.1 and put the "
+        "app behind your organisation's sign-in with a reverse proxy (README: 'Security and data "
+        "safety')."
+    )
+
+
 @app.command(name="app")
 def app_cmd(
     dataset: Annotated[Path | None, typer.Option("--dataset", help="Dataset folder (default: embedded LLR).")] = None,
-    port: Annotated[int, typer.Option("--port")] = 8501,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8501,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on. The default, 127.0.0.1, is this machine only; 0.0.0.0 exposes "
+            "the app to the network on purpose (it has no sign-in of its own).",
+        ),
+    ] = DEFAULT_HOST,
 ) -> None:
     """Open the Streamlit app (on the embedded Leicester, Leicestershire and Rutland data by default)."""
     import os
     import subprocess
+
+    if not host.strip() or any(ch.isspace() for ch in host):
+        raise HiexploreError(f"--host {host!r} is not an address; expected e.g. 127.0.0.1 or 0.0.0.0")
 
     app_py = Path(__file__).resolve().parents[2] / "app.py"
     if not app_py.is_file():
@@ -212,7 +260,11 @@ def app_cmd(
     if dataset is not None:
         env["HIEXPLORE_DATASET"] = str(dataset.resolve())
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
+           "--server.address", host,
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    notice = host_notice(host, port)
+    if notice:
+        typer.echo(notice, err=True)
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 

@@ -1,13 +1,17 @@
 """Writers for flags and target lists: CSV, XLSX (data + metadata sheet), GeoJSON, GeoPackage.
 
-The format follows the file extension, as geopandas' writers do. Figures keep full precision;
-text cells that a spreadsheet would run as a formula (starting ``= + - @``, tab or carriage
-return) are neutralised with a leading apostrophe (OWASP "CSV injection").
+The format follows the file extension, as geopandas' writers do. Figures keep full precision.
+In CSV and XLSX, text cells that a spreadsheet would run as a formula (starting ``= + - @``, tab
+or carriage return, judged after Unicode NFKC normalisation so that full-width ``＝ ＋ － ＠``
+and other look-alikes are caught too) are neutralised with a leading apostrophe (OWASP "CSV
+injection"). GeoJSON and GeoPackage are read by GIS software, not spreadsheets: their names are
+written unchanged, byte for byte.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,19 +21,38 @@ import pandas as pd
 
 from .errors import RequestError
 
-__all__ = ["FORMATS", "neutralise_formulas", "metadata_rows", "write_table", "to_geoframe"]
+__all__ = [
+    "FORMATS", "FORMULA_START", "looks_like_formula", "neutralise_formulas", "metadata_rows", "write_table",
+    "to_geoframe",
+]
 
 FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def looks_like_formula(value: object) -> bool:
+    """True for text a spreadsheet could run as a formula, judged after NFKC normalisation.
+
+    Why NFKC: spreadsheets and the tools between them fold compatibility characters, so a
+    full-width ``＝`` (U+FF1D), ``＋``, ``－``, ``＠`` or a small ``﹦`` can become a real ``=``.
+
+    >>> looks_like_formula("＝HYPERLINK(1)"), looks_like_formula("=1+1"), looks_like_formula("Leicester")
+    (True, True, False)
+    """
+    return isinstance(value, str) and unicodedata.normalize("NFKC", value).startswith(FORMULA_START)
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that start like a formula with an apostrophe; numbers are untouched."""
+    """Prefix text cells that start like a formula with an apostrophe; numbers are untouched.
+
+    For CSV and XLSX only (see :func:`looks_like_formula`); the rest of the text is kept as
+    it was, so a neutralised cell reads as the original with one apostrophe in front.
+    """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
-            mask = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            mask = s.map(looks_like_formula)
             if mask.any():
                 out[col] = s.where(~mask, "'" + s.astype(str))
     return out
@@ -110,13 +133,15 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
     if ext not in FORMATS:
         raise RequestError(f"Cannot write {p.name!r}: unknown file type {ext or '(none)'}.", valid=list(FORMATS))
     p.parent.mkdir(parents=True, exist_ok=True)
-    safe = neutralise_formulas(_plain(frame))
-    safe.attrs = dict(frame.attrs)
+    plain = _plain(frame)
+    plain.attrs = dict(frame.attrs)
     if ext == ".csv":
+        safe = neutralise_formulas(plain)
         # CRLF rows: the csv writer then quotes any cell holding a bare \r, so a spreadsheet
         # cannot start a new row (or a formula) inside a cell
         safe.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     elif ext == ".xlsx":
+        safe = neutralise_formulas(plain)
         meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
         with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
             data = safe.replace({np.inf: np.nan, -np.inf: np.nan})
@@ -130,7 +155,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
     else:
         if ds is None:
             raise RequestError("A geographic export needs the dataset (for the boundaries).")
-        gdf = to_geoframe(safe, ds)
+        gdf = to_geoframe(plain, ds)  # GIS formats: names unchanged
         gdf = gdf[gdf.geometry.notna()]
         if ext == ".geojson":
             if p.exists():

@@ -94,6 +94,7 @@ def inequality_report(
         "confidence": res.confidence,
         "method": res.method,
         "direction": res.direction,
+        "significant": res.significant,
         "sign_convention": SIGN_CONVENTION,
         "groups": groups,
         "synthetic": bool(getattr(ds, "synthetic", False)),

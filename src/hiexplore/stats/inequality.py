@@ -34,6 +34,7 @@ __all__ = [
     "SIIResult",
     "relative_ranks",
     "sii_rii",
+    "gradient_direction",
     "gradient_table",
 ]
 
@@ -55,7 +56,8 @@ class SIIResult:
     ``sii`` is on the output scale (``multiplier`` times the value scale; percentage points
     for proportions by default); ``intercept`` is the fitted value at the most deprived end
     (rank 0) on the same scale; ``rii`` is a ratio. ``direction`` says in words which way
-    the gradient runs.
+    the gradient runs, or that there is no significant gradient; ``significant`` is False when
+    the SII's interval includes 0 or the RII's includes 1 (see :func:`gradient_direction`).
     """
 
     sii: float
@@ -74,6 +76,7 @@ class SIIResult:
     seed: int | None
     method: str
     direction: str
+    significant: bool
 
     def to_frame(self) -> pd.DataFrame:
         """One-row frame with the fields as columns (CI columns named by level)."""
@@ -331,16 +334,12 @@ def sii_rii(
         (sii_lo, rii_lo), (sii_hi, rii_hi) = limits
         tname = kind
 
-    if sii > 0:
-        direction = "higher in less deprived groups (value rises from most to least deprived)"
-    elif sii < 0:
-        direction = "higher in more deprived groups (value falls from most to least deprived)"
-    else:
-        direction = "no gradient between most and least deprived groups"
+    sii_out, lo_out, hi_out = float(sii * mult), float(sii_lo * mult), float(sii_hi * mult)
+    direction = gradient_direction(sii_out, lo_out, hi_out, float(rii_lo), float(rii_hi), confidence=level)
     return SIIResult(
-        sii=float(sii * mult),
-        sii_lower=float(sii_lo * mult),
-        sii_upper=float(sii_hi * mult),
+        sii=sii_out,
+        sii_lower=lo_out,
+        sii_upper=hi_out,
         rii=float(rii),
         rii_lower=float(rii_lo),
         rii_upper=float(rii_hi),
@@ -358,7 +357,57 @@ def sii_rii(
             f"simulation ({reps:,} reps)"
         ),
         direction=direction,
+        significant=not direction.startswith(NOT_SIGNIFICANT),
     )
+
+
+#: the words every view uses when the interval cannot tell a gradient from none
+NOT_SIGNIFICANT = "no significant gradient"
+
+
+def gradient_direction(
+    sii: float,
+    sii_lower: float,
+    sii_upper: float,
+    rii_lower: float | None = None,
+    rii_upper: float | None = None,
+    *,
+    confidence: float = 0.95,
+) -> str:
+    """Which way the gradient runs, in words, or "no significant gradient".
+
+    Why: an SII of 3.0 points with a 95% CI of -0.3 to 6.4 is compatible with no gradient at
+    all, so saying "higher in less deprived groups" would claim more than the data show. The
+    gradient is called significant only when the SII's interval excludes 0 **and** the RII's
+    (when given) excludes 1, the usual reading of a confidence interval for a difference and a
+    ratio (Low and Low 2004; OHID Fingertips inequality reports).
+
+    >>> gradient_direction(3.0, -0.3, 6.4, 0.996, 1.072)
+    'no significant gradient between most and least deprived groups (the 95% CI of the SII, -0.3 to 6.4, includes 0)'
+    >>> gradient_direction(16.4, 15.6, 17.1, 1.256, 1.284)
+    'higher in less deprived groups (value rises from most to least deprived)'
+    >>> gradient_direction(-4.0, -4.2, -3.8, 0.720, 0.746)
+    'higher in more deprived groups (value falls from most to least deprived)'
+    """
+    label = f"{check_confidence(confidence) * 100:g}%"
+    values = [sii, sii_lower, sii_upper] + [v for v in (rii_lower, rii_upper) if v is not None]
+    if not np.all(np.isfinite(values)):
+        return f"{NOT_SIGNIFICANT} (the SII or its interval could not be estimated)"
+    if sii_lower <= 0.0 <= sii_upper:
+        return (
+            f"{NOT_SIGNIFICANT} between most and least deprived groups (the {label} CI of the SII, "
+            f"{sii_lower:.1f} to {sii_upper:.1f}, includes 0)"
+        )
+    if rii_lower is not None and rii_upper is not None and rii_lower <= 1.0 <= rii_upper:
+        return (
+            f"{NOT_SIGNIFICANT} between most and least deprived groups (the {label} CI of the RII, "
+            f"{rii_lower:.3f} to {rii_upper:.3f}, includes 1)"
+        )
+    if sii > 0:
+        return "higher in less deprived groups (value rises from most to least deprived)"
+    if sii < 0:
+        return "higher in more deprived groups (value falls from most to least deprived)"
+    return f"{NOT_SIGNIFICANT} between most and least deprived groups"  # pragma: no cover - CI spans 0
 
 
 def _value_type(value_type: str) -> str:
