@@ -1,6 +1,6 @@
 """`hiexplore app` listens on 127.0.0.1 unless told otherwise (issue 11, item 5).
 
-Started for real on port 8615 (this branch's port): the health endpoint must answer, and the
+Started for real on a free port: the health endpoint must answer, and the
 kernel's socket table (/proc/net/tcp) must show which address the server is bound to. Each server
 is stopped (its own process group) before the test ends.
 """
@@ -20,7 +20,15 @@ import pytest
 
 from hiexplore.cli import DEFAULT_HOST, host_notice, is_loopback
 
-PORT = int(os.environ.get("HIEXPLORE_TEST_APP_PORT", "8615"))
+
+def _free_port() -> int:
+    """A port nobody holds now (tests run in parallel under xdist)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORT = int(os.environ.get("HIEXPLORE_TEST_APP_PORT", "0")) or _free_port()
 SIGN_IN = "The app has no sign-in of its own"
 
 
