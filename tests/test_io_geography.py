@@ -178,8 +178,9 @@ def test_boundaries_bad_input(tmp_path: Path) -> None:
         gpd.GeoDataFrame.from_features(features, crs=4326).to_file(p, driver="GeoJSON")
         return p
 
-    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
-    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    # in Leicester: boundaries elsewhere are refused (test_boundaries_outside_england)
+    square = {"type": "Polygon", "coordinates": [[[-1.2, 52.6], [-1.1, 52.6], [-1.1, 52.7], [-1.2, 52.7], [-1.2, 52.6]]]}
+    bowtie = {"type": "Polygon", "coordinates": [[[-1.2, 52.6], [-1.1, 52.7], [-1.1, 52.6], [-1.2, 52.7], [-1.2, 52.6]]]}
     ok = write([
         {"type": "Feature", "properties": {"LSOA21CD": "E01000001", "LSOA21NM": "A 001A"}, "geometry": square},
         {"type": "Feature", "properties": {"LSOA21CD": "E01000002", "LSOA21NM": "A 001B"}, "geometry": bowtie},

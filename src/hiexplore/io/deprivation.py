@@ -413,7 +413,7 @@ def read_leicester_iod2025(path: str | Path) -> tuple[pd.DataFrame, gpd.GeoDataF
         geometry=geoms,
         crs=4326,
     )
-    gdf, repaired = repair_polygons(gdf)
+    gdf, repaired = repair_polygons(gdf, path=p, column=shape_col, row_offset=table.row_offset)
     notes = list(parsed.notes)
     if repaired:
         notes.append(f"repaired {len(repaired)} invalid polygons with make_valid ({', '.join(repaired[:10])})")
