@@ -589,7 +589,7 @@ def _vector_source(path: Path) -> VectorSource | None:
         text = (raw or b"").decode("utf-8", errors="ignore").lstrip("\ufeff \r\n\t")
         if text.startswith("{") and re.search(r'"type"\s*:\s*"Feature(Collection)?"', text):
             if is_gzip(path):
-                target = f"/vsigzip/{{{path.resolve()}}}"
+                target = f"/vsigzip/{path.resolve()}"  # GDAL takes no {...} quoting here
             else:
                 target = str(path)
             m = re.search(r'"name"\s*:\s*"([^"]*)"', text[:600])
@@ -823,9 +823,9 @@ def check_coordinates(
     checks: list[tuple[np.ndarray, str]] = []
     if crs.is_geographic:
         swapped = (b[:, 0] >= 49) & (b[:, 2] <= 61) & (b[:, 1] >= -9) & (b[:, 3] <= 2.5)
-        checks.append((swapped, "coordinates look like lon/lat swapped: x (longitude) is {span}, which "
-                       "are latitudes in Great Britain, and y (latitude) holds its longitudes; "
-                       "GeoJSON and EPSG:4326 files give longitude first"))
+        checks.append((swapped, "coordinates look like lon/lat swapped: found {span}, latitudes of "
+                       "Great Britain in x and its longitudes in y; GeoJSON and EPSG:4326 files give "
+                       "longitude (x) first"))
         metres = (np.abs(b) > 180).any(axis=1)
         checks.append((metres, "coordinates look like metres (British National Grid?) but the file "
                        f"says {label}, in degrees: {{span}}; state the CRS (a GeoJSON 'crs' "
@@ -833,9 +833,8 @@ def check_coordinates(
     elif crs.is_projected:
         degrees = (np.abs(b) <= 180).all(axis=1)
         what = "British National Grid" if epsg == 27700 else label
-        checks.append((degrees, f"degrees labelled as {what}: coordinates {{span}} are longitudes and "
-                       f"latitudes, not metres; the file's CRS ({label}) is wrong: it should say "
-                       "EPSG:4326"))
+        checks.append((degrees, f"degrees labelled as {what}: the file says {label}, in metres, but "
+                       "found {span}, longitudes and latitudes; its CRS should be EPSG:4326"))
     for bad, message in checks:
         pos = np.flatnonzero(bad)
         if len(pos):
@@ -945,12 +944,17 @@ def check_has_england(codes: pd.Series, path: str | Path, area: str, column: str
     if c.empty or c.str.startswith("E").any():
         return
     names = {k: v[0] for k, v in COUNTRY_EXTENTS_BNG.items()}
-    found = c.str[:1].map(lambda k: names.get(k, f"'{k}'")).value_counts()
-    shown = ", ".join(f"{v:,} in {k}" for k, v in found.items())
+    found = c.str[:1].map(lambda k: names.get(k, f"codes starting {k!r}")).value_counts()
+    shown = (
+        f"{'all ' if len(c) > 1 else ''}in {found.index[0]}" if len(found) == 1
+        else ", ".join(f"{v:,} in {k}" for k, v in found.items())
+    )
+    label = {"ward": "ward"}.get(area, area.upper())
     raise InputFileError(
         path,
-        f"holds no area in England: its {len(c):,} {area.upper()} codes are {shown} "
-        f"(e.g. {c.iloc[0]!r}); hiexplore maps England, so it needs E-coded areas",
+        f"holds no area in England: its {len(c):,} {label} code{'s' if len(c) > 1 else ''} "
+        f"{'are' if len(c) > 1 else 'is'} {shown} (e.g. {c.iloc[0]!r}); hiexplore maps England, "
+        "so it needs E-coded areas",
         column=column,
     )
 
