@@ -201,6 +201,71 @@ def test_corpus_is_generated_reproducibly_from_the_real_files() -> None:
     assert not stale and not extra, f"re-run tests/make_bad_corpus.py: stale {stale[:5]}, extra {extra[:5]}"
 
 
+#: issue 11 items 3-4: the corpus cases and the message each must give, word for word
+GEOCHECK_MESSAGES = {
+    "boundaries_lsoa21__lonlat_swapped.geojson":
+        "row 1, column 'geometry': feature 'E01013787': coordinates look like lon/lat swapped: found x "
+        "52.5812 to 52.6639, y -0.8210 to -0.6957, latitudes of Great Britain in x and its longitudes "
+        "in y; GeoJSON and EPSG:4326 files give longitude (x) first (26 of 26 features like this)",
+    "boundaries_lsoa21__degrees_labelled_bng_prj.zip":
+        "row 1, column 'geometry': feature 'E01013787': degrees labelled as British National Grid: the "
+        "file says EPSG:27700 (OSGB36 / British National Grid), in metres, but found x -0.8210 to "
+        "-0.6957, y 52.5812 to 52.6639, longitudes and latitudes; its CRS should be EPSG:4326 (26 of "
+        "26 features like this)",
+    "boundaries_lsoa21__bng_metres_without_crs.geojson":
+        "row 1, column 'geometry': feature 'E01013787': coordinates look like metres (British National "
+        "Grid?) but the file says EPSG:4326 (WGS 84), in degrees: x 479,960 to 488,414, y 298,870 to "
+        "308,059; state the CRS (a GeoJSON 'crs' member or a shapefile .prj) or reproject to WGS 84 "
+        "(26 of 26 features like this)",
+    "boundaries_lsoa21__shifted_into_france.geojson":
+        "row 1, column 'geometry': feature 'E01013787' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 597,503 to "
+        "606,674, y -142,939 to -133,777 (longitude 0.6790 to 0.8043, latitude 48.5812 to 48.6639), "
+        "in France (longitude 0.74, latitude 48.62); are the boundaries shifted or in the wrong CRS? "
+        "(26 of 26 features are outside)",
+    "boundaries_lsoa21__one_feature_in_scotland.geojson":
+        "row 6, column 'geometry': feature 'E01013792' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 269,970 to "
+        "277,012, y 799,892 to 809,256 (longitude -4.1471 to -4.0336, latitude 57.0718 to 57.1573), "
+        "inside Scotland's extent; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__welsh_only.geojson":
+        "column 'lsoa21_code': holds no area in England: its 12 LSOA codes are all in Wales (e.g. "
+        "'W01001542'); hiexplore maps England, so it needs E-coded areas",
+    "boundaries_lsoa21__too_many_vertices.geojson.gz":
+        "row 1, column 'geometry': feature 'E01013787' has 100,004 vertices, more than the 100,000 a "
+        "boundary may have: use an ONS generalised file (BGC or BSC), or simplify it first",
+    "fingertips__period_excel_serial.csv":
+        "row 2, column 'Time period': expected a period such as '2023/24', '2023', '2023/24 Q1', "
+        "'2023 Q1' or '2021 - 23', found '45017', an Excel day number (day 45017 is 2023-04-01): a "
+        "spreadsheet turned the period into a date; export the file again, or format the column as "
+        "text before saving",
+    "fingertips__period_ddmmyyyy.csv":
+        "row 2, column 'Time period': expected a period such as '2023/24', '2023', '2023/24 Q1', "
+        "'2023 Q1' or '2021 - 23', found '01/04/2023', a date: a spreadsheet turned the period into "
+        "a date; export the file again, or format the column as text before saving",
+    "fingertipsnext__year_excel_serial.csv":
+        "row 2, column 'Year': expected a period such as '2023' or '2023/24', found '44927', an Excel "
+        "day number (day 44927 is 2023-01-01): a spreadsheet turned the period into a date; export "
+        "the file again, or format the column as text before saving",
+}
+
+
+@needs_corpus
+def test_geography_and_period_cases_and_their_messages() -> None:
+    """Issue 11 items 3-4: at least 20 such cases, and the messages pinned word for word."""
+    kinds = Counter(c["kind"] for c in CASES)
+    assert kinds["coordinates"] >= 5 and kinds["dates as periods"] >= 12
+    moved = [c for c in CASES if c["kind"] == "wrong country/vintage" and c["reader"] == "ons_boundaries"]
+    assert len(moved) >= 8
+    assert kinds["coordinates"] + kinds["dates as periods"] + len(moved) >= 25
+    for case, message in GEOCHECK_MESSAGES.items():
+        m = CASE_BY_NAME[case]
+        with pytest.raises(InputFileError) as err:
+            BY_NAME[m["reader"]].read(BAD / case)
+        assert str(err.value) == f"file {case}, {message}"
+        assert (BAD / case).stat().st_size < 1_000_000
+
+
 @needs_corpus
 def test_a_value_note_is_kept_row_by_row() -> None:
     (res,) = BY_NAME["fingertips_csv"].read(BAD / "fingertips__data_quality_note.csv")
