@@ -1061,6 +1061,10 @@ def build_geocheck_cases(ctx: dict[str, object]) -> None:
         "wrong country/vintage", "error",
         fc(lambda f: f["properties"].update(lsoa21_code="W01001950"), only=1), row=True, column=True,
         note=r"'W01001950' lies outside Wales", base=bs)
+    add("boundaries_lsoa21__code_not_in_lookup.geojson", r, "geojson", "an LSOA code no lookup knows",
+        "codes", "accepted", fc(lambda f: f["properties"].update(lsoa21_code="E01039999"), only=4), base=bs,
+        description="a well-formed code that is not an LSOA 2021: read here, refused by the build, which "
+        "names it (the lookup does not hold it)")
     nat = "boundaries/geographr_ons_bsc/boundaries_lsoa21.gpkg"
     wales = gpd.read_file(SHARED / nat, where="lsoa21_code LIKE 'W01%' AND lsoa21_name LIKE 'Monmouthshire%'")
     wales = wales.sort_values("lsoa21_code").head(12).reset_index(drop=True)

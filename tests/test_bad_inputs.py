@@ -580,3 +580,45 @@ def test_map_of_a_boundary_file_named_script_escapes_it() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.replace("\\u0026", "&")
     profile = maps.area_profile_html(EVIL, {EVIL: EVIL}, area_code=EVIL, note=EVIL)
     assert EVIL not in profile and profile.count("&lt;script&gt;") >= 3
+
+
+#: issue 11 items 3-4 through a whole build: the file is named, the previous dataset kept
+GEOCHECK_BROKEN_FOR_BUILD = {
+    "boundaries_lsoa21__shifted_into_scotland.geojson": "lies outside England",
+    "boundaries_lsoa21__code_not_in_lookup.geojson":
+        "1 of its 26 English LSOA 2021 codes is not in the LSOA 2021 lookup (E01039999): are the "
+        "boundaries and the lookup of the same vintage, and are these codes right?",
+    "fingertips__period_excel_serial.csv": "found '45017', an Excel day number",
+}
+
+
+@needs_corpus
+@pytest.mark.parametrize("broken", list(GEOCHECK_BROKEN_FOR_BUILD))
+def test_geocheck_build_stops_naming_the_file_and_keeps_previous_dataset(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]], broken: str
+) -> None:
+    current, before = previous
+    src = _sources(tmp_path, broken=broken)
+    with pytest.raises(InputFileError) as err:
+        build_dataset([src], current, name="current")
+    assert err.value.path.name == broken
+    assert GEOCHECK_BROKEN_FOR_BUILD[broken] in err.value.detail
+    assert _digest(current) == before
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]
+
+
+@needs_corpus
+def test_boundary_codes_are_checked_against_a_national_lookup_only() -> None:
+    """A lookup holding most of a boundary file's codes names the rest; a local extract beside
+    national boundaries (most codes outside it) is not a mismatch."""
+    from hiexplore.build import check_boundary_codes
+
+    path = BAD / "boundaries_lsoa21__code_not_in_lookup.geojson"
+    (res,) = BY_NAME["ons_boundaries"].read(path)
+    codes = sorted(set(res.frame["area_code"]) - {"E01039999"})
+    check_boundary_codes([(path, res)], [*codes, "E01039999"])  # all known
+    check_boundary_codes([(path, res)], codes[:3])  # a local extract: 3 of 26
+    with pytest.raises(InputFileError) as err:
+        check_boundary_codes([(path, res)], codes)
+    assert (err.value.path, err.value.column) == (path, "lsoa21_code")
+    assert "(E01039999)" in err.value.detail

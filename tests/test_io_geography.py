@@ -85,7 +85,8 @@ def test_llr_lsoa21_bsc_geojson() -> None:
     g = res.frame
     assert len(g) == 634 and g.crs.to_epsg() == 4326
     assert list(g.columns) == ["area_code", "area_name", "area_type", "geometry"]
-    assert res.meta == {"area_type": "lsoa", "vintage": "2021", "generalisation": "BSC", "repaired": 0}
+    assert res.meta == {"area_type": "lsoa", "vintage": "2021", "generalisation": "BSC", "repaired": 0,
+                        "code_field": "lsoa21_code"}
     assert g["area_name"].str.match(r"^.+ \d{3}[A-Z]$").all()
     assert "Contains OS data" in res.source.attribution
 

@@ -1157,6 +1157,7 @@ def read_boundaries(
         "vintage": vintage or "unknown",
         "generalisation": generalisation,
         "repaired": len(repaired),
+        "code_field": code_f,
     }
     return out, meta, notes
 
