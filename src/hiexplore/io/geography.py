@@ -724,6 +724,8 @@ def _make_valid_bounded(geoms: np.ndarray, seconds: float) -> np.ndarray | None:
     and a killed process leaves nothing behind. Starting it costs about 0.1 s, paid only by
     files that have invalid polygons.
     """
+    if not sys.executable:  # an embedded interpreter cannot start a child: repair in-process
+        return np.asarray(shapely.make_valid(geoms), dtype=object)
     payload = pickle.dumps(shapely.to_wkb(geoms))
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
@@ -732,6 +734,9 @@ def _make_valid_bounded(geoms: np.ndarray, seconds: float) -> np.ndarray | None:
         )
     except subprocess.TimeoutExpired:
         return None
+    except subprocess.CalledProcessError as err:  # the child died (out of memory, a GEOS abort)
+        tail = err.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] if err.stderr else []
+        raise RuntimeError(f"make_valid failed in its process (exit {err.returncode}{': ' + tail[0] if tail else ''})") from None
     return np.asarray(shapely.from_wkb(pickle.loads(done.stdout)), dtype=object)  # noqa: S301 - our child's output
 
 
@@ -756,9 +761,15 @@ def repair_polygons(
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if not invalid.any():
         return gdf, []
-    fixed = _make_valid_bounded(geoms[invalid], seconds)
+    pos = np.flatnonzero(invalid)
+    try:
+        fixed = _make_valid_bounded(geoms[invalid], seconds)
+    except RuntimeError as err:
+        raise InputFileError(
+            path or "boundaries", f"{len(pos)} invalid polygon(s) could not be repaired: {err}",
+            row=int(pos[0]) + row_offset, column=column,
+        ) from None
     if fixed is None:
-        pos = np.flatnonzero(invalid)
         codes = [str(c) for c in gdf[code_column].iloc[pos[:5]]]
         why = shapely.is_valid_reason(geoms[pos[0]])
         n = shapely.get_num_coordinates(geoms[invalid])
