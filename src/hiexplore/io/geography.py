@@ -5,7 +5,11 @@ Formats recognised by content (never by file name):
 - **boundaries**: GeoJSON, GeoPackage, FlatGeobuf, zipped shapefile or zipped GeoPackage in any
   CRS, with ONS field names for LSOA/MSOA/ward/LAD 2011-2024 (``LSOA11CD``, ``lsoa21_code``,
   ``MSOA11CD``, ``WD13CD``, ``ward22_code``, ``LAD22CD``, ``ltla24_code`` ...). Returned in
-  EPSG:4326 with invalid polygons repaired (``make_valid``, polygonal parts kept).
+  EPSG:4326 with invalid polygons repaired (``make_valid``, polygonal parts kept, within
+  :data:`REPAIR_SECONDS`). Refused, naming the feature: more than :data:`MAX_FEATURE_VERTICES`
+  vertices, lon/lat swapped, degrees labelled as British National Grid (or metres as degrees),
+  a feature outside the ONS extent of the nation its code names (:data:`COUNTRY_EXTENTS_BNG`),
+  a file with no English area.
 - **lookup**: one row per LSOA with its parents (ONS ``LSOA21_WD24_LAD24``,
   ``LSOA21_SICBL24_ICB24``, ``LSOA11_WD21_LAD21`` workbook, geographr and House of Commons
   Library compilations).
