@@ -228,6 +228,20 @@ GEOCHECK_MESSAGES = {
         "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 269,970 to "
         "277,012, y 799,892 to 809,256 (longitude -4.1471 to -4.0336, latitude 57.0718 to 57.1573), "
         "inside Scotland's extent; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__welsh_code_in_england.geojson":
+        "row 2, column 'geometry': feature 'W01001950' lies outside Wales: expected British National "
+        "Grid x 146,597 to 355,273, y 165,524 to 395,313 (ONS extent, +-10 km), found x 484,259 to "
+        "492,532, y 312,311 to 318,472 (longitude -0.7536 to -0.6318, latitude 52.7014 to 52.7565), "
+        "inside England's extent; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__one_feature_at_null_island.geojson":
+        "row 3, column 'geometry': feature 'E01013789' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 614,505 to "
+        "634,823, y -5,532,590 to -5,522,319 (longitude -0.0725 to 0.1100, latitude -0.0500 to "
+        "0.0429), outside the UK (longitude 0.02, latitude 0.00); are the boundaries shifted or in the "
+        "wrong CRS?",
+    "boundaries_wards22__scotland_only.geojson":
+        "column 'ward22_code': holds no area in England: its 6 ward codes are all in Scotland (e.g. "
+        "'S13002516'); hiexplore maps England, so it needs E-coded areas",
     "boundaries_lsoa21__welsh_only.geojson":
         "column 'lsoa21_code': holds no area in England: its 12 LSOA codes are all in Wales (e.g. "
         "'W01001542'); hiexplore maps England, so it needs E-coded areas",

@@ -624,3 +624,21 @@ def test_welsh_only_file_is_refused(tmp_path: Path) -> None:
         "maps England, so it needs E-coded areas"
     )
     assert err.value.column == "LSOA21CD"
+
+
+def test_a_repair_process_that_dies_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair's child process fails for real (its shapely import breaks): the file is
+    refused with the reason, not a traceback."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "shapely.py").write_text("raise ImportError('shapely is broken here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    bowtie = shapely.Polygon([(-1.2, 52.6), (-1.1, 52.7), (-1.1, 52.6), (-1.2, 52.7)])
+    g = gpd.GeoDataFrame({"area_code": ["E01000001"]}, geometry=[bowtie], crs=4326)
+    with pytest.raises(InputFileError) as err:
+        geo.repair_polygons(g, path="b.geojson")
+    assert (err.value.row, err.value.column) == (1, "geometry")
+    assert err.value.detail == (
+        "1 invalid polygon(s) could not be repaired: make_valid failed in its process (exit 1: "
+        "ImportError: shapely is broken here)"
+    )

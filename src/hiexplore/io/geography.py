@@ -901,7 +901,8 @@ def _where(lonlat: np.ndarray, bng: np.ndarray) -> str:
     for name, extent in COUNTRY_EXTENTS_BNG.values():
         if _inside(bng[None, :], extent, 0.0)[0]:
             return f"inside {name}'s extent"
-    lon, lat = (lonlat[0] + lonlat[2]) / 2, (lonlat[1] + lonlat[3]) / 2
+    # rounded first, and + 0.0, so that a centre just below zero does not print as -0.00
+    lon, lat = round((lonlat[0] + lonlat[2]) / 2, 2) + 0.0, round((lonlat[1] + lonlat[3]) / 2, 2) + 0.0
     x0, y0, x1, y1 = _FRANCE_LONLAT
     if x0 <= lon <= x1 and y0 <= lat <= y1:
         return f"in France (longitude {lon:.2f}, latitude {lat:.2f})"
