@@ -1116,6 +1116,18 @@ def build_geocheck_cases(ctx: dict[str, object]) -> None:
         note=r"has 100,004 vertices, more than the 100,000", base=bs,
         description="a box whose bottom edge has 100,001 vertices (gzipped GeoJSON)")
 
+    # Leicester's workbook: one LSOA polygon (a GeoJSON cell) swapped to (lat, lon)
+    lc = "leicester_city_council/deprivation-in-leicester-2025.xlsx"
+    rows = sheet_rows(lc)["Feuil1"][:7]
+    shape = [str(c) for c in rows[0]].index("LSOAGeo Shape")
+    bad = copy.deepcopy(rows)
+    cell = shapely.from_geojson(str(bad[3][shape]))
+    bad[3][shape] = shapely.to_geojson(shapely.transform(cell, lambda c: c[:, ::-1]))
+    add("leicester_iod2025__polygon_lonlat_swapped.xlsx", "leicester_iod2025", "xlsx",
+        "one LSOA polygon with lat/lon swapped", "wrong country/vintage", "error", write_xlsx({"Feuil1": bad}),
+        row=True, column=True, note=r"lies outside England.*coordinates look like lon/lat swapped", base=lc,
+        description="the third LSOA's 'LSOAGeo Shape' written (lat, lon): it lands off Somalia")
+
     # Fingertips periods that a spreadsheet turned into dates
     ft = "fingertips_gp/fingertips_91547_smoking_prevalence_qof_gp.csv"
     ftt = TextTable.from_text(read_text(ft))

@@ -242,6 +242,12 @@ GEOCHECK_MESSAGES = {
     "boundaries_wards22__scotland_only.geojson":
         "column 'ward22_code': holds no area in England: its 6 ward codes are all in Scotland (e.g. "
         "'S13002516'); hiexplore maps England, so it needs E-coded areas",
+    "leicester_iod2025__polygon_lonlat_swapped.xlsx":
+        "row 4, column 'LSOAGeo Shape': feature 'E01013612' lies outside England: expected British "
+        "National Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x "
+        "7,692,172 to 7,695,025, y -5,750,074 to -5,746,710 (longitude 52.6021 to 52.6167, latitude "
+        "-1.1611 to -1.1435), at longitude 52.61, latitude -1.15: coordinates look like lon/lat "
+        "swapped; are the boundaries shifted or in the wrong CRS?",
     "boundaries_lsoa21__welsh_only.geojson":
         "column 'lsoa21_code': holds no area in England: its 12 LSOA codes are all in Wales (e.g. "
         "'W01001542'); hiexplore maps England, so it needs E-coded areas",

@@ -903,6 +903,8 @@ def _where(lonlat: np.ndarray, bng: np.ndarray) -> str:
             return f"inside {name}'s extent"
     # rounded first, and + 0.0, so that a centre just below zero does not print as -0.00
     lon, lat = round((lonlat[0] + lonlat[2]) / 2, 2) + 0.0, round((lonlat[1] + lonlat[3]) / 2, 2) + 0.0
+    if 49 <= lon <= 61 and -9 <= lat <= 2.5:
+        return f"at longitude {lon:.2f}, latitude {lat:.2f}: coordinates look like lon/lat swapped"
     x0, y0, x1, y1 = _FRANCE_LONLAT
     if x0 <= lon <= x1 and y0 <= lat <= y1:
         return f"in France (longitude {lon:.2f}, latitude {lat:.2f})"
@@ -910,14 +912,20 @@ def _where(lonlat: np.ndarray, bng: np.ndarray) -> str:
 
 
 def check_country_extents(
-    gdf: gpd.GeoDataFrame, path: str | Path, *, code_column: str = "area_code", margin: float = EXTENT_MARGIN_M
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    code_column: str = "area_code",
+    margin: float = EXTENT_MARGIN_M,
+    column: str = "geometry",
+    row_offset: int = 1,
 ) -> None:
     """Every feature inside the extent of the nation its code names, after reprojection.
 
     An ``E`` code must lie within England's box (:data:`COUNTRY_EXTENTS_BNG`, +- ``margin``),
     a ``W`` code within Wales's, and so on; a code of no nation within the UK's. Catches
     boundaries shifted or mis-projected into another country. The error names the feature,
-    its row, the box it should be in and where it was found.
+    its row (frame position plus ``row_offset``), the box it should be in and where it was found.
     """
     if gdf.empty:
         return
@@ -950,7 +958,7 @@ def check_country_extents(
         f"(longitude {lonlat[i, 0]:.4f} to {lonlat[i, 2]:.4f}, latitude {lonlat[i, 1]:.4f} to "
         f"{lonlat[i, 3]:.4f}), {_where(lonlat[i], bng[i])}; are the boundaries shifted or in the "
         f"wrong CRS?{more}",
-        row=i + 1, column="geometry",
+        row=i + row_offset, column=column,
     )
 
 
