@@ -69,6 +69,7 @@ __all__ = [
     "check_vertex_budget",
     "check_coordinates",
     "check_country_extents",
+    "check_has_england",
     "guess_generalisation",
     "MAX_FEATURE_VERTICES",
     "REPAIR_SECONDS",
@@ -942,6 +943,7 @@ def check_country_extents(
         ok[here] = _inside(bng[here], extent, margin)
     other = ~np.isin(first, list(COUNTRY_EXTENTS_BNG))
     ok[other] = _inside(bng[other], uk, margin)  # type: ignore[arg-type]
+    ok |= shapely.is_empty(gdf.geometry.to_numpy()) | shapely.is_missing(gdf.geometry.to_numpy())  # no place at all: other checks' business
     pos = np.flatnonzero(~ok)
     if not len(pos):
         return
