@@ -981,6 +981,194 @@ def build_geo_cases(ctx: dict[str, object]) -> None:
         "error", make_zip({"readme.txt": b"Boundaries to follow.\n"}), base=bs)
 
 
+def build_geocheck_cases(ctx: dict[str, object]) -> None:
+    """Issue 11 items 3 and 4: boundaries in the wrong place or CRS, a feature over the vertex
+    budget, files with no English area; Fingertips periods that a spreadsheet turned into dates."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    r = "ons_boundaries"
+    bs = "boundaries/geographr_ons_bsc/llr_lsoa21_bsc.geojson"
+    gdf = gpd.read_file(SHARED / bs)
+    gdf = gdf[gdf["lsoa21_code"].isin(set(ctx["lsoa21"]))].reset_index(drop=True)  # type: ignore[arg-type]
+    base = json.loads(gdf.to_json(drop_id=True))
+
+    def fc(fn: Callable[[dict], None] | None = None, only: int | None = None, **extra: object) -> bytes:
+        out = copy.deepcopy(base)
+        out.update(extra)
+        for i, f in enumerate(out["features"]):
+            if fn is not None and (only is None or i == only):
+                fn(f)
+        return json.dumps(out, separators=(",", ":")).encode()
+
+    def move(fx: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict], None]:
+        def edit(f: dict) -> None:
+            g = shapely.geometry.shape(f["geometry"])
+            g = shapely.transform(g, fx)
+            f["geometry"] = json.loads(shapely.to_geojson(shapely.set_precision(g, 1e-7)))
+        return edit
+
+    swap = move(lambda c: c[:, ::-1])
+    add("boundaries_lsoa21__lonlat_swapped.geojson", r, "geojson", "latitude and longitude swapped", "coordinates",
+        "error", fc(swap), row=True, column=True, note="coordinates look like lon/lat swapped", base=bs,
+        description="every coordinate written (lat, lon) instead of (lon, lat)")
+    add("boundaries_lsoa21__one_feature_swapped.geojson", r, "geojson", "one feature with lat/lon swapped",
+        "coordinates", "error", fc(swap, only=3), row=True, column=True,
+        note="coordinates look like lon/lat swapped", base=bs)
+    bng_member = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
+    add("boundaries_lsoa21__degrees_labelled_bng.geojson", r, "geojson", "degrees labelled EPSG:27700 (crs member)",
+        "coordinates", "error", fc(crs=bng_member), row=True, column=True,
+        note="degrees labelled as British National Grid", base=bs,
+        description="lon/lat coordinates under a GeoJSON crs member naming British National Grid")
+    bng = gdf.to_crs(27700)
+    bng["geometry"] = shapely.set_precision(bng.geometry.to_numpy(), 0.1)
+    metres = json.loads(bng.to_json(drop_id=True))
+    metres.pop("crs", None)  # the point of the case: no CRS stated
+    add("boundaries_lsoa21__bng_metres_without_crs.geojson", r, "geojson",
+        "British National Grid metres with no crs member", "coordinates", "error",
+        json.dumps(metres, separators=(",", ":")).encode(), row=True, column=True,
+        note="coordinates look like metres", base=bs,
+        description="GeoJSON means WGS 84 when it names no CRS: eastings and northings read as degrees")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp) / "shp"
+        t.mkdir()
+        wrong = gdf.rename(columns={"lsoa21_code": "LSOA21CD", "lsoa21_name": "LSOA21NM"})
+        wrong.set_crs(27700, allow_override=True).to_file(t / "lsoa21.shp", driver="ESRI Shapefile")
+        parts = {q.name: _fix_dbf_date(q.read_bytes()) if q.suffix == ".dbf" else q.read_bytes()
+                 for q in sorted(t.iterdir())}
+    add("boundaries_lsoa21__degrees_labelled_bng_prj.zip", r, "zip", "degrees labelled EPSG:27700 (.prj)",
+        "coordinates", "error", make_zip(parts), row=True, column=True,
+        note="degrees labelled as British National Grid", base=bs,
+        description="a zipped shapefile whose .prj says British National Grid over lon/lat coordinates")
+    france = move(lambda c: c + np.array([1.5, -4.0]))
+    add("boundaries_lsoa21__shifted_into_france.geojson", r, "geojson", "boundaries shifted into France",
+        "wrong country/vintage", "error", fc(france), row=True, column=True,
+        note=r"lies outside England.*in France", base=bs, description="Rutland moved 4 degrees south, 1.5 east")
+    scot = move(lambda c: c + np.array([-3.5, 4.5]))
+    add("boundaries_lsoa21__shifted_into_scotland.geojson", r, "geojson", "boundaries shifted into Scotland",
+        "wrong country/vintage", "error", fc(scot), row=True, column=True,
+        note=r"lies outside England.*inside Scotland's extent", base=bs,
+        description="Rutland moved 4.5 degrees north, 3.5 west (the Highlands)")
+    add("boundaries_lsoa21__one_feature_in_scotland.geojson", r, "geojson", "one feature shifted into Scotland",
+        "wrong country/vintage", "error", fc(scot, only=5), row=True, column=True,
+        note=r"'E0\d+' lies outside England", base=bs)
+    add("boundaries_lsoa21__one_feature_at_null_island.geojson", r, "geojson", "one feature at 0,0 (null island)",
+        "wrong country/vintage", "error", fc(move(lambda c: c - c.mean(axis=0)), only=2), row=True, column=True,
+        note=r"lies outside England.*outside the UK", base=bs,
+        description="a feature whose coordinates were centred on 0, 0 by a broken export")
+    add("boundaries_lsoa21__welsh_code_in_england.geojson", r, "geojson", "a Welsh code on an English polygon",
+        "wrong country/vintage", "error",
+        fc(lambda f: f["properties"].update(lsoa21_code="W01001950"), only=1), row=True, column=True,
+        note=r"'W01001950' lies outside Wales", base=bs)
+    add("boundaries_lsoa21__code_not_in_lookup.geojson", r, "geojson", "an LSOA code no lookup knows",
+        "codes", "accepted", fc(lambda f: f["properties"].update(lsoa21_code="E01039999"), only=4), base=bs,
+        description="a well-formed code that is not an LSOA 2021: read here, refused by the build, which "
+        "names it (the lookup does not hold it)")
+    nat = "boundaries/geographr_ons_bsc/boundaries_lsoa21.gpkg"
+    wales = gpd.read_file(SHARED / nat, where="lsoa21_code LIKE 'W01%' AND lsoa21_name LIKE 'Monmouthshire%'")
+    wales = wales.sort_values("lsoa21_code").head(12).reset_index(drop=True)
+    add("boundaries_lsoa21__welsh_only.geojson", r, "geojson", "a Welsh-only boundary file", "wrong country/vintage",
+        "error", wales.to_json(drop_id=True).encode(), column=True, note="holds no area in England: its 12 LSOA codes",
+        base=nat, description="12 Monmouthshire LSOAs: real boundaries, but none in England")
+    wd = "boundaries/geographr_ons_bsc/boundaries_wards22.gpkg"
+    scot_wards = gpd.read_file(SHARED / wd, where="ward22_code LIKE 'S13%'")
+    scot_wards = scot_wards.sort_values("ward22_code").head(6).reset_index(drop=True)
+    add("boundaries_wards22__scotland_only.geojson", r, "geojson", "a Scottish-only ward file", "wrong country/vintage",
+        "error", scot_wards.to_json(drop_id=True).encode(), column=True,
+        note=r"holds no area in England: its 6 ward codes are all in Scotland", base=wd,
+        description="the first 6 Scottish wards of the ONS UK ward boundaries")
+    lad = "boundaries/ons_lad22_buc/lad22_buc.geojson"
+    lads = gpd.read_file(SHARED / lad)
+    rut = lads[lads["LAD22CD"].isin(["E06000017", "E06000016"])][["LAD22CD", "LAD22NM", "geometry"]]
+    rut = rut.sort_values("LAD22CD").reset_index(drop=True)
+    sea = rut.copy()
+    sea["geometry"] = shapely.set_precision(shapely.transform(rut.geometry.to_numpy(), lambda c: c + [400_000, 0]), 1.0)
+    sea_fc = json.loads(sea.to_json(drop_id=True))
+    sea_fc["crs"] = bng_member
+    add("boundaries_lad22__shifted_into_north_sea.geojson", r, "geojson", "British National Grid shifted 400 km east",
+        "wrong country/vintage", "error", json.dumps(sea_fc, separators=(",", ":")).encode(), row=True, column=True,
+        note=r"'E06000016' lies outside England.*outside the UK", base=lad,
+        description="Leicester and Rutland (BNG, crs member) with 400 km added to every easting: the North Sea")
+    ms = "boundaries/geographr_ons_bsc/llr_msoa21_bsc.geojson"
+    msoa = gpd.read_file(SHARED / ms)
+    msoa = msoa[msoa["msoa21_name"].str.startswith("Rutland ")].reset_index(drop=True)
+    msoa["geometry"] = shapely.transform(msoa.geometry.to_numpy(), lambda c: c[:, ::-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        gp = Path(tmp) / "msoa21.gpkg"
+        msoa.set_crs(4326, allow_override=True).to_file(gp, driver="GPKG", layer="msoa21")
+        gp_bytes = gp.read_bytes()
+    add("boundaries_msoa21__lonlat_swapped.gpkg", r, "gpkg", "latitude and longitude swapped (GeoPackage)",
+        "coordinates", "error", gp_bytes, row=True, column=True, note="coordinates look like lon/lat swapped",
+        base=ms)
+
+    # a feature over the vertex budget: Rutland's first LSOA with one edge cut into 100,000 pieces
+    # (gzip keeps the stored file small; the 6 MB case is made by the test)
+    def dense(f: dict) -> None:
+        g = shapely.geometry.shape(f["geometry"])
+        x0, y0, x1, y1 = g.bounds
+        xs = np.round(np.linspace(x0, x1, 100_001), 6)
+        ring = [[float(x), round(y0, 6)] for x in xs] + [[round(x1, 6), round(y1, 6)], [round(x0, 6), round(y1, 6)],
+                                                         [float(xs[0]), round(y0, 6)]]
+        f["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+    add("boundaries_lsoa21__too_many_vertices.geojson.gz", r, "geojson.gz", "a feature with 100,004 vertices",
+        "geometry", "error", gz(fc(dense, only=0)), row=True, column=True,
+        note=r"has 100,004 vertices, more than the 100,000", base=bs,
+        description="a box whose bottom edge has 100,001 vertices (gzipped GeoJSON)")
+
+    # Leicester's workbook: one LSOA polygon (a GeoJSON cell) swapped to (lat, lon)
+    lc = "leicester_city_council/deprivation-in-leicester-2025.xlsx"
+    rows = sheet_rows(lc)["Feuil1"][:7]
+    shape = [str(c) for c in rows[0]].index("LSOAGeo Shape")
+    bad = copy.deepcopy(rows)
+    cell = shapely.from_geojson(str(bad[3][shape]))
+    bad[3][shape] = shapely.to_geojson(shapely.transform(cell, lambda c: c[:, ::-1]))
+    add("leicester_iod2025__polygon_lonlat_swapped.xlsx", "leicester_iod2025", "xlsx",
+        "one LSOA polygon with lat/lon swapped", "wrong country/vintage", "error", write_xlsx({"Feuil1": bad}),
+        row=True, column=True, note=r"lies outside England.*coordinates look like lon/lat swapped", base=lc,
+        description="the third LSOA's 'LSOAGeo Shape' written (lat, lon): it lands off Somalia")
+
+    # Fingertips periods that a spreadsheet turned into dates
+    ft = "fingertips_gp/fingertips_91547_smoking_prevalence_qof_gp.csv"
+    ftt = TextTable.from_text(read_text(ft))
+    pset = set(ctx["practices"])  # type: ignore[arg-type]
+    ftt = ftt.with_rows([x for x in ftt.rows if _cells(x)[4] in pset][:24] + ftt.rows[:3])
+    gi = next(i for i, x in enumerate(ftt.rows) if _cells(x)[6] == "GPs")
+    forms = r"expected a period such as '2023/24', '2023', '2023/24 Q1', '2023 Q1' or '2021 - 23'"
+    for name, value, what, note in (
+        ("excel_serial", "45017", "an Excel day number (45017)", r"found '45017', an Excel day number \(day 45017 is 2023-04-01\)"),
+        ("excel_serial_decimal", "45017.0", "an Excel day number with a decimal", r"found '45017\.0', an Excel day number"),
+        ("ddmmyyyy", "01/04/2023", "a dd/mm/yyyy date", r"found '01/04/2023', a date"),
+        ("d_m_yy", "1/4/23", "a d/m/yy date", r"found '1/4/23', a date"),
+        ("iso_date", "2023-04-01", "an ISO date", r"found '2023-04-01', a date"),
+        ("iso_datetime", "2023-04-01 00:00:00", "an ISO date and time", r"found '2023-04-01 00:00:00', a date"),
+        ("dd_mon_yyyy", "01-Apr-2023", "a dd-Mon-yyyy date", r"found '01-Apr-2023', a date"),
+    ):
+        add(f"fingertips__period_{name}.csv", "fingertips_csv", "csv", f"Time period as {what}", "dates as periods",
+            "error", ftt.set(gi, "Time period", value).bytes(), row=True, column=True, note=f"{forms}, {note}",
+            base=ft, description=f"one practice's 'Time period' re-saved by a spreadsheet as {value!r}")
+    every = ftt.copy()
+    for i in range(len(every.rows)):
+        every = every.set(i, "Time period", "44652")
+    add("fingertips__period_all_excel_serials.csv", "fingertips_csv", "csv", "every Time period an Excel day number",
+        "dates as periods", "error", every.bytes(), row=True, column=True,
+        note=r"found '44652', an Excel day number \(day 44652 is 2022-04-01\).*\(\d+ rows like this\)", base=ft)
+    add("fingertips__period_quarter_label.csv", "fingertips_csv", "csv", "a financial-quarter Time period",
+        "dates as periods", "accepted", ftt.set(gi, "Time period", "2023/24 Q1").bytes(), base=ft,
+        description="'2023/24 Q1' is a period Fingertips publishes: read as it is")
+    fn = "screening/fingertipsnext_healthdata_94063_breast_screening_53_70_subset.csv"
+    fnt = TextTable.from_text(read_text(fn), limit=30)
+    yforms = r"expected a period such as '2023' or '2023/24'"
+    for name, value, note in (
+        ("excel_serial", "44927", r"found '44927', an Excel day number \(day 44927 is 2023-01-01\)"),
+        ("ddmmyyyy", "01/01/2023", r"found '01/01/2023', a date"),
+        ("iso_date", "2023-01-01", r"found '2023-01-01', a date"),
+    ):
+        add(f"fingertipsnext__year_{name}.csv", "fingertipsnext_csv", "csv", f"Year as {value!r}", "dates as periods",
+            "error", fnt.set(0, "Year", value).bytes(), row=True, column=True, note=f"{yforms}, {note}", base=fn,
+            description=f"the England row's 'Year' re-saved by a spreadsheet as {value!r}")
+
+
 def _fix_dbf_date(data: bytes) -> bytes:
     """A dBase header carries the date it was written (bytes 1-3): pin it."""
     return data[:1] + bytes([120, 1, 1]) + data[4:]
@@ -995,6 +1183,7 @@ def generate() -> dict[str, bytes]:
     ctx = build_csv_cases()
     build_workbook_cases(ctx)
     build_geo_cases(ctx)
+    build_geocheck_cases(ctx)
     files: dict[str, bytes] = {c.case: c.data for c in CASES}
     files.update({f"valid/{k}": v for k, v in VALID.items()})
     buf = io.StringIO()

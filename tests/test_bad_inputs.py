@@ -201,6 +201,91 @@ def test_corpus_is_generated_reproducibly_from_the_real_files() -> None:
     assert not stale and not extra, f"re-run tests/make_bad_corpus.py: stale {stale[:5]}, extra {extra[:5]}"
 
 
+#: issue 11 items 3-4: the corpus cases and the message each must give, word for word
+GEOCHECK_MESSAGES = {
+    "boundaries_lsoa21__lonlat_swapped.geojson":
+        "row 1, column 'geometry': feature 'E01013787': coordinates look like lon/lat swapped: found x "
+        "52.5812 to 52.6639, y -0.8210 to -0.6957, latitudes of Great Britain in x and its longitudes "
+        "in y; GeoJSON and EPSG:4326 files give longitude (x) first (26 of 26 features like this)",
+    "boundaries_lsoa21__degrees_labelled_bng_prj.zip":
+        "row 1, column 'geometry': feature 'E01013787': degrees labelled as British National Grid: the "
+        "file says EPSG:27700 (OSGB36 / British National Grid), in metres, but found x -0.8210 to "
+        "-0.6957, y 52.5812 to 52.6639, longitudes and latitudes; its CRS should be EPSG:4326 (26 of "
+        "26 features like this)",
+    "boundaries_lsoa21__bng_metres_without_crs.geojson":
+        "row 1, column 'geometry': feature 'E01013787': coordinates look like metres (British National "
+        "Grid?) but the file says EPSG:4326 (WGS 84), in degrees: x 479,960 to 488,414, y 298,870 to "
+        "308,059; state the CRS (a GeoJSON 'crs' member or a shapefile .prj) or reproject to WGS 84 "
+        "(26 of 26 features like this)",
+    "boundaries_lsoa21__shifted_into_france.geojson":
+        "row 1, column 'geometry': feature 'E01013787' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 597,503 to "
+        "606,674, y -142,939 to -133,777 (longitude 0.6790 to 0.8043, latitude 48.5812 to 48.6639), "
+        "in France (longitude 0.74, latitude 48.62); are the boundaries shifted or in the wrong CRS? "
+        "(26 of 26 features are outside)",
+    "boundaries_lsoa21__one_feature_in_scotland.geojson":
+        "row 6, column 'geometry': feature 'E01013792' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 269,970 to "
+        "277,012, y 799,892 to 809,256 (longitude -4.1471 to -4.0336, latitude 57.0718 to 57.1573), "
+        "inside Scotland's extent; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__welsh_code_in_england.geojson":
+        "row 2, column 'geometry': feature 'W01001950' lies outside Wales: expected British National "
+        "Grid x 146,597 to 355,273, y 165,524 to 395,313 (ONS extent, +-10 km), found x 484,259 to "
+        "492,532, y 312,311 to 318,472 (longitude -0.7536 to -0.6318, latitude 52.7014 to 52.7565), "
+        "inside England's extent; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__one_feature_at_null_island.geojson":
+        "row 3, column 'geometry': feature 'E01013789' lies outside England: expected British National "
+        "Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x 614,505 to "
+        "634,823, y -5,532,590 to -5,522,319 (longitude -0.0725 to 0.1100, latitude -0.0500 to "
+        "0.0429), outside the UK (longitude 0.02, latitude 0.00); are the boundaries shifted or in the "
+        "wrong CRS?",
+    "boundaries_wards22__scotland_only.geojson":
+        "column 'ward22_code': holds no area in England: its 6 ward codes are all in Scotland (e.g. "
+        "'S13002516'); hiexplore maps England, so it needs E-coded areas",
+    "leicester_iod2025__polygon_lonlat_swapped.xlsx":
+        "row 4, column 'LSOAGeo Shape': feature 'E01013612' lies outside England: expected British "
+        "National Grid x 87,323 to 655,654, y 7,054 to 657,550 (ONS extent, +-10 km), found x "
+        "7,692,172 to 7,695,025, y -5,750,074 to -5,746,710 (longitude 52.6021 to 52.6167, latitude "
+        "-1.1611 to -1.1435), at longitude 52.61, latitude -1.15: coordinates look like lon/lat "
+        "swapped; are the boundaries shifted or in the wrong CRS?",
+    "boundaries_lsoa21__welsh_only.geojson":
+        "column 'lsoa21_code': holds no area in England: its 12 LSOA codes are all in Wales (e.g. "
+        "'W01001542'); hiexplore maps England, so it needs E-coded areas",
+    "boundaries_lsoa21__too_many_vertices.geojson.gz":
+        "row 1, column 'geometry': feature 'E01013787' has 100,004 vertices, more than the 100,000 a "
+        "boundary may have: use an ONS generalised file (BGC or BSC), or simplify it first",
+    "fingertips__period_excel_serial.csv":
+        "row 2, column 'Time period': expected a period such as '2023/24', '2023', '2023/24 Q1', "
+        "'2023 Q1' or '2021 - 23', found '45017', an Excel day number (day 45017 is 2023-04-01): a "
+        "spreadsheet turned the period into a date; export the file again, or format the column as "
+        "text before saving",
+    "fingertips__period_ddmmyyyy.csv":
+        "row 2, column 'Time period': expected a period such as '2023/24', '2023', '2023/24 Q1', "
+        "'2023 Q1' or '2021 - 23', found '01/04/2023', a date: a spreadsheet turned the period into "
+        "a date; export the file again, or format the column as text before saving",
+    "fingertipsnext__year_excel_serial.csv":
+        "row 2, column 'Year': expected a period such as '2023' or '2023/24', found '44927', an Excel "
+        "day number (day 44927 is 2023-01-01): a spreadsheet turned the period into a date; export "
+        "the file again, or format the column as text before saving",
+}
+
+
+@needs_corpus
+def test_geography_and_period_cases_and_their_messages() -> None:
+    """Issue 11 items 3-4: at least 20 such cases, and the messages pinned word for word."""
+    kinds = Counter(c["kind"] for c in CASES)
+    assert kinds["coordinates"] >= 5 and kinds["dates as periods"] >= 12
+    moved = [c for c in CASES if c["kind"] == "wrong country/vintage" and c["reader"] == "ons_boundaries"]
+    assert len(moved) >= 8
+    assert kinds["coordinates"] + kinds["dates as periods"] + len(moved) >= 25
+    for case, message in GEOCHECK_MESSAGES.items():
+        m = CASE_BY_NAME[case]
+        with pytest.raises(InputFileError) as err:
+            BY_NAME[m["reader"]].read(BAD / case)
+        assert str(err.value) == f"file {case}, {message}"
+        assert (BAD / case).stat().st_size < 1_000_000
+
+
 @needs_corpus
 def test_a_value_note_is_kept_row_by_row() -> None:
     (res,) = BY_NAME["fingertips_csv"].read(BAD / "fingertips__data_quality_note.csv")
@@ -515,3 +600,45 @@ def test_map_of_a_boundary_file_named_script_escapes_it() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.replace("\\u0026", "&")
     profile = maps.area_profile_html(EVIL, {EVIL: EVIL}, area_code=EVIL, note=EVIL)
     assert EVIL not in profile and profile.count("&lt;script&gt;") >= 3
+
+
+#: issue 11 items 3-4 through a whole build: the file is named, the previous dataset kept
+GEOCHECK_BROKEN_FOR_BUILD = {
+    "boundaries_lsoa21__shifted_into_scotland.geojson": "lies outside England",
+    "boundaries_lsoa21__code_not_in_lookup.geojson":
+        "1 of its 26 English LSOA 2021 codes is not in the LSOA 2021 lookup (E01039999): are the "
+        "boundaries and the lookup of the same vintage, and are these codes right?",
+    "fingertips__period_excel_serial.csv": "found '45017', an Excel day number",
+}
+
+
+@needs_corpus
+@pytest.mark.parametrize("broken", list(GEOCHECK_BROKEN_FOR_BUILD))
+def test_geocheck_build_stops_naming_the_file_and_keeps_previous_dataset(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]], broken: str
+) -> None:
+    current, before = previous
+    src = _sources(tmp_path, broken=broken)
+    with pytest.raises(InputFileError) as err:
+        build_dataset([src], current, name="current")
+    assert err.value.path.name == broken
+    assert GEOCHECK_BROKEN_FOR_BUILD[broken] in err.value.detail
+    assert _digest(current) == before
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]
+
+
+@needs_corpus
+def test_boundary_codes_are_checked_against_a_national_lookup_only() -> None:
+    """A lookup holding most of a boundary file's codes names the rest; a local extract beside
+    national boundaries (most codes outside it) is not a mismatch."""
+    from hiexplore.build import check_boundary_codes
+
+    path = BAD / "boundaries_lsoa21__code_not_in_lookup.geojson"
+    (res,) = BY_NAME["ons_boundaries"].read(path)
+    codes = sorted(set(res.frame["area_code"]) - {"E01039999"})
+    check_boundary_codes([(path, res)], [*codes, "E01039999"])  # all known
+    check_boundary_codes([(path, res)], codes[:3])  # a local extract: 3 of 26
+    with pytest.raises(InputFileError) as err:
+        check_boundary_codes([(path, res)], codes)
+    assert (err.value.path, err.value.column) == (path, "lsoa21_code")
+    assert "(E01039999)" in err.value.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import zipfile
@@ -84,7 +85,8 @@ def test_llr_lsoa21_bsc_geojson() -> None:
     g = res.frame
     assert len(g) == 634 and g.crs.to_epsg() == 4326
     assert list(g.columns) == ["area_code", "area_name", "area_type", "geometry"]
-    assert res.meta == {"area_type": "lsoa", "vintage": "2021", "generalisation": "BSC", "repaired": 0}
+    assert res.meta == {"area_type": "lsoa", "vintage": "2021", "generalisation": "BSC", "repaired": 0,
+                        "code_field": "lsoa21_code"}
     assert g["area_name"].str.match(r"^.+ \d{3}[A-Z]$").all()
     assert "Contains OS data" in res.source.attribution
 
@@ -178,8 +180,9 @@ def test_boundaries_bad_input(tmp_path: Path) -> None:
         gpd.GeoDataFrame.from_features(features, crs=4326).to_file(p, driver="GeoJSON")
         return p
 
-    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
-    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    # in Leicester: boundaries elsewhere are refused (test_boundaries_outside_england)
+    square = {"type": "Polygon", "coordinates": [[[-1.2, 52.6], [-1.1, 52.6], [-1.1, 52.7], [-1.2, 52.7], [-1.2, 52.6]]]}
+    bowtie = {"type": "Polygon", "coordinates": [[[-1.2, 52.6], [-1.1, 52.7], [-1.1, 52.6], [-1.2, 52.7], [-1.2, 52.6]]]}
     ok = write([
         {"type": "Feature", "properties": {"LSOA21CD": "E01000001", "LSOA21NM": "A 001A"}, "geometry": square},
         {"type": "Feature", "properties": {"LSOA21CD": "E01000002", "LSOA21NM": "A 001B"}, "geometry": bowtie},
@@ -465,3 +468,177 @@ def test_repair_keeps_polygonal_parts_only() -> None:
     assert codes == ["A"]
     assert out.geometry.iloc[0].geom_type in ("Polygon", "MultiPolygon")
     assert np.isclose(out.geometry.iloc[0].area, 4.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# geography checks (issue 11, item 3): budgets, CRS mix-ups, extents, England
+
+
+def _scribble(n: int, seed: int = 0) -> list[list[float]]:
+    """A closed ring of ``n`` vertices round Leicester whose long spikes cross each other
+    thousands of times: GEOS's make_valid takes seconds on 300 vertices, minutes on more."""
+    rng = np.random.default_rng(seed)
+    ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+    r = 0.05 * (1 + 0.9 * np.where(np.arange(n) % 2, 1, -1))
+    x, y = -1.13 + r * np.cos(ang), 52.63 + 0.6 * r * np.sin(ang)
+    x[1::4], x[2::4] = x[2::4].copy(), x[1::4].copy()
+    ring = np.column_stack([x, y]).round(10).tolist()
+    return ring + [ring[0]]
+
+
+def _feature_collection(path: Path, rings: list[list[list[float]]], **extra: object) -> Path:
+    import json
+
+    feats = [
+        {"type": "Feature", "properties": {"LSOA21CD": f"E0102562{i}", "LSOA21NM": f"Leicester 00{i}A"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        for i, ring in enumerate(rings)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", **extra, "features": feats}))
+    return path
+
+
+def test_monster_polygon_is_refused_within_seconds(tmp_path: Path) -> None:
+    """A 6 MB GeoJSON holding one self-intersecting 200,000-vertex polygon ran for over 5
+    minutes: the vertex budget now refuses it, by name, before any validity test or repair."""
+    from hiexplore.io import read_any
+
+    p = _feature_collection(tmp_path / "monster.geojson", [_scribble(200_000)])
+    assert p.stat().st_size > 6_000_000
+    t0 = time.perf_counter()
+    with pytest.raises(InputFileError) as err:
+        read_any(p)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert str(err.value) == (
+        "file monster.geojson, row 1, column 'geometry': feature 'E01025620' has 200,001 vertices, "
+        "more than the 100,000 a boundary may have: use an ONS generalised file (BGC or BSC), or "
+        "simplify it first"
+    )
+
+
+def test_vertex_budget_is_a_parameter(tmp_path: Path) -> None:
+    p = _feature_collection(tmp_path / "b.geojson", [_scribble(60)[:40] + [_scribble(60)[0]]])
+    with pytest.raises(InputFileError, match=r"has 41 vertices, more than the 40 a boundary may have"):
+        geo.read_boundaries(p, max_vertices=40)
+
+
+def test_repair_has_a_time_budget(tmp_path: Path) -> None:
+    """Under the vertex budget, a polygon whose repair would take minutes: the child process
+    running make_valid is stopped at the budget and the file refused, naming the feature."""
+    ok = [[-1.2, 52.6], [-1.1, 52.6], [-1.1, 52.7], [-1.2, 52.7], [-1.2, 52.6]]
+    p = _feature_collection(tmp_path / "slow.geojson", [ok, _scribble(2_000)])
+    t0 = time.perf_counter()
+    with pytest.raises(InputFileError) as err:
+        geo.read_boundaries(p, repair_seconds=1.0)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 8, f"took {elapsed:.1f} s"
+    assert (err.value.row, err.value.column) == (2, "geometry")
+    assert re.match(
+        r"1 invalid polygon\(s\) could not be repaired within 1 s \(E01025621; the first: "
+        r"(Ring )?Self-intersection\[", err.value.detail,
+    ), err.value.detail
+    assert err.value.detail.endswith(
+        "2,001 vertices): simplify or repair the boundaries in a GIS first, or use an ONS generalised "
+        "file (BGC or BSC)"
+    )
+
+
+def test_repair_within_budget_runs_in_a_child_and_matches_make_valid() -> None:
+    bowtie = shapely.Polygon([(-1.2, 52.6), (-1.1, 52.7), (-1.1, 52.6), (-1.2, 52.7)])
+    g = gpd.GeoDataFrame({"area_code": ["E01000001"]}, geometry=[bowtie], crs=4326)
+    out, codes = geo.repair_polygons(g, path="b.geojson", seconds=30)
+    assert codes == ["E01000001"]
+    assert out.geometry.iloc[0].equals(shapely.make_valid(bowtie))
+
+
+@pytest.mark.parametrize(
+    ("extra", "ring", "message"),
+    [
+        ({}, [[52.6, -1.2], [52.6, -1.1], [52.7, -1.1], [52.7, -1.2], [52.6, -1.2]],
+         "coordinates look like lon/lat swapped: found x 52.6000 to 52.7000, y -1.2000 to -1.1000"),
+        ({"crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}},
+         [[-1.2, 52.6], [-1.1, 52.6], [-1.1, 52.7], [-1.2, 52.7], [-1.2, 52.6]],
+         "degrees labelled as British National Grid: the file says EPSG:27700 (OSGB36 / British National "
+         "Grid), in metres, but found x -1.2000 to -1.1000, y 52.6000 to 52.7000"),
+        ({}, [[458000, 303000], [459000, 303000], [459000, 304000], [458000, 304000], [458000, 303000]],
+         "coordinates look like metres (British National Grid?) but the file says EPSG:4326 (WGS 84), "
+         "in degrees: x 458,000 to 459,000, y 303,000 to 304,000"),
+        ({}, [[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.9], [2.3, 48.8]],
+         "lies outside England: expected British National Grid x 87,323 to 655,654, y 7,054 to 657,550 "
+         "(ONS extent, +-10 km), found "),
+    ],
+    ids=["swapped", "degrees_as_bng", "metres_as_degrees", "paris"],
+)
+def test_coordinates_that_cannot_be_england_are_refused(
+    tmp_path: Path, extra: dict, ring: list, message: str
+) -> None:
+    ok = [[-1.2, 52.6], [-1.1, 52.6], [-1.1, 52.7], [-1.2, 52.7], [-1.2, 52.6]]
+    rings = [ring] if extra else [ok, ring]  # with a crs member every feature is in that CRS
+    p = _feature_collection(tmp_path / "b.geojson", rings, **extra)
+    with pytest.raises(InputFileError) as err:
+        geo.read_boundaries(p)
+    assert message in err.value.detail
+    assert (err.value.row, err.value.column) == (len(rings), "geometry")
+    assert f"feature 'E0102562{len(rings) - 1}'" in err.value.detail
+
+
+def test_paris_is_named_as_france(tmp_path: Path) -> None:
+    paris = [[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.9], [2.3, 48.8]]
+    with pytest.raises(InputFileError, match=r"in France \(longitude 2\.35, latitude 48\.85\); are the "
+                       r"boundaries shifted or in the wrong CRS\?"):
+        geo.read_boundaries(_feature_collection(tmp_path / "b.geojson", [paris]))
+
+
+@pytest.mark.shared
+def test_country_extents_are_the_ons_figures() -> None:
+    """The constants are the extents of each nation's districts in ONS LAD Dec 2022 BUC."""
+    lads = gpd.read_file(shared_path("boundaries", "ons_lad22_buc", "lad22_buc.geojson"))
+    assert lads.crs.to_epsg() == 27700
+    for letter, (_name, extent) in geo.COUNTRY_EXTENTS_BNG.items():
+        measured = lads[lads["LAD22CD"].str.startswith(letter)].total_bounds
+        assert np.allclose(measured, extent, atol=1.0), (letter, measured)
+
+
+@pytest.mark.shared
+def test_uk_and_national_files_pass_the_checks() -> None:
+    """No false alarm on the real UK ward file: English, Welsh, Scottish and NI wards, each
+    inside its own nation's extent."""
+    g, _, _ = geo.read_boundaries(shared_path(*BSC, "boundaries_wards22.gpkg"))
+    assert set(g["area_code"].str[0]) == {"E", "W", "S", "N"}
+    assert len(g) == 8_482
+
+
+def test_welsh_only_file_is_refused(tmp_path: Path) -> None:
+    import json
+
+    sq = [[-3.2, 51.5], [-3.1, 51.5], [-3.1, 51.6], [-3.2, 51.6], [-3.2, 51.5]]  # Cardiff
+    feats = [{"type": "Feature", "properties": {"LSOA21CD": f"W0100187{i}"},
+              "geometry": {"type": "Polygon", "coordinates": [sq]}} for i in range(2)]
+    p = tmp_path / "wales.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    with pytest.raises(InputFileError) as err:
+        geo.read_boundaries(p)
+    assert err.value.detail == (
+        "holds no area in England: its 2 LSOA codes are all in Wales (e.g. 'W01001870'); hiexplore "
+        "maps England, so it needs E-coded areas"
+    )
+    assert err.value.column == "LSOA21CD"
+
+
+def test_a_repair_process_that_dies_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair's child process fails for real (its shapely import breaks): the file is
+    refused with the reason, not a traceback."""
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "shapely.py").write_text("raise ImportError('shapely is broken here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    bowtie = shapely.Polygon([(-1.2, 52.6), (-1.1, 52.7), (-1.1, 52.6), (-1.2, 52.7)])
+    g = gpd.GeoDataFrame({"area_code": ["E01000001"]}, geometry=[bowtie], crs=4326)
+    with pytest.raises(InputFileError) as err:
+        geo.repair_polygons(g, path="b.geojson")
+    assert (err.value.row, err.value.column) == (1, "geometry")
+    assert err.value.detail == (
+        "1 invalid polygon(s) could not be repaired: make_valid failed in its process (exit 1: "
+        "ImportError: shapely is broken here)"
+    )

@@ -144,6 +144,9 @@ def test_public_surface():
         "read_cover_utla_ods",
         "financial_quarter",
         "period_from_text",
+        "check_period_labels",
+        "FINGERTIPS_PERIOD_FORMS",
+        "FINGERTIPSNEXT_PERIOD_FORMS",
     }
     assert [r.name for r in ind.READERS] == [
         "fingertips_csv",
@@ -1034,3 +1037,98 @@ def test_a_lower_limit_above_the_upper_one_names_its_row_and_column(tmp_path):
                        r"found 68 above 65") as err:
         ind.read_fingertipsnext_csv(path)
     assert (err.value.row, err.value.column) == (2, "LowerCI")
+
+
+# ----------------------------------------------------------------------------------------------
+# periods that a spreadsheet turned into dates (issue 11, item 4)
+# ----------------------------------------------------------------------------------------------
+
+FT_FORMS = "expected a period such as '2023/24', '2023', '2023/24 Q1', '2023 Q1' or '2021 - 23'"
+
+
+@pytest.mark.parametrize(
+    ("label", "found"),
+    [
+        ("45017", "found '45017', an Excel day number (day 45017 is 2023-04-01)"),
+        ("45017.0", "found '45017.0', an Excel day number (day 45017 is 2023-04-01)"),
+        ("01/04/2023", "found '01/04/2023', a date"),
+        ("1/4/23", "found '1/4/23', a date"),
+        ("01.04.2023", "found '01.04.2023', a date"),
+        ("2023-04-01", "found '2023-04-01', a date"),
+        ("2023-04-01 00:00:00", "found '2023-04-01 00:00:00', a date"),
+        ("01-Apr-2023", "found '01-Apr-2023', a date"),
+        ("1 April 2023", "found '1 April 2023', a date"),
+    ],
+)
+def test_dates_as_periods_are_refused(label: str, found: str) -> None:
+    labels = pd.Series(["2022/23", label, "2023/24"])
+    with pytest.raises(InputFileError) as err:
+        ind.check_period_labels(labels, np.array([5, 6, 7]), Path("ft.csv"), "Time period",
+                                ind.FINGERTIPS_PERIOD_FORMS)
+    assert (err.value.row, err.value.column) == (6, "Time period")
+    assert err.value.detail == (
+        f"{FT_FORMS}, {found}: a spreadsheet turned the period into a date; export the file "
+        "again, or format the column as text before saving"
+    )
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["2022/23", "2023", "2023/24 Q1", "2023 Q1", "2021 - 23", "2016/17 - 18/19", "Apr 2023",
+     "2023/24 Q1 (Jun)", "2019/20 Q4"],
+)
+def test_published_period_forms_are_kept(label: str) -> None:
+    ind.check_period_labels(pd.Series([label]), np.array([2]), Path("ft.csv"), "Time period",
+                            ind.FINGERTIPS_PERIOD_FORMS)
+
+
+@pytest.mark.shared
+def test_real_fingertips_periods_pass(smoking):
+    """Every period of the real exports is one of the published forms (no false alarm)."""
+    assert smoking.frame["period"].str.fullmatch(r"20\d\d/\d\d").all()
+
+
+def _edited_real_csv(tmp_path: Path, rel: tuple[str, ...], column: str, value: str,
+                     where: dict[str, str]) -> tuple[Path, int]:
+    """The real export's first 400 rows with ``column`` set to ``value`` on the first row
+    matching ``where``; returns the file and that row's number (header = row 1)."""
+    import csv as _csv
+    import io as _io
+
+    src = shared_path(*rel).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    rows = list(_csv.reader(_io.StringIO("".join(src[:400]))))
+    head = rows[0]
+    i = next(k for k, r in enumerate(rows[1:], start=1)
+             if all(r[head.index(c)] == v for c, v in where.items()))
+    rows[i][head.index(column)] = value
+    buf = _io.StringIO()
+    _csv.writer(buf, lineterminator="\n").writerows(rows)
+    out = tmp_path / "export.csv"
+    out.write_text(buf.getvalue(), encoding="utf-8")
+    return out, i + 1
+
+
+@pytest.mark.shared
+def test_fingertips_excel_serial_period_is_refused_with_row(tmp_path: Path) -> None:
+    rel = ("fingertips_gp", "fingertips_91547_smoking_prevalence_qof_gp.csv")
+    gp = {"Area Type": "England", "Category Type": ""}
+    ok, _ = _edited_real_csv(tmp_path, rel, "Time period", "2023/24 Q1", gp)
+    assert "2023/24 Q1" in set(ind.read_fingertips_csv(ok)[0].frame["period"])  # a published form: kept
+    p, row = _edited_real_csv(tmp_path, rel, "Time period", "45017", gp)
+    with pytest.raises(InputFileError) as err:
+        ind.read_fingertips_csv(p)
+    assert (err.value.row, err.value.column) == (row, "Time period")
+    assert err.value.detail.startswith(f"{FT_FORMS}, found '45017', an Excel day number (day 45017 is 2023-04-01)")
+
+
+@pytest.mark.shared
+def test_fingertipsnext_date_year_is_refused_with_row(tmp_path: Path) -> None:
+    rel = ("screening", "fingertipsnext_healthdata_94063_breast_screening_53_70_subset.csv")
+    p, row = _edited_real_csv(tmp_path, rel, "Year", "01/01/2023", {"AreaCode": "E92000001"})
+    with pytest.raises(InputFileError) as err:
+        ind.read_fingertipsnext_csv(p)
+    assert (err.value.row, err.value.column) == (row, "Year")
+    assert err.value.detail.startswith(
+        "expected a period such as '2023' or '2023/24', found '01/01/2023', a date: a spreadsheet "
+        "turned the period into a date"
+    )

@@ -25,7 +25,8 @@ from .io import READERS, ReadResult, recognise
 from .io.registry import Reader
 from .uploads import check_zip
 
-__all__ = ["discover", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
+__all__ = ["discover", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
+           "check_boundary_codes", "LOOKUP_MATCH_SHARE"]
 
 Echo = Callable[[str], Any]
 # finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
@@ -132,6 +133,46 @@ def _merge_lookups(results: list[tuple[Path, ReadResult]], vintage: str) -> pd.D
     for f in frames[1:]:
         out = out.combine_first(f.drop_duplicates("lsoa_code").set_index("lsoa_code"))
     return out.reset_index()
+
+
+#: share of a boundary file's English LSOA 2021 codes the lookup must hold before the rest are
+#: called mismatches; below it the lookup is a local extract beside national boundaries, and
+#: codes outside it are simply outside the area
+LOOKUP_MATCH_SHARE = 0.9
+
+
+def check_boundary_codes(
+    boundaries: list[tuple[Path, ReadResult]], lookup_codes: Iterable[str],
+    share: float = LOOKUP_MATCH_SHARE,
+) -> None:
+    """Every English LSOA 2021 boundary code is in the LSOA 2021 lookup; else name the file
+    and the codes that are not.
+
+    Codes the lookup does not know are polygons the dataset cannot place in a local authority:
+    a boundary file of another vintage, mistyped or made-up codes. Checked when the lookup holds
+    at least ``share`` of the file's English codes (an ONS national lookup holds all of them).
+    """
+    known_codes = set(lookup_codes)
+    for path, res in boundaries:
+        if res.meta.get("area_type") != "lsoa" or str(res.meta.get("vintage")) != "2021":
+            continue
+        codes = res.frame["area_code"].astype("string")
+        eng = codes[codes.str.startswith("E01").fillna(False)]
+        if eng.empty:
+            continue
+        known = eng.isin(known_codes)
+        if bool(known.all()) or float(known.mean()) < share:
+            continue
+        unmatched = sorted(eng[~known].astype(str))
+        shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
+        raise InputFileError(
+            path,
+            f"{len(unmatched):,} of its {len(eng):,} English LSOA 2021 codes "
+            f"{'is' if len(unmatched) == 1 else 'are'} not in the LSOA 2021 lookup ({shown}): are the "
+            "boundaries and the lookup of the same vintage, and "
+            "are these codes right?",
+            column=res.meta.get("code_field"),
+        )
 
 
 AREA_CODE_COLUMNS = (
@@ -265,6 +306,7 @@ def build_dataset(
             "the dataset needs one to place neighbourhoods in local authorities."
         )
     lookup = lookup[lookup["lsoa_code"].astype(str).str.startswith("E01")]
+    check_boundary_codes(by_kind.get("boundaries", []), lookup["lsoa_code"].astype(str))
     wl = by_kind.get("ward_lookup", [])
     if wl:
         wframe = pd.concat([r.frame for _, r in wl]).drop_duplicates("lad_code")

@@ -50,6 +50,7 @@ from ._common import (
 )
 from ._sniff import norm
 from .geography import (
+    check_country_extents,
     guess_generalisation,
     lsoa_code_gap,
     lsoa_vintage_from_codes,
@@ -413,7 +414,8 @@ def read_leicester_iod2025(path: str | Path) -> tuple[pd.DataFrame, gpd.GeoDataF
         geometry=geoms,
         crs=4326,
     )
-    gdf, repaired = repair_polygons(gdf)
+    check_country_extents(gdf, p, column=shape_col, row_offset=table.row_offset)
+    gdf, repaired = repair_polygons(gdf, path=p, column=shape_col, row_offset=table.row_offset)
     notes = list(parsed.notes)
     if repaired:
         notes.append(f"repaired {len(repaired)} invalid polygons with make_valid ({', '.join(repaired[:10])})")

@@ -5,7 +5,11 @@ Formats recognised by content (never by file name):
 - **boundaries**: GeoJSON, GeoPackage, FlatGeobuf, zipped shapefile or zipped GeoPackage in any
   CRS, with ONS field names for LSOA/MSOA/ward/LAD 2011-2024 (``LSOA11CD``, ``lsoa21_code``,
   ``MSOA11CD``, ``WD13CD``, ``ward22_code``, ``LAD22CD``, ``ltla24_code`` ...). Returned in
-  EPSG:4326 with invalid polygons repaired (``make_valid``, polygonal parts kept).
+  EPSG:4326 with invalid polygons repaired (``make_valid``, polygonal parts kept, within
+  :data:`REPAIR_SECONDS`). Refused, naming the feature: more than :data:`MAX_FEATURE_VERTICES`
+  vertices, lon/lat swapped, degrees labelled as British National Grid (or metres as degrees),
+  a feature outside the ONS extent of the nation its code names (:data:`COUNTRY_EXTENTS_BNG`),
+  a file with no English area.
 - **lookup**: one row per LSOA with its parents (ONS ``LSOA21_WD24_LAD24``,
   ``LSOA21_SICBL24_ICB24``, ``LSOA11_WD21_LAD21`` workbook, geographr and House of Commons
   Library compilations).
@@ -19,7 +23,10 @@ plumbing (header search, code checks, validation) is in ``_common.py``.
 
 from __future__ import annotations
 
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +66,15 @@ __all__ = [
     "read_ward_lookup",
     "msoa21_from_names",
     "repair_polygons",
+    "check_vertex_budget",
+    "check_coordinates",
+    "check_country_extents",
+    "check_has_england",
     "guess_generalisation",
+    "MAX_FEATURE_VERTICES",
+    "REPAIR_SECONDS",
+    "COUNTRY_EXTENTS_BNG",
+    "EXTENT_MARGIN_M",
     "lsoa_vintage_from_codes",
 ]
 
@@ -71,6 +86,34 @@ OS_ATTRIBUTION = (
 #: ONS generalisations, finest first, with the median vertex spacing (m) we take as their upper end
 GENERALISATIONS = (("BFC", 25.0), ("BGC", 250.0), ("BSC", 1200.0), ("BUC", float("inf")))
 AREA_TYPES = ("lsoa", "msoa", "ward", "lad")
+
+#: most vertices one boundary feature may have. ONS generalised LSOAs have a few hundred (the
+#: largest BSC LSOA 2021 has 179); checked with ``shapely.get_num_coordinates`` before any
+#: validity test or repair, whose cost grows faster than the vertex count.
+MAX_FEATURE_VERTICES = 100_000
+#: seconds ``make_valid`` may take for one file's invalid polygons. The repair runs in a child
+#: process that is killed at the limit: GEOS cannot be interrupted in-process, and its cost
+#: depends on the number of self-intersections, not only on the vertices (a 300-vertex
+#: scribble takes seconds), so no vertex budget alone can bound it.
+REPAIR_SECONDS = 10.0
+#: bounding boxes (x min, y min, x max, y max) in British National Grid metres (EPSG:27700) of
+#: the four nations, by the first letter of their ONS codes: the extents of the English (E),
+#: Welsh (W), Scottish (S) and Northern Irish (N) districts in ONS "Local Authority Districts
+#: (December 2022) Boundaries UK BUC" (ONS Open Geography Portal; OGL v3), measured by
+#: ``tests/test_io_geography.py`` from the copy in ``../shared/data``. England's agrees with its
+#: extreme points: Lowestoft Ness (655,586 E), Marshall Meadows Bay (657,537 N), Lizard Point
+#: (11,509 N); the Isles of Scilly reach 80,703 E, 6,400 N (Bishop Rock).
+COUNTRY_EXTENTS_BNG: dict[str, tuple[str, tuple[float, float, float, float]]] = {
+    "E": ("England", (87_323.0, 7_054.0, 655_654.0, 657_550.0)),
+    "W": ("Wales", (146_597.0, 165_524.0, 355_273.0, 395_313.0)),
+    "S": ("Scotland", (5_513.0, 530_255.0, 468_685.0, 1_220_310.0)),
+    "N": ("Northern Ireland", (-116.0, 466_188.0, 177_683.0, 610_194.0)),
+}
+#: allowance around those extents: the ultra-generalised (BUC) lines cut corners that full
+#: resolution (BFC/BFE) boundaries and offshore rocks (Bishop Rock) reach
+EXTENT_MARGIN_M = 10_000.0
+#: a rough lon/lat box of metropolitan France, only to name where shifted polygons landed
+_FRANCE_LONLAT = (-5.2, 42.3, 8.3, 51.1)
 
 
 def lsoa_vintage_from_codes(codes: Iterable[str]) -> str:
@@ -551,7 +594,7 @@ def _vector_source(path: Path) -> VectorSource | None:
         text = (raw or b"").decode("utf-8", errors="ignore").lstrip("\ufeff \r\n\t")
         if text.startswith("{") and re.search(r'"type"\s*:\s*"Feature(Collection)?"', text):
             if is_gzip(path):
-                target = f"/vsigzip/{{{path.resolve()}}}"
+                target = f"/vsigzip/{path.resolve()}"  # GDAL takes no {...} quoting here
             else:
                 target = str(path)
             m = re.search(r'"name"\s*:\s*"([^"]*)"', text[:600])
@@ -672,20 +715,274 @@ def _polygonal(geom: Any) -> Any:
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
-def repair_polygons(gdf: gpd.GeoDataFrame, code_column: str = "area_code") -> tuple[gpd.GeoDataFrame, list[str]]:
+_REPAIR_CHILD = (
+    "import pickle, sys, shapely\n"
+    "geoms = shapely.from_wkb(pickle.load(sys.stdin.buffer))\n"
+    "sys.stdout.buffer.write(pickle.dumps(shapely.to_wkb(shapely.make_valid(geoms))))\n"
+)
+
+
+def _make_valid_bounded(geoms: np.ndarray, seconds: float) -> np.ndarray | None:
+    """``shapely.make_valid`` in a child process killed after ``seconds``; None on timeout.
+
+    A child process, not a thread: GEOS holds the CPU in C code that no Python thread can stop,
+    and a killed process leaves nothing behind. Starting it costs about 0.1 s, paid only by
+    files that have invalid polygons.
+    """
+    if not sys.executable:  # an embedded interpreter cannot start a child: repair in-process
+        return np.asarray(shapely.make_valid(geoms), dtype=object)
+    payload = pickle.dumps(shapely.to_wkb(geoms))
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+            [sys.executable, "-c", _REPAIR_CHILD], input=payload, capture_output=True,
+            timeout=seconds, check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    except subprocess.CalledProcessError as err:  # the child died (out of memory, a GEOS abort)
+        tail = err.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] if err.stderr else []
+        raise RuntimeError(f"make_valid failed in its process (exit {err.returncode}{': ' + tail[0] if tail else ''})") from None
+    return np.asarray(shapely.from_wkb(pickle.loads(done.stdout)), dtype=object)  # noqa: S301 - our child's output
+
+
+def repair_polygons(
+    gdf: gpd.GeoDataFrame,
+    code_column: str = "area_code",
+    *,
+    path: str | Path | None = None,
+    seconds: float = REPAIR_SECONDS,
+    column: str = "geometry",
+    row_offset: int = 1,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Repair invalid polygons with ``shapely.make_valid``, keeping polygonal parts only.
 
     Generalised ONS boundaries can self-intersect (4 of the 611 LLR LSOA 2011 BGC polygons do);
     overlays and area sums fail on them. Returns the frame and the codes that were repaired.
+    The repair has ``seconds`` to finish (:data:`REPAIR_SECONDS`); beyond that the file is
+    refused (an :class:`InputFileError` naming ``path``, the features and why they are invalid;
+    rows are frame positions plus ``row_offset``) rather than left to run for minutes.
     """
     geoms = gdf.geometry.to_numpy()
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if not invalid.any():
         return gdf, []
-    fixed = shapely.make_valid(geoms[invalid])
+    pos = np.flatnonzero(invalid)
+    try:
+        fixed = _make_valid_bounded(geoms[invalid], seconds)
+    except RuntimeError as err:
+        raise InputFileError(
+            path or "boundaries", f"{len(pos)} invalid polygon(s) could not be repaired: {err}",
+            row=int(pos[0]) + row_offset, column=column,
+        ) from None
+    if fixed is None:
+        codes = [str(c) for c in gdf[code_column].iloc[pos[:5]]]
+        why = shapely.is_valid_reason(geoms[pos[0]])
+        n = shapely.get_num_coordinates(geoms[invalid])
+        raise InputFileError(
+            path or "boundaries",
+            f"{len(pos)} invalid polygon(s) could not be repaired within {seconds:g} s "
+            f"({', '.join(codes)}{' ...' if len(pos) > 5 else ''}; the first: {why}, "
+            f"{int(n[0]):,} vertices): simplify or repair the boundaries in a GIS first, or use "
+            "an ONS generalised file (BGC or BSC)",
+            row=int(pos[0]) + row_offset, column=column,
+        )
     out = gdf.copy()
     out.loc[invalid, out.geometry.name] = [_polygonal(g) for g in fixed]
     return out, [str(c) for c in gdf.loc[invalid, code_column]]
+
+
+def check_vertex_budget(
+    geoms: np.ndarray, codes: Sequence[object], path: str | Path, *, limit: int = MAX_FEATURE_VERTICES
+) -> None:
+    """Refuse a feature with more than ``limit`` vertices, before anything costly runs on it.
+
+    Counted with ``shapely.get_num_coordinates`` (linear, milliseconds for 200,000 vertices);
+    validity tests and ``make_valid`` on such a feature can take minutes.
+    """
+    n = shapely.get_num_coordinates(geoms)
+    over = np.flatnonzero(n > limit)
+    if len(over):
+        i = int(over[0])
+        more = f" ({len(over)} features are over it)" if len(over) > 1 else ""
+        raise InputFileError(
+            path,
+            f"feature {codes[i]!r} has {int(n[i]):,} vertices, more than the {limit:,} a boundary "
+            f"may have{more}: use an ONS generalised file (BGC or BSC), or simplify it first",
+            row=i + 1, column="geometry",
+        )
+
+
+def _span(b: np.ndarray, fmt: str = ",.0f") -> str:
+    return f"x {b[0]:{fmt}} to {b[2]:{fmt}}, y {b[1]:{fmt}} to {b[3]:{fmt}}"
+
+
+def check_coordinates(
+    geoms: np.ndarray, codes: Sequence[object], crs: Any, path: str | Path
+) -> None:
+    """Coordinates that cannot be what the file's CRS says, before reprojection.
+
+    - lon/lat swapped: a geographic CRS with x (longitude) in 49..61 and y (latitude) in
+      -9..2.5, which is Great Britain read the wrong way round;
+    - metres labelled as degrees: a geographic CRS with coordinates beyond +-180 (British
+      National Grid written into a GeoJSON without its ``crs`` member, say);
+    - degrees labelled as a projected CRS (EPSG:27700 in a ``.prj`` or ``crs`` member): every
+      coordinate of the feature within +-180, which no area in metres from such an origin is.
+
+    Each names the first feature, its row and the coordinates found.
+    """
+    if crs is None or len(geoms) == 0:
+        return
+    b = shapely.bounds(geoms)
+    name = crs.name if hasattr(crs, "name") else str(crs)
+    epsg = crs.to_epsg() if hasattr(crs, "to_epsg") else None
+    label = f"EPSG:{epsg} ({name})" if epsg else name
+    checks: list[tuple[np.ndarray, str]] = []
+    if crs.is_geographic:
+        swapped = (b[:, 0] >= 49) & (b[:, 2] <= 61) & (b[:, 1] >= -9) & (b[:, 3] <= 2.5)
+        checks.append((swapped, "coordinates look like lon/lat swapped: found {span}, latitudes of "
+                       "Great Britain in x and its longitudes in y; GeoJSON and EPSG:4326 files give "
+                       "longitude (x) first"))
+        metres = (np.abs(b) > 180).any(axis=1)
+        checks.append((metres, "coordinates look like metres (British National Grid?) but the file "
+                       f"says {label}, in degrees: {{span}}; state the CRS (a GeoJSON 'crs' "
+                       "member or a shapefile .prj) or reproject to WGS 84"))
+    elif crs.is_projected:
+        degrees = (np.abs(b) <= 180).all(axis=1)
+        what = "British National Grid" if epsg == 27700 else label
+        checks.append((degrees, f"degrees labelled as {what}: the file says {label}, in metres, but "
+                       "found {span}, longitudes and latitudes; its CRS should be EPSG:4326"))
+    for bad, message in checks:
+        pos = np.flatnonzero(bad)
+        if len(pos):
+            i = int(pos[0])
+            span = _span(b[i], ".4f" if (np.abs(b[i]) <= 180).all() else ",.0f")
+            more = f" ({len(pos)} of {len(geoms)} features like this)" if len(pos) > 1 else ""
+            raise InputFileError(
+                path, f"feature {codes[i]!r}: " + message.format(span=span) + more,
+                row=i + 1, column="geometry",
+            )
+
+
+def _bng_bounds(geoms: np.ndarray) -> np.ndarray:
+    """Each lon/lat geometry's box (n x 4) in British National Grid, from all its vertices.
+
+    Every vertex is transformed (0.4 M vertices for all LSOAs of England and Wales: under a
+    second): the four corners of a lon/lat box land well outside the feature in BNG for large
+    areas (the Western Isles), so corners alone would refuse true boundaries.
+    """
+    import pyproj
+
+    to_bng = pyproj.Transformer.from_crs(4326, 27700, always_xy=True)
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    out = np.full((len(geoms), 4), np.inf)
+    if not len(coords):
+        return out
+    ex, ny = to_bng.transform(coords[:, 0], coords[:, 1], errcheck=False)
+    ex = np.where(np.isfinite(ex), ex, np.inf)
+    ny = np.where(np.isfinite(ny), ny, np.inf)
+    starts = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
+    which = idx[starts]
+    out[which, 0] = np.minimum.reduceat(ex, starts)
+    out[which, 1] = np.minimum.reduceat(ny, starts)
+    out[which, 2] = np.maximum.reduceat(ex, starts)
+    out[which, 3] = np.maximum.reduceat(ny, starts)
+    return out
+
+
+def _inside(box: np.ndarray, extent: tuple[float, float, float, float], margin: float) -> np.ndarray:
+    x0, y0, x1, y1 = extent
+    return (
+        (box[:, 0] >= x0 - margin) & (box[:, 1] >= y0 - margin)
+        & (box[:, 2] <= x1 + margin) & (box[:, 3] <= y1 + margin)
+    )
+
+
+def _where(lonlat: np.ndarray, bng: np.ndarray) -> str:
+    """Where a misplaced feature is: another nation of the UK, France, or just its position."""
+    for name, extent in COUNTRY_EXTENTS_BNG.values():
+        if _inside(bng[None, :], extent, 0.0)[0]:
+            return f"inside {name}'s extent"
+    # rounded first, and + 0.0, so that a centre just below zero does not print as -0.00
+    lon, lat = round((lonlat[0] + lonlat[2]) / 2, 2) + 0.0, round((lonlat[1] + lonlat[3]) / 2, 2) + 0.0
+    if 49 <= lon <= 61 and -9 <= lat <= 2.5:
+        return f"at longitude {lon:.2f}, latitude {lat:.2f}: coordinates look like lon/lat swapped"
+    x0, y0, x1, y1 = _FRANCE_LONLAT
+    if x0 <= lon <= x1 and y0 <= lat <= y1:
+        return f"in France (longitude {lon:.2f}, latitude {lat:.2f})"
+    return f"outside the UK (longitude {lon:.2f}, latitude {lat:.2f})"
+
+
+def check_country_extents(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    code_column: str = "area_code",
+    margin: float = EXTENT_MARGIN_M,
+    column: str = "geometry",
+    row_offset: int = 1,
+) -> None:
+    """Every feature inside the extent of the nation its code names, after reprojection.
+
+    An ``E`` code must lie within England's box (:data:`COUNTRY_EXTENTS_BNG`, +- ``margin``),
+    a ``W`` code within Wales's, and so on; a code of no nation within the UK's. Catches
+    boundaries shifted or mis-projected into another country. The error names the feature,
+    its row (frame position plus ``row_offset``), the box it should be in and where it was found.
+    """
+    if gdf.empty:
+        return
+    lonlat = shapely.bounds(gdf.geometry.to_numpy())
+    bng = _bng_bounds(gdf.geometry.to_numpy())
+    codes = gdf[code_column].astype("string").fillna("")
+    first = codes.str[:1].to_numpy()
+    uk = tuple(
+        f(e[1][k] for e in COUNTRY_EXTENTS_BNG.values()) for k, f in ((0, min), (1, min), (2, max), (3, max))
+    )
+    ok = np.zeros(len(gdf), dtype=bool)
+    for letter, (_, extent) in COUNTRY_EXTENTS_BNG.items():
+        here = first == letter
+        ok[here] = _inside(bng[here], extent, margin)
+    other = ~np.isin(first, list(COUNTRY_EXTENTS_BNG))
+    ok[other] = _inside(bng[other], uk, margin)  # type: ignore[arg-type]
+    ok |= shapely.is_empty(gdf.geometry.to_numpy()) | shapely.is_missing(gdf.geometry.to_numpy())  # no place at all: other checks' business
+    pos = np.flatnonzero(~ok)
+    if not len(pos):
+        return
+    i = int(pos[0])
+    name, extent = COUNTRY_EXTENTS_BNG.get(first[i], ("the UK", uk))  # type: ignore[arg-type]
+    more = f" ({len(pos)} of {len(gdf)} features are outside)" if len(pos) > 1 else ""
+    found = (
+        "no finite British National Grid position" if not np.isfinite(bng[i]).all() else _span(bng[i])
+    )
+    raise InputFileError(
+        path,
+        f"feature {codes.iloc[i]!r} lies outside {name}: expected British National Grid "
+        f"{_span(np.asarray(extent))} (ONS extent, +-{margin / 1000:g} km), found {found} "
+        f"(longitude {lonlat[i, 0]:.4f} to {lonlat[i, 2]:.4f}, latitude {lonlat[i, 1]:.4f} to "
+        f"{lonlat[i, 3]:.4f}), {_where(lonlat[i], bng[i])}; are the boundaries shifted or in the "
+        f"wrong CRS?{more}",
+        row=i + row_offset, column=column,
+    )
+
+
+def check_has_england(codes: pd.Series, path: str | Path, area: str, column: str) -> None:
+    """A boundary file with no English area is of no use here: say what it holds instead."""
+    c = codes.astype("string").fillna("")
+    if c.empty or c.str.startswith("E").any():
+        return
+    names = {k: v[0] for k, v in COUNTRY_EXTENTS_BNG.items()}
+    found = c.str[:1].map(lambda k: names.get(k, f"codes starting {k!r}")).value_counts()
+    shown = (
+        f"{'all ' if len(c) > 1 else ''}in {found.index[0]}" if len(found) == 1
+        else ", ".join(f"{v:,} in {k}" for k, v in found.items())
+    )
+    label = {"ward": "ward"}.get(area, area.upper())
+    raise InputFileError(
+        path,
+        f"holds no area in England: its {len(c):,} {label} code{'s' if len(c) > 1 else ''} "
+        f"{'are' if len(c) > 1 else 'is'} {shown} (e.g. {c.iloc[0]!r}); hiexplore maps England, "
+        "so it needs E-coded areas",
+        column=column,
+    )
 
 
 def guess_generalisation(gdf: gpd.GeoDataFrame, hint: str = "", sample: int = 400) -> tuple[str, str]:
@@ -771,12 +1068,23 @@ def _read_vector(target: str, layer: str, columns: list[str], path: Path | None 
             ) from None
 
 
-def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], list[str]]:
+def read_boundaries(
+    path: str | Path,
+    *,
+    max_vertices: int = MAX_FEATURE_VERTICES,
+    repair_seconds: float = REPAIR_SECONDS,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any], list[str]]:
     """Read ONS boundaries: GeoDataFrame(area_code, area_name, area_type, geometry) in EPSG:4326.
 
     Area type and vintage come from the field names (``LSOA11CD`` -> lsoa 2011, ``ward22_code``
     -> ward 2022, ``ltla24_code`` -> lad 2024). Invalid polygons are repaired. Meta: area_type,
     vintage, generalisation, repaired (count).
+
+    Geography is checked, each failure an :class:`InputFileError` naming the feature and row:
+    no feature over ``max_vertices`` (counted before anything costly runs); coordinates that
+    cannot be in the stated CRS (lon/lat swapped, degrees labelled as British National Grid,
+    metres labelled as degrees); after reprojection, every feature inside the extent of the
+    nation its code names; at least one English area; repairs done within ``repair_seconds``.
     """
     p = Path(path)
     found = _boundary_layer(p)
@@ -814,6 +1122,9 @@ def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any],
             p, f"expected polygons, found a {geoms[i].geom_type} for {gdf[code_f].iloc[i]!r}",
             row=i + 1, column="geometry",
         )
+    codes_raw = gdf[code_f].to_numpy()
+    check_vertex_budget(geoms, codes_raw, p, limit=max_vertices)
+    check_coordinates(geoms, codes_raw, gdf.crs, p)
     crs = gdf.crs
     if crs is not None and crs.to_epsg() != 4326:
         if "CRS84" in crs.to_string().upper():  # lon/lat WGS 84: the same coordinates
@@ -852,7 +1163,9 @@ def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any],
     if blank.any():
         check_codes(out["area_code"], p, code_f, table, pattern=re.compile(r"^\S+$"),
                     what=f"an {area.upper()} code")
-    out, repaired = repair_polygons(out)
+    check_has_england(out["area_code"], p, area, code_f)
+    check_country_extents(out, p)
+    out, repaired = repair_polygons(out, path=p, seconds=repair_seconds)
     if repaired:
         shown = ", ".join(repaired[:10]) + (" ..." if len(repaired) > 10 else "")
         notes.append(f"repaired {len(repaired)} invalid polygons with make_valid ({shown})")
@@ -870,6 +1183,7 @@ def read_boundaries(path: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, Any],
         "vintage": vintage or "unknown",
         "generalisation": generalisation,
         "repaired": len(repaired),
+        "code_field": code_f,
     }
     return out, meta, notes
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import datetime as dt
 import io
 import re
 from collections import Counter
@@ -55,6 +56,9 @@ __all__ = [
     "read_cover_utla_ods",
     "financial_quarter",
     "period_from_text",
+    "check_period_labels",
+    "FINGERTIPS_PERIOD_FORMS",
+    "FINGERTIPSNEXT_PERIOD_FORMS",
 ]
 
 CANONICAL = (
@@ -110,6 +114,62 @@ def financial_quarter(month: int, year: int) -> str:
     start = year if month >= 4 else year - 1
     quarter = (month - 4) % 12 // 3 + 1
     return f"{start}/{(start + 1) % 100:02d} Q{quarter}"
+
+
+#: the forms a Fingertips "Time period" takes: financial year, calendar year, financial or
+#: calendar quarter, rolling years (as in Fingertips' own exports)
+FINGERTIPS_PERIOD_FORMS = ("2023/24", "2023", "2023/24 Q1", "2023 Q1", "2021 - 23")
+#: FingertipsNext "Year": a calendar year or a financial year
+FINGERTIPSNEXT_PERIOD_FORMS = ("2023", "2023/24")
+#: an Excel day number (a "Time period" cell a spreadsheet turned into a date, shown as a number)
+_EXCEL_SERIAL_RE = re.compile(r"^\d{5}(\.\d+)?$")
+_DATE_RES = (
+    re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})(\s+\d{1,2}:\d{2}(:\d{2})?)?$"),  # 01/04/2023
+    re.compile(r"^\d{4}[/.-]\d{1,2}[/.-]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$"),  # 2023-04-01
+    re.compile(rf"^\d{{1,2}}[\s-]*{_MONTH}[\s-]*((19|20)\d\d|\d\d)$", re.I),  # 01-Apr-2023
+)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (1900 date system, after its leap-year bug)
+
+
+def check_period_labels(
+    labels: pd.Series, rows: np.ndarray, path: Path, column: str, forms: Sequence[str]
+) -> None:
+    """Refuse period labels that a spreadsheet turned into dates or day numbers.
+
+    Excel reads "2023/24" or "Apr-23" as a date and may save it back as ``01/04/2023``,
+    ``2023-04-01 00:00:00`` or its day number ``45017``: such a label names a day, not the
+    publisher's period, and would be kept as a period nobody published. The error names the
+    file, row and column, what was found, and the ``forms`` expected.
+
+    >>> _excel_day("45017")
+    '2023-04-01'
+    """
+    text = labels.astype("string").str.strip().fillna("").reset_index(drop=True)
+    serial = text.str.fullmatch(_EXCEL_SERIAL_RE.pattern).fillna(False)
+    date = pd.Series(False, index=text.index)
+    for rx in _DATE_RES:
+        date |= text.str.fullmatch(rx.pattern, flags=re.I).fillna(False)
+    pos = first_bad_row(serial | date)
+    if pos is None:
+        return
+    found = str(text.iloc[pos])
+    what = (
+        f"an Excel day number (day {found.split('.')[0]} is {_excel_day(found)})" if serial.iloc[pos]
+        else "a date"
+    )
+    n = int((serial | date).sum())
+    shown = ", ".join(repr(f) for f in forms[:-1]) + f" or {forms[-1]!r}" if len(forms) > 1 else repr(forms[0])
+    raise InputFileError(
+        path,
+        f"expected a period such as {shown}, found {found!r}, {what}: a spreadsheet turned the "
+        f"period into a date{f' ({n} rows like this)' if n > 1 else ''}; export the file again, "
+        "or format the column as text before saving",
+        row=int(rows[pos]), column=column,
+    )
+
+
+def _excel_day(serial: str) -> str:
+    return (_EXCEL_EPOCH + dt.timedelta(days=int(float(serial)))).isoformat()
 
 
 def period_from_text(texts: Iterable[object]) -> tuple[str, str] | None:
@@ -664,6 +724,7 @@ def read_fingertips_csv(path: str | Path) -> list[ReadResult]:
             raise InputFileError(
                 path, "expected a value, found a blank cell", row=int(srows[pos]), column=name
             )
+    check_period_labels(s("Time period"), srows, path, "Time period", FINGERTIPS_PERIOD_FORMS)
     value = _numbers(s("Value"), srows, path, "Value", non_negative=False)
     lo = _numbers(s("Lower CI 95.0 limit"), srows, path, "Lower CI 95.0 limit", non_negative=False)
     hi = _numbers(s("Upper CI 95.0 limit"), srows, path, "Upper CI 95.0 limit", non_negative=False)
@@ -876,6 +937,7 @@ def read_fingertipsnext_csv(path: str | Path) -> list[ReadResult]:
         raise InputFileError(
             path, "expected a year, found a blank cell", row=int(srows[pos]), column="Year"
         )
+    check_period_labels(year, srows, path, "Year", FINGERTIPSNEXT_PERIOD_FORMS)
     frame = pd.DataFrame(
         {
             "indicator": keys.loc[keep],
