@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import DatasetError, HiexploreError, InputFileError, RequestError
+from .errors import DamagedFileError, DatasetError, HiexploreError, InputFileError, RequestError
 from .io import READERS, ReadResult, recognise
 from .io.damage import inspect_file
 from .io.registry import Reader
@@ -94,17 +94,9 @@ def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[P
     return found.recognised, found.not_recognised
 
 
-def damaged_error(damaged: Sequence[tuple[Path, str]]) -> InputFileError:
+def damaged_error(damaged: Sequence[tuple[Path, str]]) -> DamagedFileError:
     """One error for the damaged files: the first named with its reason, the others listed."""
-    path, reason = damaged[0]
-    more = ""
-    if len(damaged) > 1:
-        more = "; also damaged: " + "; ".join(f"{p.name} ({r})" for p, r in damaged[1:])
-    return InputFileError(
-        path,
-        f"damaged: {reason}{more}. Nothing was replaced. Replace the file, remove it, or build "
-        "without it (hiexplore build --skip-damaged).",
-    )
+    return DamagedFileError(list(damaged))
 
 
 def _read_all(

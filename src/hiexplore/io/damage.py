@@ -284,9 +284,9 @@ def _check_workbook(p: Path, label: str) -> str | None:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(p.read_bytes()))
         names = list(wb.sheet_names)
     except Exception as err:  # noqa: BLE001 - calamine raises several unrelated types
-        return f"{label} workbook that cannot be opened ({type(err).__name__}: {str(err)[:200]})"
+        return f"an {label} workbook that cannot be opened ({type(err).__name__}: {str(err)[:200]})"
     if not names:
-        return f"{label} workbook with no sheets"
+        return f"an {label} workbook with no sheets"
     return None
 
 
