@@ -24,7 +24,7 @@ from .io import READERS, ReadResult, recognise
 from .io.damage import inspect_file
 from .io.registry import Reader
 
-__all__ = ["discover", "survey", "Survey", "damaged_error", "files_summary_line", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
+__all__ = ["discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
 
 Echo = Callable[[str], Any]
 # finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
@@ -448,6 +448,22 @@ def build_dataset(
     echo(f"Wrote {path} in {time.perf_counter() - t_start:.1f} s")
     echo(files_summary_line(len(recognised), len(skipped), len(damaged)))
     return path
+
+
+def left_out_files(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The files a dataset was built without, from its manifest: one row per file with
+    ``file``, ``status`` ("damaged, left out" / "no rows used" / "not recognised") and ``reason``.
+
+    The Data page shows it and ``hiexplore info`` prints it. Older manifests lack the keys:
+    the frame is then empty (nothing is invented).
+    """
+    rows = [{"file": d["file"], "status": "damaged, left out", "reason": d["reason"]}
+            for d in manifest.get("damaged_files", [])]
+    rows += [{"file": d["file"], "status": "no rows used", "reason": d["reason"]}
+             for d in manifest.get("files_without_rows", [])]
+    rows += [{"file": f, "status": "not recognised", "reason": "no reader matched its content"}
+             for f in manifest.get("skipped_files", [])]
+    return pd.DataFrame(rows, columns=["file", "status", "reason"])
 
 
 def files_summary_line(read: int, not_recognised: int, damaged: int) -> str:

@@ -88,10 +88,10 @@ def info(
     typer.echo(f"Indicators loaded ({len(loaded)}): {', '.join(loaded)}")
     for item in man.get("indicators_not_loaded", []):
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
-    for item in man.get("damaged_files", []):
-        typer.echo(f"Damaged, left out: {item['file']}: {item['reason']}")
-    for item in man.get("files_without_rows", []):
-        typer.echo(f"No rows from: {item['file']}: {item['reason']}")
+    from .build import left_out_files
+
+    for row in left_out_files(man).itertuples():
+        typer.echo(f"File {row.status}: {row.file}: {row.reason}")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
 
