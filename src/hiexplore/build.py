@@ -400,7 +400,8 @@ def build_dataset(
     indicators = _indicators(by_kind, practices, lookup, use, notes)
 
     sources_list = [used[p] for p in sorted(used, key=lambda p: p.name)]
-    without_rows = _files_without_rows(by_kind, used, sources, areas)
+    known = _dataset_codes(areas_gdf, lookup, practices, crosswalk, lsoa_set)
+    without_rows = _files_without_rows(by_kind, used, sources, areas, known)
     for item in without_rows:
         echo(f"  no rows from {item['file']}: {item['reason']}")
     manifest = {
@@ -479,17 +480,37 @@ def files_summary_line(read: int, not_recognised: int, damaged: int) -> str:
 _CODE_COLUMNS = ("lsoa_code", "lsoa11_code", "lsoa21_code", "area_code", "lad_code", "ward_code", "practice_code")
 
 
-def _code_summary(frames: list[pd.DataFrame]) -> str:
-    """'codes: W01 x1,909' -- the commonest code prefixes of a file's key column."""
+def _dataset_codes(
+    areas_gdf: pd.DataFrame, lookup: pd.DataFrame, practices: pd.DataFrame, crosswalk: pd.DataFrame | None,
+    lsoa_set: set[str],
+) -> set[str]:
+    """Every area and practice code of the dataset (LSOA 2011 predecessors included)."""
+    known = set(areas_gdf["area_code"].astype(str)) | set(practices["practice_code"].astype(str))
+    for col in lookup.columns:
+        if col.endswith("_code"):
+            known |= set(lookup[col].dropna().astype(str))
+    if crosswalk is not None:
+        known |= set(crosswalk.loc[crosswalk["lsoa21_code"].isin(lsoa_set), "lsoa11_code"].astype(str))
+    return known
+
+
+def _key_codes(frames: list[pd.DataFrame]) -> pd.Series | None:
+    """A file's key codes: the first of :data:`_CODE_COLUMNS` its tables have."""
     for col in _CODE_COLUMNS:
         values = [f[col] for f in frames if col in f.columns]
         if values:
             codes = pd.concat(values).dropna().astype(str)
-            if codes.empty:
-                continue
-            top = codes.str[:3].value_counts().head(3)
-            return f"{col} " + ", ".join(f"{k}... x{v:,}" for k, v in top.items())
-    return ""
+            if not codes.empty:
+                return codes.rename(col)
+    return None
+
+
+def _code_summary(codes: pd.Series | None) -> str:
+    """'lsoa_code W01... x1,909' -- the commonest code prefixes of a file's key column."""
+    if codes is None:
+        return ""
+    top = codes.str[:3].value_counts().head(3)
+    return f"{codes.name} " + ", ".join(f"{k}... x{v:,}" for k, v in top.items())
 
 
 def _files_without_rows(
@@ -497,29 +518,32 @@ def _files_without_rows(
     used: dict[Path, dict[str, Any]],
     sources: Sequence[Path],
     areas: Sequence[str] | None,
+    known: set[str],
 ) -> list[dict[str, Any]]:
     """Recognised files that put no row in the dataset, each with the reason (manifest key
-    ``files_without_rows``): none of their rows is for the chosen areas, or another file of the
-    same kind was preferred."""
+    ``files_without_rows``): none of their codes is one of the dataset's areas (for example a
+    file of Welsh LSOAs), or they hold such rows but another file of the same kind was used."""
     results: dict[Path, list[ReadResult]] = defaultdict(list)
     for items in by_kind.values():
         for p, r in items:
             results[p].append(r)
+    where = f"the chosen areas ({', '.join(areas)})" if areas else "the dataset's areas"
     out: list[dict[str, Any]] = []
     for p in sorted(results, key=lambda q: _relative(q, sources)):
         if p in used and used[p]["rows_kept"] > 0:
             continue
         res = results[p]
         n = sum(len(r.frame) for r in res)
-        codes = _code_summary([r.frame for r in res])
-        where = f"the chosen areas ({', '.join(areas)})" if areas else "the dataset's areas"
-        if p in used:
-            reason = f"0 rows for {where}: none of its {n:,} rows matched" + (f" ({codes})" if codes else "")
-        else:
+        codes = _key_codes([r.frame for r in res])
+        summary = _code_summary(codes)
+        hits = int(codes.isin(known).sum()) if codes is not None else 0
+        if hits:
             reason = (
-                f"0 of its {n:,} rows used: none is for {where}, or another file of the same kind "
-                "was preferred" + (f" ({codes})" if codes else "")
+                f"not used: {hits:,} of its {n:,} rows are for {where}, but another file of the same "
+                "kind was used instead"
             )
+        else:
+            reason = f"0 rows for {where}: none of its {n:,} rows matched" + (f" ({summary})" if summary else "")
         out.append({
             "file": _relative(p, sources),
             "kinds": sorted({r.kind for r in res}),
