@@ -304,3 +304,55 @@ def test_manifest_keys_are_json_lists(skipped_dataset: Path) -> None:
     man = json.loads((skipped_dataset / "manifest.json").read_text("utf-8"))
     assert [sorted(d) for d in man["damaged_files"]] == [["file", "reason"], ["file", "reason"]]
     assert all(sorted(d) == ["file", "kinds", "reason", "rows_read"] for d in man["files_without_rows"])
+
+
+# ---------------------------------------------------------------------------------------------
+# what is not damaged stays so
+
+
+@pytest.mark.shared
+def test_no_real_official_file_is_damaged_and_readmes_are_not_data(shared_data: Path) -> None:
+    from hiexplore.io.damage import inspect_file
+
+    checks = {p.relative_to(shared_data).as_posix(): inspect_file(p)
+              for p in sorted(shared_data.rglob("*")) if p.is_file()}
+    assert len(checks) > 100
+    assert {k: c.damaged for k, c in checks.items() if c.damaged} == {}
+    assert {k: c.warning for k, c in checks.items() if c.warning} == {}
+    not_data = sorted(k for k, c in checks.items() if not c.data_like)
+    assert not_data == ["SOURCES.md", "postcodes/os_codepoint_open_2025_4/licence.txt",
+                        "postcodes/os_codepoint_open_2025_4/metadata.txt",
+                        "postcodes/os_codepoint_open_2025_4/readme.txt"]
+
+
+def test_a_zip_bomb_is_refused_even_when_skipping_damaged_files(tmp_path: Path) -> None:
+    import zipfile
+
+    from hiexplore.errors import DamagedFileError, InputFileError
+
+    src = tmp_path / "src"
+    src.mkdir()
+    with zipfile.ZipFile(src / "epraccur.zip", "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("epraccur.csv", "w", force_zip64=True) as fh:
+            for _ in range(260):
+                fh.write(bytes(1 << 20))
+    with pytest.raises(InputFileError, match=r"would expand [\d,]+-fold") as err:
+        build_dataset([src], tmp_path / "out", skip_damaged=True)
+    assert not isinstance(err.value, DamagedFileError)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_zip_whose_central_directory_is_corrupt_is_damaged_not_a_crash(tmp_path: Path) -> None:
+    import zipfile
+
+    from hiexplore.io.damage import inspect_file
+
+    z = tmp_path / "lookup.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("lookup.csv", "lsoa21_code,lad_code\nE01013606,E06000016\n")
+    data = bytearray(z.read_bytes())
+    cd = data.rfind(b"PK\x01\x02")  # the central directory entry: break its signature
+    data[cd:cd + 4] = b"XX\x01\x02"
+    z.write_bytes(bytes(data))
+    check = inspect_file(z)
+    assert check.data_like and check.damaged and check.damaged.startswith(("corrupt zip", "truncated zip"))

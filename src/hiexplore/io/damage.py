@@ -76,8 +76,12 @@ def _inner_suffix(path: Path) -> str:
 
 
 def _is_html(head: bytes) -> bool:
+    """A saved web page: '<!DOCTYPE html', '<html', '<head' or '<body' first (an XHTML page may
+    open with an XML declaration)."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml version=\"1.0\"?>\n<!doctype html"))
+    if text.startswith(b"<?xml"):
+        return b"<!doctype html" in text[:512] or b"<html" in text[:512]
+    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
 def content_type(head: bytes, path: Path | None = None) -> str:
@@ -232,6 +236,11 @@ def _check_zip(p: Path, kind: str) -> str | None:
     """Central directory present, every member decompresses and matches its CRC-32."""
     if not zipfile.is_zipfile(p):
         return "truncated zip (no central directory: the download stopped?)"
+    try:
+        with zipfile.ZipFile(p) as zf:
+            zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        return f"corrupt zip ({err})"
     from ..uploads import check_zip
 
     check_zip(p)  # a zip bomb is refused (InputFileError) before a member is decompressed
