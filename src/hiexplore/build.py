@@ -1,7 +1,9 @@
 """``hiexplore build``: official files in, one canonical dataset out.
 
-Every file under the source folders is offered to the reader registry, which recognises it by
-content. What is recognised is read and validated; what is not is listed and skipped. The tables
+Every file under the source folders is first checked for damage (:mod:`hiexplore.io.damage`: a
+data file that cannot be opened or decoded stops the build, or is listed and left out with
+``skip_damaged``), then offered to the reader registry, which recognises it by content. What is
+recognised is read and validated; what is not is listed as "not recognised" and skipped. The tables
 are then assembled on the dataset's geography vintage (LSOA 2021; LSOA 2011 inputs are
 crosswalked with the ONS lookup), cut to the requested areas, and written atomically.
 """

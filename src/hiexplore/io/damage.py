@@ -69,12 +69,6 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _inner_suffix(path: Path) -> str:
-    """For ``x.csv.gz`` the ``.csv``; '' otherwise."""
-    suffixes = [s.lower() for s in path.suffixes]
-    return suffixes[-2] if len(suffixes) >= 2 and suffixes[-1] == ".gz" else ""
-
-
 def _is_html(head: bytes) -> bool:
     """A saved web page: '<!DOCTYPE html', '<html', '<head' or '<body' first (an XHTML page may
     open with an XML declaration)."""
