@@ -425,6 +425,8 @@ def test_skip_damaged_builds_without_them_and_lists_each_with_its_reason(tmp_pat
         assert any(n.startswith(f"{name}: ") and re.search(CASE_BY_NAME[name]["note"], n.split(": ", 1)[1])
                    for n in man["notes"]), name
         assert any(line.startswith("  warning: ") and name in line for line in lines)
+        row = validation_report([src / name]).iloc[0]
+        assert row["status"] == "ok" and re.search(CASE_BY_NAME[name]["note"], row["notes"]), row.to_dict()
     n_valid = len([p for p in VALID.iterdir() if p.name != "epraccur.csv"])
     assert lines[-1] == f"files read: {n_valid + len(MISNAMED)}, not recognised: 1, damaged: {len(DAMAGED)}"
 
