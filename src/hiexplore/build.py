@@ -26,7 +26,10 @@ from .io import READERS, ReadResult, recognise
 from .io.damage import inspect_file
 from .io.registry import Reader
 
-__all__ = ["discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER"]
+__all__ = [
+    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset",
+    "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
+]
 
 Echo = Callable[[str], Any]
 # finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
