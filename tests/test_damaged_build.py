@@ -356,3 +356,28 @@ def test_a_zip_whose_central_directory_is_corrupt_is_damaged_not_a_crash(tmp_pat
     z.write_bytes(bytes(data))
     check = inspect_file(z)
     assert check.data_like and check.damaged and check.damaged.startswith(("corrupt zip", "truncated zip"))
+
+
+def test_a_partial_dataset_says_so_on_screens_and_in_exports(skipped_dataset: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from hiexplore.dataset import load_dataset
+    from hiexplore.exports import write_table
+    from hiexplore.mapping import caveat_note
+
+    ds = load_dataset(skipped_dataset)
+    for geography in ("lsoa", "practice"):
+        note = caveat_note(ds, geography)
+        assert note is not None and "PARTIAL: this dataset was built without 2 damaged source file(s)" in note
+    frame = pd.DataFrame({"area_code": ["E01013606"], "value": [1.0]})
+    out = write_table(frame, tmp_path / "flags.xlsx", ds=ds)
+    meta = pd.read_excel(out, sheet_name="metadata")
+    partial = meta[meta.iloc[:, 0] == "PARTIAL"].iloc[0, 1]
+    assert HTML_PAGE in partial and "an HTML page, not a CSV" in partial and TRUNCATED in partial
+
+
+def test_a_complete_dataset_has_no_partial_note(demo_dataset: Path) -> None:
+    from hiexplore.dataset import load_dataset
+    from hiexplore.mapping import caveat_note
+
+    assert "PARTIAL" not in (caveat_note(load_dataset(demo_dataset), "lsoa") or "")
