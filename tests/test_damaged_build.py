@@ -190,13 +190,20 @@ def test_a_build_killed_between_the_renames_gets_the_previous_dataset_back(previ
     assert sorted(p.name for p in previous.parent.iterdir()) == ["current"]
 
 
-def test_a_live_build_of_the_same_name_is_left_alone(previous: Path) -> None:
+def test_live_builds_are_left_alone_and_dead_ones_of_any_name_removed(previous: Path) -> None:
     live = previous.parent / f".current.building-{os.getppid()}-abcd1234"  # our parent process is alive
     live.mkdir()
-    other = previous.parent / ".other.building-1-abcd1234"  # another dataset's: not ours to judge
+    other = previous.parent / ".other.building-1-abcd1234"  # pid 1 runs: a live build of another name
     other.mkdir()
     assert remove_leftovers(previous) == []
     assert live.is_dir() and other.is_dir()
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = previous.parent / f".other.building-{int(done.stdout)}-abcd1234"  # that process has ended
+    dead.mkdir()
+    assert remove_leftovers(previous) == [
+        f"removed leftover {dead.name} (half-written folder of an interrupted build of other)"
+    ]
+    assert not dead.exists() and live.is_dir() and other.is_dir()
 
 
 def test_app_dataset_list_never_shows_hidden_or_building_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

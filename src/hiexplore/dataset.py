@@ -203,40 +203,43 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_leftovers(out_dir: str | Path) -> list[str]:
-    """Remove what killed builds of ``out_dir`` left beside it; one message per folder.
+    """Remove what killed builds left in the folder ``out_dir`` is built into; one message each.
 
     A build writes ``.NAME.building-PID-*`` and swaps it in by moving the old dataset to
-    ``.NAME.old-PID-*``; a build killed in between leaves them behind. A leftover whose process
-    still runs (another build of the same name now) is left alone. If the dataset itself is
-    missing (killed between the two renames) the newest ``.NAME.old-*`` that is a dataset is
-    renamed back: the previous dataset is never lost.
+    ``.NAME.old-PID-*``; a build killed in between leaves them behind. Every such folder in the
+    parent folder is a leftover unless its process still runs (a build going on now, of any
+    name), which is left alone. If a dataset itself is missing (killed between the two renames)
+    the newest of its ``.NAME.old-*`` copies is renamed back: the previous dataset is never lost.
     """
-    out = Path(out_dir).resolve()
-    parent = out.parent
+    parent = Path(out_dir).resolve().parent
     if not parent.is_dir():
         return []
     messages: list[str] = []
-    leftovers = []
+    leftovers: list[tuple[Path, str, str]] = []
     for p in sorted(parent.iterdir()):
         m = _LEFTOVER.match(p.name)
-        if not m or m.group("name") != out.name or not p.is_dir() or p.resolve() in _IN_PROGRESS:
+        if not m or not p.is_dir() or p.resolve() in _IN_PROGRESS:
             continue
         if m.group("pid") and _pid_alive(int(m.group("pid"))):
             continue
-        leftovers.append((p, m.group("what")))
-    olds = [p for p, what in leftovers if what == "old" and is_dataset(p)]
-    if not out.exists() and olds:
-        newest = max(olds, key=lambda q: (q / "manifest.json").stat().st_mtime)
-        os.rename(newest, out)
-        messages.append(f"restored the previous dataset {out.name} from {newest.name} (a build was killed while swapping it)")
-        leftovers = [(p, w) for p, w in leftovers if p != newest]
-    for p, what in leftovers:
+        leftovers.append((p, m.group("name"), m.group("what")))
+    for name in sorted({n for _, n, _ in leftovers}):
+        target = parent / name
+        olds = [p for p, n, what in leftovers if n == name and what == "old" and is_dataset(p)]
+        if not target.exists() and olds:
+            newest = max(olds, key=lambda q: (q / "manifest.json").stat().st_mtime)
+            os.rename(newest, target)
+            messages.append(
+                f"restored the previous dataset {name} from {newest.name} (a build was killed while swapping it)"
+            )
+            leftovers = [item for item in leftovers if item[0] != newest]
+    for p, name, what in leftovers:
         shutil.rmtree(p, ignore_errors=True)
         if p.exists():
             messages.append(f"could not remove the leftover {p.name} of an interrupted build")
         else:
             kind = "half-written folder" if what == "building" else "old copy"
-            messages.append(f"removed leftover {p.name} ({kind} of an interrupted build of {out.name})")
+            messages.append(f"removed leftover {p.name} ({kind} of an interrupted build of {name})")
     return messages
 
 
