@@ -388,3 +388,15 @@ def test_a_complete_dataset_has_no_partial_note(demo_dataset: Path) -> None:
     from hiexplore.mapping import caveat_note
 
     assert "PARTIAL" not in (caveat_note(load_dataset(demo_dataset), "lsoa") or "")
+
+
+def test_a_large_json_file_cut_off_is_damaged_without_parsing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hiexplore.io import damage
+
+    gj = (VALID / "boundaries_lsoa11_rutland.geojson").read_bytes() if VALID.is_dir() else b'{"a": [1, 2, 3]}'
+    whole, cut = tmp_path / "whole.geojson", tmp_path / "cut.geojson"
+    whole.write_bytes(gj)
+    cut.write_bytes(gj[: len(gj) * 2 // 3])
+    monkeypatch.setattr(damage, "_JSON_PARSE_LIMIT", 10)  # both count as large: only their end is read
+    assert damage.inspect_file(whole).damaged is None
+    assert damage.inspect_file(cut).damaged.startswith("JSON cut off mid-way (it ends with ")

@@ -50,6 +50,9 @@ _EXPECTED_CONTENT = {
     ".gpkg": {"sqlite"}, ".fgb": {"fgb"}, ".csv": {"text"}, ".json": {"text"}, ".geojson": {"text"},
 }
 _CHUNK = 1 << 20
+#: JSON files larger than this are not parsed whole here (the reader parses them anyway): only
+#: their end is checked, which is where a download that stopped shows
+_JSON_PARSE_LIMIT = 64 * 1024 * 1024
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
 
 
@@ -335,6 +338,8 @@ def _check_text_file(p: Path, suffix: str) -> str | None:
                     return f"NUL bytes in a text file (first at byte {pos + i:,})"
                 pos += len(chunk)
     if suffix in (".json", ".geojson"):
+        if p.stat().st_size > _JSON_PARSE_LIMIT:
+            return _check_json_tail(p)
         raw = p.read_bytes()
         try:
             text = raw.decode("utf-16") if utf16 else raw.decode("utf-8-sig")
@@ -355,4 +360,14 @@ def _check_text_file(p: Path, suffix: str) -> str | None:
         with open(p, "rb") as fh:
             if not fh.read(1 << 16).strip(b" \t\r\n\xef\xbb\xbf"):
                 return "empty file (only white space)"
+    return None
+
+
+def _check_json_tail(p: Path) -> str | None:
+    """A large JSON document must end with '}' or ']' (white space aside)."""
+    with open(p, "rb") as fh:
+        fh.seek(max(0, p.stat().st_size - 4096))
+        tail = fh.read().rstrip(b" \t\r\n\x00")
+    if not tail.endswith((b"}", b"]")):
+        return f"JSON cut off mid-way (it ends with {tail[-16:]!r})"
     return None
