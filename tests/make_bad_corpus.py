@@ -1118,6 +1118,8 @@ def build_damaged_cases() -> None:
              write_xlsx(_workbook_rows(VALID["cover_gp.ods"])), r"^an XLSX workbook named \.ods", cg)
     misnamed("leicester_iod2025__ods_named.xlsx", "leicester_iod2025", "xlsx", "an ODS workbook named .xlsx",
              write_ods(_workbook_rows(VALID["leicester_iod2025.xlsx"])), r"^an ODS workbook named \.xlsx", lc)
+    misnamed("epcn__xlsx_named.ods", "ods_epcn", "ods", "the ePCN XLSX workbook named .ods",
+             VALID["epcn.xlsx"], r"^an XLSX workbook named \.ods", ep)
     et = "census2021/demographr_ethnicity21_lsoa21.csv.gz"
     misnamed("ethnicity__gzip_named.csv", "census21_ethnicity", "csv", "a gzip file named .csv",
              gz(VALID["ethnicity.csv"]), r"^a gzip file named \.csv", et)
