@@ -244,6 +244,7 @@ def test_data_page_lists_damaged_files_of_the_current_dataset(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("built without 2 damaged file(s)" in w.value for w in at.warning)
+    assert any(w.value.startswith("PARTIAL: built without 2 damaged source file(s)") for w in at.sidebar.warning)
     shown = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     damaged = shown[shown["status"] == "damaged, left out"].set_index("file")["reason"]
     assert damaged[HTML_PAGE] == "an HTML page, not a CSV"
