@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from hiexplore.dataset import Dataset, is_dataset, load_dataset
+from hiexplore.dataset import Dataset, is_dataset, is_hidden_folder, list_datasets, load_dataset
 from hiexplore.errors import RequestError
 from hiexplore.uploads import STAGING_DIR, StagingLedger, session_staging, sweep_staging
 
@@ -28,12 +28,10 @@ def available_datasets() -> dict[str, Path]:
     """Dataset folders the sidebar offers: the embedded LLR data, the demo, and any other built."""
     found: dict[str, Path] = {}
     env = os.environ.get("HIEXPLORE_DATASET")
-    if env and is_dataset(env):
+    if env and is_dataset(env) and not is_hidden_folder(env):
         found[Path(env).name] = Path(env)
-    if DATA_DIR.is_dir():
-        for p in sorted(DATA_DIR.iterdir()):
-            if p.is_dir() and not p.name.startswith(".") and is_dataset(p):
-                found.setdefault(p.name, p)
+    for p in list_datasets(DATA_DIR):  # never a hidden or half-built .NAME.building-* folder
+        found.setdefault(p.name, p)
     return found
 
 

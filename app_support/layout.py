@@ -52,6 +52,9 @@ def dataset_sidebar() -> None:
         st.sidebar.caption(f"Real data · built {str(ds.manifest.get('created', ''))[:10]} · LSOA {ds.vintage}")
     if ds.catchment_source == "modelled":
         st.sidebar.warning("Catchments are MODELLED: neighbourhood figures are estimates.")
+    n_damaged = len(ds.manifest.get("damaged_files") or [])
+    if n_damaged:
+        st.sidebar.warning(f"PARTIAL: built without {n_damaged} damaged source file(s); see the Data page.")
 
 
 def current_dataset() -> Dataset:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from app_support.data import DATA_DIR, available_datasets, upload_staging
 from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
-from hiexplore.build import build_dataset, validation_report
-from hiexplore.errors import HiexploreError, InputFileError
+from hiexplore.build import build_dataset, left_out_files, validation_report
+from hiexplore.dataset import read_manifest
+from hiexplore.errors import DamagedFileError, HiexploreError, InputFileError
 from hiexplore.io import READERS
 from hiexplore.uploads import (
     DEFAULT_MAX_BYTES,
@@ -74,14 +76,23 @@ if sources and st.button("Check the files", type="secondary"):
             st.error(str(err))
 report = st.session_state.get("report")
 if report is not None:
-    ok, err, skip = (report["status"] == s for s in ("ok", "error", "skipped"))
-    st.markdown(f"**{int(ok.sum())} recognised and valid, {int(err.sum())} with problems, {int(skip.sum())} not recognised**")
+    ok, err, dmg, skip = (report["status"] == s for s in ("ok", "error", "damaged", "skipped"))
+    st.markdown(f"**{int(ok.sum())} recognised and valid, {int(err.sum())} with problems, {int(dmg.sum())} damaged, "
+                f"{int(skip.sum())} not recognised**")
+    if dmg.any():
+        st.warning(f"{int(dmg.sum())} damaged file(s) cannot be opened (see 'problem'): the build stops on them "
+                   "unless you tick 'Skip damaged files'.")
     st.dataframe(report, hide_index=True)
 
 st.subheader("3. Build a dataset")
 name = st.text_input("Dataset name (letters, digits, - and _)", value="my-area")
 areas = st.text_input("Keep only these areas (LAD, county, ICB or region codes, comma-separated; blank = all)",
                       value="", placeholder="E06000016,E06000017,E10000018")
+skip_damaged = st.checkbox(
+    "Skip damaged files", value=False,
+    help="Build without data files that cannot be opened (truncated, empty, an HTML page...). Each is "
+    "listed with its reason here and in the dataset's manifest. Unticked, a damaged file stops the build.",
+)
 if st.button("Build", type="primary", disabled=not sources):
     try:
         target = safe_dataset_path(DATA_DIR, name)
@@ -101,7 +112,13 @@ if st.button("Build", type="primary", disabled=not sources):
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] or None
     try:
-        build_dataset(sources, target, areas=codes, name=name, echo=echo)
+        build_dataset(sources, target, areas=codes, name=name, echo=echo, skip_damaged=skip_damaged)
+    except DamagedFileError as err:
+        bar.empty()
+        st.error("Build stopped on damaged file(s); nothing was replaced. Replace or remove them, or tick "
+                 "'Skip damaged files'.")
+        st.dataframe(pd.DataFrame([{"file": p.name, "reason": r} for p, r in err.damaged]), hide_index=True)
+        st.stop()
     except HiexploreError as err:
         bar.empty()
         if isinstance(err, InputFileError) and discard_upload(staging, err.path, str(err), ledger):
@@ -113,7 +130,21 @@ if st.button("Build", type="primary", disabled=not sources):
     used = clear_staging(staging, ledger)
     st.success(f"Built dataset {name!r}. Choose it in the sidebar."
                + (f" The {len(used)} uploaded file(s) were deleted from the server." if used else ""))
+    built = left_out_files(read_manifest(target))
+    if (built["status"] == "damaged, left out").any():
+        st.warning(f"Built without {int((built['status'] == 'damaged, left out').sum())} damaged file(s):")
+        st.dataframe(built[built["status"] == "damaged, left out"], hide_index=True)
     available_datasets()
+
+st.subheader("Files the current dataset was built without")
+left_out = left_out_files(ds.manifest)
+n_damaged = int((left_out["status"] == "damaged, left out").sum())
+if n_damaged:
+    st.warning(f"This dataset was built without {n_damaged} damaged file(s): its figures lack that data.")
+if left_out.empty:
+    st.caption("None: every file under its sources was read and used (or this dataset predates the listing).")
+else:
+    st.dataframe(left_out, hide_index=True)
 
 st.subheader("Datasets")
 for dname, path in available_datasets().items():

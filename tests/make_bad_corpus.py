@@ -1175,6 +1175,145 @@ def _fix_dbf_date(data: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
+# damaged files (issue 11, item 2): data files that cannot be opened or decoded. The build stops on
+# each, naming the file and the reason (``note``: a regex on hiexplore.io.damage.inspect_file's
+# reason), or lists it with --skip-damaged. ``misnamed``: sound content under a lying extension,
+# read by its content with a warning (``note``: a regex on the warning).
+
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>502 Bad Gateway</title></head>\n"
+    b"<body><h1>502 Bad Gateway</h1><p>The server returned an invalid response. Please try again "
+    b"later.</p></body></html>\n"
+)
+
+
+def _flip(data: bytes, at: int, n: int = 16) -> bytes:
+    """``n`` bytes inverted from ``at``: a bad sector, a bit-rotted download."""
+    return data[:at] + bytes(b ^ 0xFF for b in data[at:at + n]) + data[at + n:]
+
+
+def _workbook_rows(data: bytes) -> dict[str, list[list[object]]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in wb.sheet_names}
+
+
+def build_damaged_cases() -> None:
+    def dmg(case: str, reader: str, fmt: str, defect: str, data: bytes, note: str, base: str,
+            description: str = "") -> None:
+        add(case, reader, fmt, defect, "damaged", "damaged", data, note=note, base=base,
+            description=description or defect)
+
+    f1 = "iod2019/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
+    iod = gz(VALID["iod2019_file1.csv"])
+    dmg("iod2019_file1__gzip_cut_in_header.csv.gz", "iod", "csv.gz", "gzip cut inside the header row",
+        iod[:120], r"^truncated gzip", f1, "a download that stopped after 120 bytes")
+    dmg("iod2019_file1__gzip_cut_before_trailer.csv.gz", "iod", "csv.gz", "gzip without its 8-byte trailer",
+        iod[:-8], r"^truncated gzip", f1, "every row present; the CRC and length trailer missing")
+    dmg("iod2019_file1__gzip_bad_crc.csv.gz", "iod", "csv.gz", "gzip whose CRC does not match",
+        _flip(iod, len(iod) - 8, 4), r"^corrupt gzip", f1, "the trailer's CRC-32 changed: the content is not what was written")
+    f25 = "iod2025/humaniverse_imd2025_england_lsoa21.csv.gz"
+    i25 = gz(VALID["iod2025_humaniverse.csv"])
+    dmg("iod2025_humaniverse__gzip_corrupt_block.csv.gz", "iod", "csv.gz", "gzip with a corrupt block",
+        _flip(i25, len(i25) // 2, 32), r"^(corrupt|truncated) gzip", f25, "32 bytes in the middle inverted")
+
+    cg = "immunisation/cover_gp_quarterly/17_coverGP_Apr23Jun23.ods"
+    ep = "gp/ePCN_2019-12.xlsx"
+    ft = "fingertips_gp/fingertips_91547_smoking_prevalence_qof_gp.csv"
+    dmg("cover_gp__zero_bytes.ods", "cover_gp_ods", "ods", "zero-byte .ods", b"", r"^empty file$", cg)
+    dmg("epcn__zero_bytes.xlsx", "ods_epcn", "xlsx", "zero-byte .xlsx", b"", r"^empty file$", ep)
+    dmg("fingertips__zero_bytes.csv", "fingertips_csv", "csv", "zero-byte .csv", b"", r"^empty file$", ft)
+
+    # saved HTML error pages named like the data file that was asked for
+    lc = "leicester_city_council/deprivation-in-leicester-2025.xlsx"
+    dmg("fingertips__html_error_page.csv", "fingertips_csv", "csv", "HTML error page named .csv", HTML_ERROR_PAGE,
+        r"^an HTML page, not a CSV$", ft, "the browser saved the server's 502 page as the CSV")
+    dmg("leicester_iod2025__html_error_page.xlsx", "leicester_iod2025", "xlsx", "HTML error page named .xlsx",
+        HTML_ERROR_PAGE, r"^an HTML page, not an XLSX workbook$", lc)
+    dmg("epraccur__html_error_page.zip", "ods_epraccur", "zip", "HTML error page named .zip", HTML_ERROR_PAGE,
+        r"^an HTML page, not a ZIP archive$", "gp/epraccur_2023-02-20.zip")
+    bs = "boundaries/geographr_ons_bsc/llr_lsoa21_bsc.geojson"
+    dmg("boundaries_lsoa21__html_error_page.geojson", "ons_boundaries", "geojson", "HTML error page named .geojson",
+        b"\n\n  " + HTML_ERROR_PAGE.replace(b"<!DOCTYPE html>", b"<!doctype HTML>"), r"^an HTML page, not a GeoJSON file$", bs,
+        "lower-case doctype after blank lines")
+
+    # NUL bytes in text
+    fb = VALID["fingertips.csv"]
+    dmg("fingertips__nul_bytes_mid_file.csv", "fingertips_csv", "csv", "a run of NUL bytes inside a CSV",
+        fb[: len(fb) // 2] + bytes(512) + fb[len(fb) // 2:], r"^NUL bytes in a text file", ft,
+        "512 NUL bytes where a disk or copy lost a block")
+    cp = "postcodes/os_codepoint_open_2025_4/le.csv"
+    dmg("codepoint__nul_padded.csv", "os_codepoint_open", "csv", "CSV padded with NUL bytes",
+        VALID["codepoint.csv"] + bytes(4096), r"^NUL bytes in a text file", cp,
+        "a pre-allocated download that never filled its last 4 kB")
+    hd = "census2021/demographr_household_deprivation21_lsoa21.csv.gz"
+    hb = VALID["household_deprivation.csv"]
+    dmg("household_deprivation__nul_bytes.csv.gz", "census21_household_deprivation", "csv.gz",
+        "NUL bytes inside a gzipped CSV", gz(hb[:300] + b"\x00\x00\x00\x00" + hb[300:]), r"^NUL bytes in a text file",
+        hd)
+
+    # zips: cut, corrupt member, shapefile without .shp
+    er = "gp/epraccur_2023-02-20.zip"
+    ez = VALID["epraccur.zip"]
+    dmg("epraccur__zip_cut_near_end.zip", "ods_epraccur", "zip", "zip cut before its central directory",
+        ez[: len(ez) - 40], r"^truncated zip", er, "the last 40 bytes (the end of the central directory) missing")
+    dmg("epraccur__zip_corrupt_member.zip", "ods_epraccur", "zip", "zip member fails its CRC",
+        _flip(ez, 30 + len("epraccur.csv") + 200, 16), r"^corrupt zip member 'epraccur\.csv'", er,
+        "16 bytes of the compressed CSV inverted")
+    shp = zipfile.ZipFile(io.BytesIO(VALID["boundaries_lsoa21_shapefile.zip"]))
+    parts = {n: shp.read(n) for n in shp.namelist()}
+    dmg("boundaries_lsoa21__shapefile_missing_shp.zip", "ons_boundaries", "zip", "zipped shapefile without .shp",
+        make_zip({k: v for k, v in parts.items() if not k.endswith(".shp")}), r"^a shapefile zip without its \.shp",
+        bs, ".dbf, .shx and .prj but no geometry file")
+    cu = "immunisation/cover_quarterly_utla/COVER_2024_2025_Q4.ods"
+    ods = VALID["cover_utla.ods"]
+    dmg("cover_utla__ods_cut.ods", "cover_utla_ods", "ods", "ODS cut short", ods[: len(ods) * 9 // 10],
+        r"^truncated zip", cu)
+    pdn = "population/SAPE21DT11-mid-2018-lsoa-population-density.xlsx"
+    px = zipfile.ZipFile(io.BytesIO(VALID["population_density.xlsx"]))
+    sheet = next(n for n in px.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    members = {n: px.read(n) for n in px.namelist()}
+    bad = make_zip(members)
+    off = bad.index(sheet.encode()) + len(sheet) + 60  # inside that member's compressed data
+    dmg("population_density__corrupt_sheet.xlsx", "ons_population_density", "xlsx", "xlsx with a corrupt worksheet",
+        _flip(bad, off, 16), r"^corrupt zip member 'xl/worksheets/", pdn)
+
+    # workbooks that do not open
+    lw = "lookups/LSOA11_WD21_LAD21_EW_LU_V2.xlsx"
+    dmg("lookup_lsoa11_wd21__ole2_garbage.xls", "ons_lsoa_lookup", "xls", "OLE2 header, garbage after",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + hashlib.sha256(b"x").digest() * 64, r"^an XLS workbook that cannot be opened",
+        lw, "an .xls whose compound-file header is followed by noise")
+    dmg("hoclib_list_sizes__csv_named.xlsx", "hoclib_gp_list_sizes_by_age", "xlsx", "a CSV named .xlsx",
+        VALID["hoclib_list_sizes.csv"], r"^not an XLSX workbook", "gp_registrations/hoclib_gp-by-age.csv",
+        "text where a workbook (a zip package) was promised")
+
+    # GeoPackage and JSON
+    dmg("boundaries_lsoa21__gpkg_is_geojson.gpkg", "ons_boundaries", "gpkg", "GeoJSON saved as .gpkg",
+        VALID["boundaries_lsoa21_rutland.geojson"], r"^not a GeoPackage: not an SQLite database", bs)
+    mj = "boundaries/ons_2011_bgc_martinjc/lsoa11_by_lad/E06000017.json"
+    gj = VALID["boundaries_lsoa11_rutland.geojson"]
+    dmg("boundaries_lsoa11__json_cut.json", "ons_boundaries", "json", "JSON cut mid-way", gj[: len(gj) * 2 // 3],
+        r"^JSON cut off mid-way", mj, "a .json boundary file cut at two thirds")
+    dmg("boundaries_lsoa11__json_invalid.geojson", "ons_boundaries", "geojson", "JSON with a syntax error",
+        gj.replace(b'"features":[', b'"features":[,', 1), r"^not valid JSON", mj)
+
+    # sound content, lying extension: read by content, with a warning naming it
+    def misnamed(case: str, reader: str, fmt: str, defect: str, data: bytes, note: str, base: str) -> None:
+        add(case, reader, fmt, defect, "misnamed", "misnamed", data, note=note, base=base)
+
+    misnamed("cover_gp__xlsx_named.ods", "cover_gp_ods", "ods", "an XLSX workbook named .ods",
+             write_xlsx(_workbook_rows(VALID["cover_gp.ods"])), r"^an XLSX workbook named \.ods", cg)
+    misnamed("leicester_iod2025__ods_named.xlsx", "leicester_iod2025", "xlsx", "an ODS workbook named .xlsx",
+             write_ods(_workbook_rows(VALID["leicester_iod2025.xlsx"])), r"^an ODS workbook named \.xlsx", lc)
+    misnamed("epcn__xlsx_named.ods", "ods_epcn", "ods", "the ePCN XLSX workbook named .ods",
+             VALID["epcn.xlsx"], r"^an XLSX workbook named \.ods", ep)
+    et = "census2021/demographr_ethnicity21_lsoa21.csv.gz"
+    misnamed("ethnicity__gzip_named.csv", "census21_ethnicity", "csv", "a gzip file named .csv",
+             gz(VALID["ethnicity.csv"]), r"^a gzip file named \.csv", et)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def generate() -> dict[str, bytes]:
@@ -1184,6 +1323,7 @@ def generate() -> dict[str, bytes]:
     build_workbook_cases(ctx)
     build_geo_cases(ctx)
     build_geocheck_cases(ctx)
+    build_damaged_cases()
     files: dict[str, bytes] = {c.case: c.data for c in CASES}
     files.update({f"valid/{k}": v for k, v in VALID.items()})
     buf = io.StringIO()

@@ -7,7 +7,12 @@ and described case by case in its ``MANIFEST.csv``. Every case must end in one o
 - ``error``: an :class:`~hiexplore.errors.InputFileError` whose message names the file, with
   ``err.row`` / ``err.column`` set where the manifest says the defect has a row / a column;
 - ``accepted``: read, with the manifest's ``note`` found among the reader's notes (what was
-  dropped or repaired).
+  dropped or repaired);
+- ``damaged``: a data file that cannot be opened or decoded: :func:`hiexplore.io.damage.inspect_file`
+  gives a reason matching ``note``, a build stops on it naming the file and the reason, and a
+  build with ``skip_damaged`` lists it in the manifest's ``damaged_files``;
+- ``misnamed``: sound content under a lying extension: read by its content, with a warning
+  matching ``note``.
 
 Nothing else may escape a reader, through its own ``read`` or through ``read_any``. A summary
 table (cases passed per defect kind) is written to ``tests/_artifacts/bad_corpus_summary.txt``
@@ -33,8 +38,15 @@ import pytest
 
 from conftest import SHARED_DATA
 from hiexplore.build import build_dataset, validation_report
-from hiexplore.errors import DatasetError, HiexploreError, InputFileError, RequestError
+from hiexplore.errors import (
+    DamagedFileError,
+    DatasetError,
+    HiexploreError,
+    InputFileError,
+    RequestError,
+)
 from hiexplore.io import READERS, read_any
+from hiexplore.io.damage import inspect_file
 from hiexplore.uploads import (
     DEFAULT_MAX_BYTES,
     check_upload,
@@ -75,6 +87,8 @@ def run_case(case: str) -> Outcome:
     m = CASE_BY_NAME[case]
     path = BAD / case
     problems: list[str] = []
+    if m["expected"] in ("damaged", "misnamed"):
+        return _run_damage_case(m, path)
     try:
         results = BY_NAME[m["reader"]].read(path)
     except InputFileError as err:
@@ -112,6 +126,44 @@ def run_case(case: str) -> Outcome:
     return Outcome(status, detail, tuple(problems))
 
 
+def _run_damage_case(m: dict[str, str], path: Path) -> Outcome:
+    """A damaged file: inspect_file's reason matches the note, and no reader crashes on it. A
+    misnamed file: a warning matching the note, not damaged, and its reader reads it."""
+    problems: list[str] = []
+    check = inspect_file(path)
+    if m["expected"] == "damaged":
+        status, detail = ("damaged", check.damaged) if check.damaged else ("accepted", "not damaged")
+        if not check.data_like:
+            problems.append("not seen as a data file")
+        if check.damaged and not re.search(m["note"], check.damaged):
+            problems.append(f"reason does not match {m['note']!r}: {check.damaged}")
+    else:
+        status, detail = ("misnamed", check.warning) if check.warning and not check.damaged else (
+            "damaged" if check.damaged else "accepted", check.damaged or "no warning")
+        if check.warning and not re.search(m["note"], check.warning):
+            problems.append(f"warning does not match {m['note']!r}: {check.warning}")
+    reader = BY_NAME[m["reader"]]
+    try:
+        results = reader.read(path)
+    except HiexploreError as err:
+        if m["expected"] == "misnamed":
+            problems.append(f"not read by its content: {err}")
+    except Exception as err:  # noqa: BLE001 - a damaged file must never crash a reader
+        problems.append(f"the reader crashed: {type(err).__name__}: {err}")
+    else:
+        if m["expected"] == "misnamed" and not any(len(r.frame) for r in results):
+            problems.append("read by its content, but no rows")
+    try:
+        read_any(path)
+    except HiexploreError:
+        pass
+    except Exception as err:  # noqa: BLE001
+        problems.append(f"read_any crashed: {type(err).__name__}: {err}")
+    if status != m["expected"]:
+        problems.insert(0, f"expected {m['expected']}, got {status}: {detail}")
+    return Outcome(status, str(detail), tuple(problems))
+
+
 needs_corpus = pytest.mark.skipif(not CASES, reason=f"corpus not generated: run tests/make_bad_corpus.py ({BAD})")
 
 
@@ -135,7 +187,7 @@ def test_corpus_covers_every_reader_and_defect() -> None:
         assert word in defects
     for c in CASES:
         assert (BAD / c["case"]).is_file(), c["case"]
-        assert c["expected"] in ("error", "accepted")
+        assert c["expected"] in ("error", "accepted", "damaged", "misnamed")
     on_disk = sum(p.stat().st_size for p in BAD.rglob("*") if p.is_file())
     assert on_disk < 5_000_000, f"the committed corpus is {on_disk / 1e6:.1f} MB"
 
@@ -167,14 +219,15 @@ def test_corpus_summary_table(request: pytest.FixtureRequest) -> None:
         k["passed"] += not o.problems
         k[c["expected"]] += 1
     width = max(len(k) for k in rows) + 2
-    lines = [f"{'defect kind':<{width}}{'cases':>6}{'passed':>8}{'error':>7}{'accepted':>10}"]
+    cols = ("cases", "passed", "error", "accepted", "damaged", "misnamed")
+    lines = [f"{'defect kind':<{width}}" + "".join(f"{c:>{len(c) + 2}}" for c in cols)]
     for kind in sorted(rows):
         k = rows[kind]
-        lines.append(f"{kind:<{width}}{k['cases']:>6}{k['passed']:>8}{k['error']:>7}{k['accepted']:>10}")
+        lines.append(f"{kind:<{width}}" + "".join(f"{k[c]:>{len(c) + 2}}" for c in cols))
     total = Counter()
     for k in rows.values():
         total.update(k)
-    lines.append(f"{'total':<{width}}{total['cases']:>6}{total['passed']:>8}{total['error']:>7}{total['accepted']:>10}")
+    lines.append(f"{'total':<{width}}" + "".join(f"{total[c]:>{len(c) + 2}}" for c in cols))
     readers = Counter(c["reader"] for c in CASES)
     lines.append(f"{len(readers)} readers, {min(readers.values())}-{max(readers.values())} cases each")
     text = "\n".join(lines) + "\n"
@@ -390,6 +443,77 @@ def test_what_a_reader_dropped_is_noted_in_the_dataset_manifest(tmp_path: Path) 
     out = build_dataset([src], tmp_path / "out")
     text = str(read_manifest(out))
     assert "dropped 1 rows for Scottish data zones" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# damaged files stop the build (issue 11, item 2)
+
+DAMAGED = [c["case"] for c in CASES if c["expected"] == "damaged"]
+MISNAMED = [c["case"] for c in CASES if c["expected"] == "misnamed"]
+
+
+@needs_corpus
+def test_the_corpus_holds_the_damaged_kinds_of_the_issue() -> None:
+    assert len(DAMAGED) >= 20
+    reasons = " | ".join(CASE_BY_NAME[c]["note"] for c in DAMAGED + MISNAMED)
+    for words in ("truncated gzip", "empty file", "an HTML page, not a CSV", r"an XLSX workbook named \.ods",
+                  "NUL bytes", "truncated zip", "corrupt zip member", "not a GeoPackage",
+                  r"a shapefile zip without its \.shp", "JSON cut off mid-way"):
+        assert words in reasons, words
+    formats = {CASE_BY_NAME[c]["format"] for c in DAMAGED}
+    assert {"csv", "csv.gz", "zip", "xlsx", "xls", "ods", "json", "geojson", "gpkg"} <= formats
+
+
+@needs_corpus
+@pytest.mark.parametrize("broken", DAMAGED)
+def test_a_damaged_file_stops_the_build_naming_it_and_the_reason(
+    tmp_path: Path, previous: tuple[Path, dict[str, str]], broken: str
+) -> None:
+    current, before = previous
+    src = _sources(tmp_path, broken=broken)
+    lines: list[str] = []
+    with pytest.raises(DamagedFileError) as err:
+        build_dataset([src], current, name="current", echo=lines.append)
+    assert isinstance(err.value, InputFileError)
+    assert err.value.path.name == broken
+    assert re.search(CASE_BY_NAME[broken]["note"], err.value.reason)
+    assert str(err.value).startswith(f"file {broken}: damaged: {err.value.reason}. Nothing was replaced.")
+    assert "--skip-damaged" in str(err.value)
+    assert _digest(current) == before  # the previous dataset, byte for byte
+    assert sorted(p.name for p in current.parent.iterdir()) == ["current"]
+    assert lines[-1] == "files read: 0, not recognised: 0, damaged: 1"
+    assert any(line.startswith("  DAMAGED: ") and broken in line for line in lines)
+    report = validation_report([src / broken]).set_index("file")  # the Data page's check
+    row = report.loc[str(src / broken)]
+    assert row["status"] == "damaged" and broken in row["problem"]
+    assert row["problem"] == f"file {broken}: damaged: {err.value.reason}"
+
+
+@needs_corpus
+def test_skip_damaged_builds_without_them_and_lists_each_with_its_reason(tmp_path: Path) -> None:
+    from hiexplore.dataset import read_manifest
+
+    src = _sources(tmp_path)
+    for name in DAMAGED + MISNAMED:
+        shutil.copyfile(BAD / name, src / name)
+    (src / "README.txt").write_text("What these files are.\n", "utf-8")
+    lines: list[str] = []
+    out = build_dataset([src], tmp_path / "data" / "out", skip_damaged=True, echo=lines.append)
+    man = read_manifest(out)
+    listed = {d["file"]: d["reason"] for d in man["damaged_files"]}
+    assert sorted(listed) == sorted(DAMAGED)
+    for name in DAMAGED:
+        assert re.search(CASE_BY_NAME[name]["note"], listed[name]), (name, listed[name])
+        assert any(line.startswith("  skipped (damaged): ") and name in line for line in lines)
+    assert man["skipped_files"] == ["README.txt"]  # no known layout: still "not recognised"
+    for name in MISNAMED:  # read by content, the warning kept with the dataset
+        assert any(n.startswith(f"{name}: ") and re.search(CASE_BY_NAME[name]["note"], n.split(": ", 1)[1])
+                   for n in man["notes"]), name
+        assert any(line.startswith("  warning: ") and name in line for line in lines)
+        row = validation_report([src / name]).iloc[0]
+        assert row["status"] == "ok" and re.search(CASE_BY_NAME[name]["note"], row["notes"]), row.to_dict()
+    n_valid = len([p for p in VALID.iterdir() if p.name != "epraccur.csv"])
+    assert lines[-1] == f"files read: {n_valid + len(MISNAMED)}, not recognised: 1, damaged: {len(DAMAGED)}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """``hiexplore build``: official files in, one canonical dataset out.
 
-Every file under the source folders is offered to the reader registry, which recognises it by
-content. What is recognised is read and validated; what is not is listed and skipped. The tables
+Every file under the source folders is first checked for damage (:mod:`hiexplore.io.damage`: a
+data file that cannot be opened or decoded stops the build, or is listed and left out with
+``skip_damaged``), then offered to the reader registry, which recognises it by content. What is
+recognised is read and validated; what is not is listed as "not recognised" and skipped. The tables
 are then assembled on the dataset's geography vintage (LSOA 2021; LSOA 2011 inputs are
 crosswalked with the ONS lookup), cut to the requested areas, and written atomically.
 """
@@ -9,10 +11,9 @@ crosswalked with the ONS lookup), cut to the requested areas, and written atomic
 from __future__ import annotations
 
 import time
-import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import DatasetError, HiexploreError, InputFileError, RequestError
+from .errors import DamagedFileError, DatasetError, HiexploreError, InputFileError, RequestError
 from .io import READERS, ReadResult, recognise
+from .io.damage import inspect_file
 from .io.registry import Reader
-from .uploads import check_zip
 
-__all__ = ["discover", "build_dataset", "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
-           "check_boundary_codes", "LOOKUP_MATCH_SHARE"]
+__all__ = [
+    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset",
+    "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
+    "check_boundary_codes", "LOOKUP_MATCH_SHARE",
+]
 
 Echo = Callable[[str], Any]
 # finest first: full extent, full clipped, generalised, super-generalised, ultra-generalised
@@ -39,10 +43,30 @@ def _noop(_: str) -> None:
     return None
 
 
-def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[Path]]:
-    """Every file under ``sources``, split into (file, reader) pairs and unrecognised files."""
-    recognised: list[tuple[Path, Reader]] = []
-    skipped: list[Path] = []
+@dataclass
+class Survey:
+    """Every file under the source folders, sorted before anything is read.
+
+    ``recognised``: (file, reader) pairs; ``not_recognised``: files of no known layout (README,
+    PDF, licence, a workbook of another layout); ``damaged``: (file, reason) for data files that
+    cannot be opened or decoded (:func:`hiexplore.io.damage.inspect_file`); ``warnings``: (file,
+    message) for files read by their content although their extension says otherwise.
+    """
+
+    recognised: list[tuple[Path, Reader]] = field(default_factory=list)
+    not_recognised: list[Path] = field(default_factory=list)
+    damaged: list[tuple[Path, str]] = field(default_factory=list)
+    warnings: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def survey(sources: Sequence[Path]) -> Survey:
+    """Sort every file under ``sources`` into recognised, not recognised and damaged.
+
+    A data file (by extension or leading bytes) that cannot be opened is *damaged*, never "not
+    recognised": it is checked to its end (gzip stream, zip CRCs, workbook, SQLite header, JSON)
+    before the readers sniff it. A zip bomb raises :class:`InputFileError` here, always.
+    """
+    out = Survey()
     for src in sources:
         src = Path(src)
         if not src.exists():
@@ -51,14 +75,34 @@ def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[P
         for f in files:
             if f.name in SKIP_NAMES or any(part.startswith(".") for part in f.relative_to(src).parts if src.is_dir()):
                 continue
-            if zipfile.is_zipfile(f):
-                check_zip(f)  # a zip bomb is refused before any reader opens it
+            check = inspect_file(f)  # runs the zip bomb guard before any member is decompressed
+            if check.damaged:
+                out.damaged.append((f, check.damaged))
+                continue
+            if check.warning:
+                out.warnings.append((f, check.warning))
             reader = recognise(f)
             if reader is None:
-                skipped.append(f)
+                out.not_recognised.append(f)
             else:
-                recognised.append((f, reader))
-    return recognised, skipped
+                out.recognised.append((f, reader))
+    return out
+
+
+def discover(sources: Sequence[Path]) -> tuple[list[tuple[Path, Reader]], list[Path]]:
+    """Every file under ``sources``, split into (file, reader) pairs and unrecognised files.
+
+    A damaged file raises :class:`InputFileError` naming it and the reason (see :func:`survey`).
+    """
+    found = survey(sources)
+    if found.damaged:
+        raise damaged_error(found.damaged)
+    return found.recognised, found.not_recognised
+
+
+def damaged_error(damaged: Sequence[tuple[Path, str]]) -> DamagedFileError:
+    """One error for the damaged files: the first named with its reason, the others listed."""
+    return DamagedFileError(list(damaged))
 
 
 def _read_all(
@@ -274,13 +318,34 @@ def build_dataset(
     areas: Sequence[str] | None = None,
     name: str | None = None,
     echo: Echo = _noop,
+    skip_damaged: bool = False,
 ) -> Path:
-    """Read every recognised official file under ``sources`` and write the dataset to ``out``."""
+    """Read every recognised official file under ``sources`` and write the dataset to ``out``.
+
+    A damaged file stops the build before anything is read (:class:`InputFileError` naming it
+    and the reason) unless ``skip_damaged``: then each is listed with its reason, in the output
+    and in the manifest (``damaged_files``). Leftovers of killed builds beside ``out`` are
+    removed first. The output ends with one line: files read, not recognised, damaged.
+    """
+    from .dataset import remove_leftovers
+
     t_start = time.perf_counter()
-    recognised, skipped = discover(sources)
-    echo(f"Found {len(recognised)} recognised and {len(skipped)} unrecognised files.")
+    for msg in remove_leftovers(out):
+        echo(msg)
+    found = survey(sources)
+    recognised, skipped, damaged = found.recognised, found.not_recognised, found.damaged
+    echo(
+        f"Found {len(recognised)} recognised, {len(skipped)} unrecognised and {len(damaged)} damaged files."
+    )
     for f in skipped:
         echo(f"  skipped (not recognised): {f}")
+    for f, reason in found.warnings:
+        echo(f"  warning: {f}: {reason}")
+    for f, reason in damaged:
+        echo(f"  {'skipped (damaged)' if skip_damaged else 'DAMAGED'}: {f}: {reason}")
+    if damaged and not skip_damaged:
+        echo(files_summary_line(0, len(skipped), len(damaged)))
+        raise damaged_error(damaged)
     if not recognised:
         raise RequestError(
             "No official file was recognised under the source folder(s); nothing to build.",
@@ -382,6 +447,10 @@ def build_dataset(
     indicators = _indicators(by_kind, practices, lookup, use, notes)
 
     sources_list = [used[p] for p in sorted(used, key=lambda p: p.name)]
+    known = _dataset_codes(areas_gdf, lookup, practices, crosswalk, lsoa_set)
+    without_rows = _files_without_rows(by_kind, used, sources, areas, known)
+    for item in without_rows:
+        echo(f"  no rows from {item['file']}: {item['reason']}")
     manifest = {
         "name": name or Path(out).name,
         "synthetic": False,
@@ -396,7 +465,9 @@ def build_dataset(
         ),
         "sources": sources_list,
         "skipped_files": [_relative(p, sources) for p in skipped],
-        "notes": notes,
+        "damaged_files": [{"file": _relative(p, sources), "reason": r} for p, r in damaged],
+        "files_without_rows": without_rows,
+        "notes": notes + [f"{_relative(p, sources)}: {w}" for p, w in found.warnings],
     }
     tables = {
         "areas": areas_gdf,
@@ -423,7 +494,110 @@ def build_dataset(
         echo(f"  table {table:<14} {len(frame):>10,} rows")
     echo(f"  catchments: {catchments}")
     echo(f"Wrote {path} in {time.perf_counter() - t_start:.1f} s")
+    echo(files_summary_line(len(recognised), len(skipped), len(damaged)))
     return path
+
+
+def left_out_files(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The files a dataset was built without, from its manifest: one row per file with
+    ``file``, ``status`` ("damaged, left out" / "no rows used" / "not recognised") and ``reason``.
+
+    The Data page shows it and ``hiexplore info`` prints it. Older manifests lack the keys:
+    the frame is then empty (nothing is invented).
+    """
+    rows = [{"file": d["file"], "status": "damaged, left out", "reason": d["reason"]}
+            for d in manifest.get("damaged_files", [])]
+    rows += [{"file": d["file"], "status": "no rows used", "reason": d["reason"]}
+             for d in manifest.get("files_without_rows", [])]
+    rows += [{"file": f, "status": "not recognised", "reason": "no reader matched its content"}
+             for f in manifest.get("skipped_files", [])]
+    return pd.DataFrame(rows, columns=["file", "status", "reason"])
+
+
+def files_summary_line(read: int, not_recognised: int, damaged: int) -> str:
+    """The build's last line.
+
+    >>> files_summary_line(41, 5, 1)
+    'files read: 41, not recognised: 5, damaged: 1'
+    """
+    return f"files read: {read}, not recognised: {not_recognised}, damaged: {damaged}"
+
+
+#: columns whose code prefixes say where a file's rows are (W01 = Welsh LSOAs, S01 = Scottish ...)
+_CODE_COLUMNS = ("lsoa_code", "lsoa11_code", "lsoa21_code", "area_code", "lad_code", "ward_code", "practice_code")
+
+
+def _dataset_codes(
+    areas_gdf: pd.DataFrame, lookup: pd.DataFrame, practices: pd.DataFrame, crosswalk: pd.DataFrame | None,
+    lsoa_set: set[str],
+) -> set[str]:
+    """Every area and practice code of the dataset (LSOA 2011 predecessors included)."""
+    known = set(areas_gdf["area_code"].astype(str)) | set(practices["practice_code"].astype(str))
+    for col in lookup.columns:
+        if col.endswith("_code"):
+            known |= set(lookup[col].dropna().astype(str))
+    if crosswalk is not None:
+        known |= set(crosswalk.loc[crosswalk["lsoa21_code"].isin(lsoa_set), "lsoa11_code"].astype(str))
+    return known
+
+
+def _key_codes(frames: list[pd.DataFrame]) -> pd.Series | None:
+    """A file's key codes: the first of :data:`_CODE_COLUMNS` its tables have."""
+    for col in _CODE_COLUMNS:
+        values = [f[col] for f in frames if col in f.columns]
+        if values:
+            codes = pd.concat(values).dropna().astype(str)
+            if not codes.empty:
+                return codes.rename(col)
+    return None
+
+
+def _code_summary(codes: pd.Series | None) -> str:
+    """'lsoa_code W01... x1,909' -- the commonest code prefixes of a file's key column."""
+    if codes is None:
+        return ""
+    top = codes.str[:3].value_counts().head(3)
+    return f"{codes.name} " + ", ".join(f"{k}... x{v:,}" for k, v in top.items())
+
+
+def _files_without_rows(
+    by_kind: dict[str, list[tuple[Path, ReadResult]]],
+    used: dict[Path, dict[str, Any]],
+    sources: Sequence[Path],
+    areas: Sequence[str] | None,
+    known: set[str],
+) -> list[dict[str, Any]]:
+    """Recognised files that put no row in the dataset, each with the reason (manifest key
+    ``files_without_rows``): none of their codes is one of the dataset's areas (for example a
+    file of Welsh LSOAs), or they hold such rows but another file of the same kind was used."""
+    results: dict[Path, list[ReadResult]] = defaultdict(list)
+    for items in by_kind.values():
+        for p, r in items:
+            results[p].append(r)
+    where = f"the chosen areas ({', '.join(areas)})" if areas else "the dataset's areas"
+    out: list[dict[str, Any]] = []
+    for p in sorted(results, key=lambda q: _relative(q, sources)):
+        if p in used and used[p]["rows_kept"] > 0:
+            continue
+        res = results[p]
+        n = sum(len(r.frame) for r in res)
+        codes = _key_codes([r.frame for r in res])
+        summary = _code_summary(codes)
+        hits = int(codes.isin(known).sum()) if codes is not None else 0
+        if hits:
+            reason = (
+                f"not used: {hits:,} of its {n:,} rows are for {where}, but another file of the same "
+                "kind was used instead"
+            )
+        else:
+            reason = f"0 rows for {where}: none of its {n:,} rows matched" + (f" ({summary})" if summary else "")
+        out.append({
+            "file": _relative(p, sources),
+            "kinds": sorted({r.kind for r in res}),
+            "rows_read": int(n),
+            "reason": reason,
+        })
+    return out
 
 
 def _population(by_kind, lsoa_set, crosswalk, use, notes):  # noqa: ANN001, ANN202
@@ -800,11 +974,17 @@ def validation_report(sources: Sequence[Path]) -> pd.DataFrame:
     """What ``build`` would make of each file, without writing anything.
 
     One row per file: ``file``, ``recognised_as`` (reader description or "not recognised"),
-    ``kind``, ``rows``, ``status`` ("ok" / "error" / "skipped"), ``problem`` (the error naming
-    file, row and column), ``notes``.
+    ``kind``, ``rows``, ``status`` ("ok" / "error" / "damaged" / "skipped"), ``problem`` (the
+    error naming file, row and column; for a damaged file what is wrong with it), ``notes``.
     """
-    recognised, skipped = discover(sources)
+    found = survey(sources)
+    recognised, skipped = found.recognised, found.not_recognised
+    warned = dict(found.warnings)
     rows: list[dict[str, Any]] = []
+    for path, reason in found.damaged:
+        rows.append({"file": str(path), "recognised_as": "damaged", "kind": "", "rows": 0, "status": "damaged",
+                     "problem": f"file {path.name}: damaged: {reason}",
+                     "notes": "the build stops on it unless damaged files are skipped"})
     for path, reader in recognised:
         try:
             results = reader.read(path)
@@ -812,7 +992,7 @@ def validation_report(sources: Sequence[Path]) -> pd.DataFrame:
                 "file": str(path), "recognised_as": reader.description,
                 "kind": ", ".join(sorted({r.kind for r in results})),
                 "rows": int(sum(len(r.frame) for r in results)), "status": "ok", "problem": "",
-                "notes": "; ".join(n for r in results for n in r.notes),
+                "notes": "; ".join([*([warned[path]] if path in warned else []), *(n for r in results for n in r.notes)]),
             })
         except HiexploreError as err:
             rows.append({"file": str(path), "recognised_as": reader.description, "kind": reader.kind,

@@ -43,12 +43,20 @@ def build(
         typer.Option("--areas", help="Comma-separated LAD, county, ICB, sub-ICB or region codes to keep."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: folder name).")] = None,
+    skip_damaged: Annotated[
+        bool,
+        typer.Option(
+            "--skip-damaged",
+            help="Go on without data files that cannot be opened (each is listed with its reason and "
+            "recorded in the manifest as damaged_files); by default a damaged file stops the build.",
+        ),
+    ] = False,
 ) -> None:
     """Read every official file recognised under the source folders and write the canonical dataset."""
     from .build import build_dataset
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] if areas else None
-    build_dataset(source, out, areas=codes, name=name, echo=typer.echo)
+    build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged)
 
 
 @app.command()
@@ -84,6 +92,10 @@ def info(
     typer.echo(f"Indicators loaded ({len(loaded)}): {', '.join(loaded)}")
     for item in man.get("indicators_not_loaded", []):
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
+    from .build import left_out_files
+
+    for row in left_out_files(man).itertuples():
+        typer.echo(f"File {row.status}: {row.file}: {row.reason}")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
 

@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -51,6 +52,9 @@ __all__ = [
     "dataset_summary",
     "is_dataset",
     "derived",
+    "list_datasets",
+    "remove_leftovers",
+    "is_hidden_folder",
 ]
 
 T = TypeVar("T")
@@ -163,6 +167,82 @@ def is_dataset(path: str | Path) -> bool:
     return (Path(path) / "manifest.json").is_file()
 
 
+def is_hidden_folder(path: str | Path) -> bool:
+    """A folder no list of datasets shows: hidden (``.name``), which includes the temporary
+    ``.NAME.building-*`` and ``.NAME.old-*`` folders of a build in progress or killed."""
+    name = Path(path).name
+    return name.startswith(".") and name not in ("", ".", "..")
+
+
+def list_datasets(data_dir: str | Path) -> list[Path]:
+    """The dataset folders directly inside ``data_dir``, sorted by name; hidden and
+    half-built folders (``.NAME.building-*``, ``.NAME.old-*``) are never listed."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        return []
+    return [p for p in sorted(root.iterdir()) if p.is_dir() and not is_hidden_folder(p) and is_dataset(p)]
+
+
+# folders this process is writing now (Streamlit builds in threads of one process)
+_IN_PROGRESS: set[Path] = set()
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<what>building|old)-(?:(?P<pid>\d+)-)?[^/]*$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process: its live folders are in _IN_PROGRESS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except OSError:
+        return False
+    return True
+
+
+def remove_leftovers(out_dir: str | Path) -> list[str]:
+    """Remove what killed builds left in the folder ``out_dir`` is built into; one message each.
+
+    A build writes ``.NAME.building-PID-*`` and swaps it in by moving the old dataset to
+    ``.NAME.old-PID-*``; a build killed in between leaves them behind. Every such folder in the
+    parent folder is a leftover unless its process still runs (a build going on now, of any
+    name), which is left alone. If a dataset itself is missing (killed between the two renames)
+    the newest of its ``.NAME.old-*`` copies is renamed back: the previous dataset is never lost.
+    """
+    parent = Path(out_dir).resolve().parent
+    if not parent.is_dir():
+        return []
+    messages: list[str] = []
+    leftovers: list[tuple[Path, str, str]] = []
+    for p in sorted(parent.iterdir()):
+        m = _LEFTOVER.match(p.name)
+        if not m or not p.is_dir() or p.resolve() in _IN_PROGRESS:
+            continue
+        if m.group("pid") and _pid_alive(int(m.group("pid"))):
+            continue
+        leftovers.append((p, m.group("name"), m.group("what")))
+    for name in sorted({n for _, n, _ in leftovers}):
+        target = parent / name
+        olds = [p for p, n, what in leftovers if n == name and what == "old" and is_dataset(p)]
+        if not target.exists() and olds:
+            newest = max(olds, key=lambda q: (q / "manifest.json").stat().st_mtime)
+            os.rename(newest, target)
+            messages.append(
+                f"restored the previous dataset {name} from {newest.name} (a build was killed while swapping it)"
+            )
+            leftovers = [item for item in leftovers if item[0] != newest]
+    for p, name, what in leftovers:
+        shutil.rmtree(p, ignore_errors=True)
+        if p.exists():
+            messages.append(f"could not remove the leftover {p.name} of an interrupted build")
+        else:
+            kind = "half-written folder" if what == "building" else "old copy"
+            messages.append(f"removed leftover {p.name} ({kind} of an interrupted build of {name})")
+    return messages
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     mpath = p / "manifest.json"
@@ -209,8 +289,10 @@ def write_dataset(
     if unknown:
         raise DatasetError(f"unknown table(s) {unknown}; expected {list(TABLE_FILES)}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    # the pid in the name lets the next build tell a killed build's leftover from a live one
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a dataset is an ordinary shared folder
+    _IN_PROGRESS.add(tmp.resolve())
     try:
         counts: dict[str, int] = {}
         checksums: dict[str, str] = {}
@@ -263,6 +345,8 @@ def write_dataset(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _IN_PROGRESS.discard(tmp.resolve())
     return out
 
 
@@ -271,14 +355,18 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     if out.exists():
         if not out.is_dir():
             raise DatasetError(f"{out} exists and is not a folder")
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(out, old)
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        _IN_PROGRESS.add(old.resolve())
         try:
-            os.rename(tmp, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(old, out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            _IN_PROGRESS.discard(old.resolve())
     else:
         os.rename(tmp, out)
 

@@ -4,6 +4,8 @@
 
     HiexploreError                 everything the package raises on purpose
     ├── InputFileError             an official file could not be read: names file, row, column
+    │   └── DamagedFileError       a data file that cannot be opened or decoded at all (truncated,
+    │                              empty, an HTML page...): names the file and the reason
     ├── DatasetError               a canonical dataset is missing, invalid or could not be written
     └── RequestError               a user asked for something the data cannot answer
                                     (unknown indicator, geography, period...), listing valid choices
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["HiexploreError", "InputFileError", "DatasetError", "RequestError"]
+__all__ = ["HiexploreError", "InputFileError", "DamagedFileError", "DatasetError", "RequestError"]
 
 
 class HiexploreError(Exception):
@@ -51,6 +53,26 @@ class InputFileError(HiexploreError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}")
+
+
+class DamagedFileError(InputFileError):
+    """Data files (by extension or leading bytes) that cannot be opened or decoded.
+
+    ``path``/``reason`` are the first; ``damaged`` lists every (path, reason) found, so one run
+    names them all. A build stops on them unless told to skip damaged files.
+    """
+
+    def __init__(self, damaged: list[tuple[Path, str]]) -> None:
+        self.damaged = [(Path(p), r) for p, r in damaged]
+        path, self.reason = self.damaged[0]
+        more = ""
+        if len(self.damaged) > 1:
+            more = "; also damaged: " + "; ".join(f"{p.name} ({r})" for p, r in self.damaged[1:])
+        super().__init__(
+            path,
+            f"damaged: {self.reason}{more}. Nothing was replaced. Replace the file, remove it, or build "
+            "without it (hiexplore build --skip-damaged).",
+        )
 
 
 class DatasetError(HiexploreError):

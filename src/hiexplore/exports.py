@@ -69,6 +69,12 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
         rows.append(("dataset", str(man.get("name"))))
         if man.get("synthetic"):
             rows.append(("SYNTHETIC", "generated demo data: not real figures"))
+        if man.get("damaged_files"):
+            rows.append((
+                "PARTIAL",
+                "built without damaged source files (their data is missing): "
+                + "; ".join(f"{d.get('file')} ({d.get('reason')})" for d in man["damaged_files"]),
+            ))
         rows.append(("geography vintage", f"LSOA {man.get('geography_vintage')}"))
         rows.append(("catchments", str(man.get("catchments"))))
         if man.get("catchments") == "modelled":

@@ -29,10 +29,16 @@ DEPRIVATION_MEASURES = (
 
 
 def caveat_note(ds: object, geography: str) -> str | None:
-    """The synthetic / modelled warning that must travel with a figure, or None."""
+    """The synthetic / modelled / partial warning that must travel with a figure, or None."""
     notes = []
     if getattr(ds, "synthetic", False):
         notes.append("SYNTHETIC demo data: not real figures.")
+    damaged = (getattr(ds, "manifest", None) or {}).get("damaged_files") or []
+    if damaged:  # counted, not named: file names are user text and this note is shown as markdown
+        notes.append(
+            f"PARTIAL: this dataset was built without {len(damaged)} damaged source file(s) (listed on "
+            "the Data page and by `hiexplore info`); its figures lack their data."
+        )
     if getattr(ds, "catchment_source", "") == "modelled" and geography not in ("practice",):
         notes.append(
             "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "

@@ -450,8 +450,8 @@ def csv_rows_from_text(text: str, n: int) -> list[list[str]]:
 def _workbook(path: Path) -> Any:
     from python_calamine import CalamineWorkbook
 
-    try:
-        return CalamineWorkbook.from_path(str(path))
+    try:  # from bytes: calamine then goes by content, so an XLSX named .ods still opens
+        return CalamineWorkbook.from_filelike(io.BytesIO(Path(path).read_bytes()))
     except Exception as err:  # noqa: BLE001 - calamine raises several unrelated types
         raise InputFileError(path, f"not a readable workbook ({err})") from None
 
@@ -533,7 +533,7 @@ def _header_of(
         if is_spreadsheet(path):
             from python_calamine import CalamineWorkbook
 
-            wb = CalamineWorkbook.from_path(str(path))
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(Path(path).read_bytes()))
             for name in wb.sheet_names:
                 for row in wb.get_sheet_by_name(name).to_python(nrows=max_rows, skip_empty_area=False):
                     out.append((name, [norm(c) for c in row]))

@@ -565,7 +565,7 @@ def _epcn_workbook(path: Path) -> tuple[Any, dt.datetime | None, str | None]:
     from python_calamine import CalamineWorkbook
 
     if is_spreadsheet(path):
-        return CalamineWorkbook.from_path(str(path)), None, None
+        return CalamineWorkbook.from_filelike(io.BytesIO(Path(path).read_bytes())), None, None
     if not is_zip(path):
         return None, None, None
     with zipfile.ZipFile(path) as zf:
