@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import html
 import json
 import math
 import re
@@ -40,6 +39,7 @@ import pandas as pd
 import shapely
 
 from .errors import RequestError
+from .safe_text import html_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; folium is imported lazily at run time
     import folium
@@ -369,8 +369,12 @@ def class_colours(n: int, palette: str = "viridis", higher_is_better: bool = Tru
 
 
 def _esc(value: object) -> str:
-    """HTML-escape anything that came from a user's file (names, codes, free text)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape anything that came from a user's file (names, codes, free text).
+
+    :func:`hiexplore.safe_text.html_text`: also writes ``{ }`` and the backtick as character
+    references, so no name can open a Jinja expression when branca re-reads a rendered element.
+    """
+    return html_text(value)
 
 
 def _is_missing(value: object) -> bool:
@@ -525,6 +529,53 @@ _CSS = f"""
 .folium-map.hx-plain, .folium-map.hx-plain.leaflet-container {{background: {_BACKGROUND};}}
 </style>
 """
+
+
+@functools.cache
+def _literal_classes() -> tuple[type, type]:
+    """A branca Figure that never re-reads rendered output as a template, and its literal element.
+
+    branca's ``MacroElement.render`` wraps what each element's macro produced (which holds the
+    map's data: names, tooltips, legends) in ``Element(text)``, and ``Element`` compiles its text
+    as a Jinja template that the page render then runs: a name ``{{ 7*7 }}`` became ``49`` and
+    ``{{ lipsum.__globals__.os.popen(...) }}`` ran a command. This Figure swaps every such element
+    for a :class:`_Literal` holding the text before the page is rendered, so rendered output is
+    emitted as it is, once. (Text is also escaped with :mod:`hiexplore.safe_text` at each sink.)
+    """
+    from branca.element import Element, Figure
+
+    class _Literal(Element):
+        """Already-rendered text, emitted verbatim (never compiled as a template)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self._name = "Literal"
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
+
+    class _LiteralFigure(Figure):
+        def render(self, **kwargs: Any) -> str:
+            for child in self._children.values():
+                child.render(**kwargs)
+            for section in (self.header, self.html, self.script):
+                for key, element in list(section._children.items()):
+                    if type(element) is Element and element._template_str is not None:
+                        literal = _Literal(element._template_str)
+                        literal._parent = section
+                        section._children[key] = literal
+            return self._template.render(this=self, kwargs=kwargs)
+
+    return _LiteralFigure, _Literal
+
+
+def literal_root(m: folium.Map) -> folium.Map:
+    """Put ``m`` in a Figure whose render never runs element output as a template (see above)."""
+    figure_cls, _ = _literal_classes()
+    if not isinstance(m.get_root(), figure_cls):
+        figure_cls().add_child(m)
+    return m
 
 
 @functools.cache
@@ -1007,6 +1058,7 @@ def choropleth(
         zoom_snap=0.25,
         height=height,
     )
+    literal_root(m)
     m.get_root().title = _esc(title)
     css_cls, control_cls = _macro_classes()
     m.add_child(css_cls(plain=tiles is None))
