@@ -15,6 +15,7 @@ from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
 from hiexplore.errors import HiexploreError
 from hiexplore.io import READERS
+from hiexplore.safe_text import markdown_text as md
 from hiexplore.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_BYTES, check_upload, safe_dataset_path
 
 ensure_router()
@@ -57,8 +58,8 @@ if folder.strip():
         sources.append(p)
     else:
         problems.append(f"{folder}: not a folder on this machine")
-for msg in problems:
-    st.error(msg)
+for msg in problems:  # messages name the user's files: shown as text, never as markdown
+    st.error(md(msg))
 
 st.subheader("2. Validation report")
 if sources and st.button("Check the files", type="secondary"):
@@ -67,7 +68,7 @@ if sources and st.button("Check the files", type="secondary"):
             st.session_state["report"] = validation_report(sources)
         except HiexploreError as err:  # e.g. a zip bomb, refused before it is opened
             st.session_state.pop("report", None)
-            st.error(str(err))
+            st.error(md(err))
 report = st.session_state.get("report")
 if report is not None:
     ok, err, skip = (report["status"] == s for s in ("ok", "error", "skipped"))
@@ -82,7 +83,7 @@ if st.button("Build", type="primary", disabled=not sources):
     try:
         target = safe_dataset_path(DATA_DIR, name)
     except HiexploreError as err:
-        st.error(str(err))
+        st.error(md(err))
         st.stop()
     bar = st.progress(0.0, text="Starting ...")
     log = st.empty()
@@ -100,13 +101,13 @@ if st.button("Build", type="primary", disabled=not sources):
         build_dataset(sources, target, areas=codes, name=name, echo=echo)
     except HiexploreError as err:
         bar.empty()
-        st.error(f"Build failed; nothing was replaced. {err}")
+        st.error("Build failed; nothing was replaced. " + md(err))
         st.stop()
     bar.progress(1.0, text="Done")
-    st.success(f"Built dataset {name!r}. Choose it in the sidebar.")
+    st.success(f"Built dataset {md(name)}. Choose it in the sidebar.")
     shutil.rmtree(staging, ignore_errors=True)
     available_datasets()
 
 st.subheader("Datasets")
 for dname, path in available_datasets().items():
-    st.markdown(f"- **{dname}**: `{path}`")
+    st.markdown(f"- **{md(dname)}**: {md(path)}")
