@@ -91,6 +91,27 @@ def test_literal_figure_emits_rendered_output_once_even_for_raw_text() -> None:
     assert "T49T" not in page and "TxT" not in page
 
 
+def test_hiexplore_layers_never_compile_rendered_text_as_a_template() -> None:
+    """hiexplore's own elements and the folium layers it uses keep rendered output literal, so
+    even raw, unbalanced template syntax neither runs nor stops the map."""
+    import folium
+
+    from hiexplore.maps import _literal_classes, _macro_classes, literal_root, map_to_html
+
+    safe = _literal_classes()
+    m = literal_root(folium.Map(location=[52.6, -0.7], tiles=None))
+    raw = "T{{ 7*7 }}T T{% if 1 %}x{% endif %}T T{{ 7*7 T{% endif %}"
+    group = safe.feature_group(name=raw).add_to(m)
+    safe.geojson({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"t": raw},
+         "geometry": {"type": "Point", "coordinates": [-0.7, 52.6]}}]}, name=raw).add_to(group)
+    safe.layer_control().add_to(m)
+    m.add_child(_macro_classes()[1](raw, "topleft", "hx-box"))
+    page = map_to_html(m)
+    assert page.count(raw) >= 3  # the data, the layer names and the control's HTML
+    assert "T49T" not in page and "TxT" not in page
+
+
 def test_the_payload_dataset_carries_the_payloads_in_every_kind_of_name(payload_dataset: Path) -> None:
     ds = load_dataset(payload_dataset)
     for kind in ("lsoa", "ward", "lad", "icb", "pcn"):

@@ -412,10 +412,11 @@ _JS = r"""
 
 
 def _element(cfg: dict[str, Any]) -> Any:
-    from branca.element import MacroElement
     from folium.template import Template
 
-    class ZoomLevels(MacroElement):
+    from .maps import _literal_classes
+
+    class ZoomLevels(_literal_classes().macro):
         """The zoom-switching canvas layers and their data (one script, no external files)."""
 
         _template = Template(
