@@ -169,6 +169,27 @@ def test_zoom_map_data_and_boxes_show_names_literally(payload_dataset: Path) -> 
     assert "T{{" not in page and "<img" not in page
 
 
+def test_title_legend_notes_and_layer_names_show_payloads_literally(payload_dataset: Path) -> None:
+    """Every text argument of a map (title, units, legend, caveat, source, flag label, tooltip
+    labels) is shown as text, on the classic and on the zoom map."""
+    from hiexplore.maps import choropleth, map_to_html
+    from hiexplore.maps_national import ZoomLevel, zoom_choropleth
+
+    ds = load_dataset(payload_dataset)
+    areas = ds.areas[ds.areas["area_type"] == "lsoa"][["area_code", "area_name", "geometry"]]
+    values = pd.DataFrame({"area_code": areas["area_code"], "value": range(len(areas)),
+                           "flagged": [True] * len(areas), "note": ["note" + SUFFIX] * len(areas)})
+    text = {"title": "title" + SUFFIX, "units": "units" + SUFFIX, "source_line": "source" + SUFFIX,
+            "legend_title": "legend" + SUFFIX, "synthetic_or_modelled_note": "caveat" + SUFFIX,
+            "flagged_label": "flag" + SUFFIX, "tooltip_fields": {"note": "label" + SUFFIX}}
+    classic = map_to_html(choropleth(areas, values, popups=True, practices=ds.practices, **text))
+    level = ZoomLevel("lsoa", 0, None, 15.0, 5)
+    zoom = map_to_html(zoom_choropleth([(level, areas, values)], practices=ds.practices, **text))
+    for page in (classic, zoom):
+        _check_map_page(page, [str(v) for v in text.values() if isinstance(v, str)] + ["label" + SUFFIX])
+        assert "<title>title T&#123;&#123; 7*7 &#125;&#125;T" in page
+
+
 def test_popups_profile_and_practice_layer_escape_names(payload_dataset: Path) -> None:
     from hiexplore.maps import area_profile_html, practice_points_layer
 
