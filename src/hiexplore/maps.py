@@ -8,7 +8,10 @@ Why this module looks the way it does:
 * Public health teams often open files on locked-down machines: :func:`map_to_html` inlines the
   Leaflet assets vendored in ``hiexplore/static`` so a saved map draws with no network at all.
   Tiles are optional and the default is none; boundaries, legend and labels draw without them.
-* Names come from files the user loads, so every name that reaches HTML is escaped here.
+* Names come from files the user loads, so they are data, never code: every name that reaches HTML
+  is escaped (:func:`hiexplore.safe_text.html_text`), and map elements render once into literals
+  (:func:`literal_root`): branca would otherwise compile and run rendered output, names included,
+  as a Jinja template (issue 11.1).
 * Colours are colour-blind-safe sequential palettes (viridis, ColorBrewer YlGnBu), ordered so that
   the *worse* end of the indicator is darker whatever its polarity.
 * Payload matters (33,000 LSOAs nationally): geometry is simplified as a coverage (shared edges
