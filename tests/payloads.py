@@ -3,7 +3,7 @@
 The small valid slices in ``tests/data/bad/valid/`` (real Rutland rows in the publishers' layouts)
 are copied and every name column rewritten: LSOA, MSOA, ward, LAD, sub-ICB, ICB, PCN, practice
 and region names, the Fingertips indicator name and value note, and one file name. Each name
-becomes ``<original> T<p1>T T<p2>T ...`` so a sink that runs text as a template changes a
+becomes ``T<p1>T T<p2>T ... <original>`` so a sink that runs text as a template changes a
 marker (``T{{ 7*7 }}T`` -> ``T49T``; ``T{% if 1 %}x{% endif %}T`` -> ``TxT``), which the tests
 look for. ``hiexplore build`` then makes the dataset from these files, as a user's upload would.
 """
@@ -20,7 +20,8 @@ from hiexplore.safe_text import PAYLOADS
 
 VALID = Path(__file__).resolve().parent / "data" / "bad" / "valid"
 MARKERS: tuple[str, ...] = tuple(f"T{p}T" for p in PAYLOADS)
-SUFFIX = " " + " ".join(MARKERS)
+#: every rewritten name starts with this (a prefix keeps ONS's "MSOA name + letter" LSOA names)
+TAG = " ".join(MARKERS)
 #: what a marker becomes if a sink runs it as a Jinja template or a JS template literal
 EVALUATED: tuple[str, ...] = ("T49T", "TxT")
 #: the cervical screening file is renamed to carry payloads (no "/" is allowed in a file name)
@@ -38,7 +39,7 @@ _NAME_COLUMNS = {
 
 def named(original: str) -> str:
     """The payload-carrying version of a name (empty stays empty: a blank is not a name)."""
-    return original if not original.strip() else original + SUFFIX
+    return original if not original.strip() else f"{TAG} {original}"
 
 
 def _rewrite_csv(path: Path, headerless_name_col: int | None = None) -> None:
@@ -60,7 +61,7 @@ def _rewrite_csv(path: Path, headerless_name_col: int | None = None) -> None:
     for row in body:
         for i in cols:
             if i < len(row):
-                row[i] = ("note" + SUFFIX) if i in notes else named(row[i])
+                row[i] = named("note") if i in notes else named(row[i])
     out = io.StringIO(newline="")
     csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(rows)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from payloads import EVALUATED, MARKERS, PAYLOAD_FILE, SUFFIX
+from payloads import EVALUATED, MARKERS, PAYLOAD_FILE, TAG
 from typer.testing import CliRunner
 
 from hiexplore.cli import app
@@ -114,15 +114,15 @@ def test_hiexplore_layers_never_compile_rendered_text_as_a_template() -> None:
 
 def test_the_payload_dataset_carries_the_payloads_in_every_kind_of_name(payload_dataset: Path) -> None:
     ds = load_dataset(payload_dataset)
-    for kind in ("lsoa", "ward", "lad", "icb", "pcn"):
+    for kind in ("lsoa", "msoa", "ward", "lad", "icb", "pcn"):
         names = ds.areas.loc[ds.areas["area_type"] == kind, "area_name"]
-        assert len(names) and names.str.endswith(SUFFIX).all(), kind
-    for col in ("lsoa_name", "ward_name", "lad_name", "icb_name", "sub_icb_name", "region_name"):
-        assert ds.lookup[col].str.endswith(SUFFIX).all(), col
-    assert ds.practices["practice_name"].str.endswith(SUFFIX).all()
-    assert ds.practices["pcn_name"].str.endswith(SUFFIX).all()
+        assert len(names) and names.str.startswith(TAG).all(), kind
+    for col in ("lsoa_name", "msoa_name", "ward_name", "lad_name", "icb_name", "sub_icb_name", "region_name"):
+        assert ds.lookup[col].str.startswith(TAG).all(), col
+    assert ds.practices["practice_name"].str.startswith(TAG).all()
+    assert ds.practices["pcn_name"].str.startswith(TAG).all()
     notes = ds.indicators["value_note"].dropna()
-    assert len(notes) and notes.str.endswith(SUFFIX).all()
+    assert len(notes) and notes.str.startswith(TAG).all()
     assert any(s["file"] == PAYLOAD_FILE for s in ds.manifest["sources"])
     assert ds.name.startswith("Rutland T{{ 7*7 }}T")
 
@@ -141,7 +141,7 @@ def _check_map_page(page: str, names: list[str]) -> None:
         assert marker in shown
 
 
-@pytest.mark.parametrize(("layer", "geography"), [("deprivation", "lsoa"), ("uptake", "lsoa"),
+@pytest.mark.parametrize(("layer", "geography"), [("deprivation", "lsoa"), ("uptake", "lsoa"), ("uptake", "msoa"),
                                                   ("uptake", "ward"), ("flags", "pcn")])
 def test_hiexplore_map_shows_names_literally(payload_dataset: Path, tmp_path: Path, layer: str,
                                              geography: str) -> None:
@@ -178,16 +178,16 @@ def test_title_legend_notes_and_layer_names_show_payloads_literally(payload_data
     ds = load_dataset(payload_dataset)
     areas = ds.areas[ds.areas["area_type"] == "lsoa"][["area_code", "area_name", "geometry"]]
     values = pd.DataFrame({"area_code": areas["area_code"], "value": range(len(areas)),
-                           "flagged": [True] * len(areas), "note": ["note" + SUFFIX] * len(areas)})
-    text = {"title": "title" + SUFFIX, "units": "units" + SUFFIX, "source_line": "source" + SUFFIX,
-            "legend_title": "legend" + SUFFIX, "synthetic_or_modelled_note": "caveat" + SUFFIX,
-            "flagged_label": "flag" + SUFFIX, "tooltip_fields": {"note": "label" + SUFFIX}}
+                           "flagged": [True] * len(areas), "note": [f"{TAG} note"] * len(areas)})
+    text = {"title": f"{TAG} title", "units": f"{TAG} units", "source_line": f"{TAG} source",
+            "legend_title": f"{TAG} legend", "synthetic_or_modelled_note": f"{TAG} caveat",
+            "flagged_label": f"{TAG} flag", "tooltip_fields": {"note": f"{TAG} label"}}
     classic = map_to_html(choropleth(areas, values, popups=True, practices=ds.practices, **text))
     level = ZoomLevel("lsoa", 0, None, 15.0, 5)
     zoom = map_to_html(zoom_choropleth([(level, areas, values)], practices=ds.practices, **text))
     for page in (classic, zoom):
-        _check_map_page(page, [str(v) for v in text.values() if isinstance(v, str)] + ["label" + SUFFIX])
-        assert "<title>title T&#123;&#123; 7*7 &#125;&#125;T" in page
+        _check_map_page(page, [str(v) for v in text.values() if isinstance(v, str)] + [f"{TAG} label"])
+        assert "<title>T&#123;&#123; 7*7 &#125;&#125;T" in page
 
 
 def test_popups_profile_and_practice_layer_escape_names(payload_dataset: Path) -> None:
@@ -198,11 +198,11 @@ def test_popups_profile_and_practice_layer_escape_names(payload_dataset: Path) -
     note = ds.indicators["value_note"].dropna().iloc[0]
     prof = area_profile_html(name, {"Value note": note, f"row {PAYLOADS[4]}": "1"}, area_code="E01", note=note)
     assert not _unescaped_markup(prof) and "{{" not in prof
-    assert html.unescape(prof).count(SUFFIX) == 3  # the name, the note line and the note cell
+    assert html.unescape(prof).count(TAG) == 3  # the name, the note line and the note cell
     layer = practice_points_layer(ds.practices)
     tips = [f["properties"]["t"] for f in layer.data["features"]]
     assert all("<img" not in t and "{{" not in t for t in tips)
-    assert all(SUFFIX in html.unescape(t) for t in tips)
+    assert all(TAG in html.unescape(t) for t in tips)
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_exports_keep_names_literally(payload_dataset: Path, tmp_path: Path, ver
     else:
         frame = gpd.read_file(out, layer=verb) if ext == "gpkg" else gpd.read_file(out)
     names = frame["area_name"].astype(str)
-    assert len(names) and names.str.endswith(SUFFIX).all()
+    assert len(names) and names.str.startswith(TAG).all()
     assert not names.str.contains("T49T").any()
 
 

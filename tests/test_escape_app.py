@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from payloads import MARKERS, SUFFIX
+from payloads import MARKERS, TAG
 from streamlit.testing.v1 import AppTest
 
 from hiexplore.safe_text import PAYLOADS
@@ -67,7 +67,7 @@ def test_profile_markdown_shows_the_area_name_literally(payload_dataset: Path,
     at = _run("map_explorer", payload_dataset, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     profile = [v for v in (str(m.value) for m in at.markdown) if v.startswith("**Profile of")]
-    assert profile and SUFFIX in _unescape_md(profile[0])
+    assert profile and TAG in _unescape_md(profile[0])
 
 
 @pytest.mark.parametrize("page", ["practices", "inequalities"])

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from payloads import SUFFIX
+from payloads import TAG
 from test_e2e_app import ARTIFACTS, _page, _serve, _wait_idle
 from typer.testing import CliRunner
 
@@ -104,7 +104,7 @@ def test_pages_show_payload_names_as_text_and_fire_no_dialog(payload_server, chr
     assert any(SHOWN in t for t in labels), labels[:2]
     box = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
     tip = _hover_tooltip(fr, page.mouse, (box["x"], box["y"]))
-    assert SUFFIX.strip() in tip, tip  # all seven payloads, as text
+    assert TAG in tip, tip  # all seven payloads, as text
     page.wait_for_function("(s) => document.body.innerText.includes('Profile of') && document.body.innerText.includes(s)",
                            arg=SHOWN, timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "escape_map_explorer.png"))
