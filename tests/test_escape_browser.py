@@ -106,7 +106,7 @@ def test_pages_show_payload_names_as_text_and_fire_no_dialog(payload_server, chr
     tip = _hover_tooltip(fr, page.mouse, (box["x"], box["y"]))
     assert TAG in tip, tip  # all seven payloads, as text
     page.wait_for_function("(s) => document.body.innerText.includes('Profile of') && document.body.innerText.includes(s)",
-                           arg=SHOWN, timeout=60_000)
+                           arg=TAG, timeout=60_000)  # all seven payloads, through markdown
     page.screenshot(path=str(ARTIFACTS / "escape_map_explorer.png"))
 
     # Practices: the chart's practice labels (plotly decodes the escapes back to the text)
