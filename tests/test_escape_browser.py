@@ -177,3 +177,42 @@ def test_standalone_map_file_shows_names_and_fires_no_dialog(chromium, payload_d
     assert not dialogs, dialogs
     assert not errors, errors
     page.close()
+
+
+def test_standalone_zoom_map_shows_names_and_fires_no_dialog(chromium, payload_dataset, tmp_path) -> None:
+    """The canvas zoom map (national scale) builds its tooltips in JavaScript from script data."""
+    from hiexplore.dataset import load_dataset
+    from hiexplore.mapping import indicator_map
+    from hiexplore.maps import save_map
+
+    out = save_map(indicator_map(load_dataset(payload_dataset), INDICATOR, "lsoa", zoom_levels=True),
+                   tmp_path / "zoom.html")
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    dialogs = _watch_dialogs(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(out.as_uri())
+    page.wait_for_function("() => window.hxPainted && window.hxMap", timeout=30_000)
+    # zoom in, then hover a point inside a drawn area
+    page.evaluate("() => window.hxMap.setZoom(window.hxMap.getZoom() + 2, {animate: false})")
+    page.wait_for_timeout(500)
+    point = page.evaluate("""() => {
+        const m = window.hxMap, size = m.getSize(), r = m.getContainer().getBoundingClientRect();
+        for (const [fx, fy] of [[0.5, 0.5], [0.45, 0.55], [0.55, 0.45], [0.4, 0.4], [0.6, 0.6], [0.3, 0.7]]) {
+            const pt = L.point(size.x * fx, size.y * fy), lp = m.containerPointToLayerPoint(pt);
+            let hit = false;
+            m.eachLayer(l => { if (l.hxData && l._containsPoint && l._containsPoint(lp)) hit = true; });
+            if (hit) return [r.left + pt.x, r.top + pt.y];
+        }
+        return null;
+    }""")
+    assert point, "no drawn area"
+    page.mouse.move(point[0] - 1, point[1] - 1)
+    page.mouse.move(point[0], point[1])
+    page.wait_for_selector(".hx-tip", timeout=15_000)
+    tip = page.inner_text(".hx-tip")
+    assert TAG in tip or SHOWN in tip, tip
+    page.screenshot(path=str(ARTIFACTS / "escape_zoom_map.png"))
+    assert not dialogs, dialogs
+    assert not errors, errors
+    page.close()
