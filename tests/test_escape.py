@@ -234,3 +234,10 @@ def test_export_formula_neutralising_still_applies_to_payload_names() -> None:
 
     frame = pd.DataFrame({"area_name": ["=T{{ 7*7 }}T", "T{{ 7*7 }}T"]})
     assert neutralise_formulas(frame)["area_name"].tolist() == ["'=T{{ 7*7 }}T", "T{{ 7*7 }}T"]
+
+
+def test_safe_text_public_surface() -> None:
+    import hiexplore.safe_text as st_
+
+    assert set(st_.__all__) == {"html_text", "script_json", "markdown_text", "plain_text", "PAYLOADS"}
+    assert len(PAYLOADS) == 7 and all(hasattr(st_, n) for n in st_.__all__)
