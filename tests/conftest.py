@@ -66,7 +66,8 @@ def payload_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("payloads")
     sources = make_payload_sources(root / "sources")
-    out = root / "dataset"
+    # the folder name is shown as the dataset's name (sidebar, Data page): it carries payloads too
+    out = root / "T{{ 7*7 }}T <img src=x onerror=alert(1)>T ${7*7} %{x} javascript:alert(1)"
     result = CliRunner().invoke(
         app, ["build", "--source", str(sources), "--out", str(out), "--areas", "E06000017",
               "--name", "Rutland T{{ 7*7 }}T T<img src=x onerror=alert(1)>T"],

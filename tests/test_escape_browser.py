@@ -142,6 +142,8 @@ def test_pages_show_payload_names_as_text_and_fire_no_dialog(payload_server, chr
     # the uploader shortens long names in the middle, as text: "T{{ 7...1)>T.geojson"
     shown = page.evaluate("() => document.body.innerText")
     assert "T{{ 7" in shown and ")>T.geojson" in shown
+    # the dataset's folder name (sidebar and the list of datasets) is shown as it is
+    assert shown.count(payload_dataset.name) >= 2, payload_dataset.name
     page.get_by_role("button", name="Check the files").click()
     _wait_idle(page)
     page.get_by_text("recognised and valid").first.wait_for(timeout=60_000)
