@@ -241,3 +241,12 @@ def test_safe_text_public_surface() -> None:
 
     assert set(st_.__all__) == {"html_text", "script_json", "markdown_text", "plain_text", "PAYLOADS"}
     assert len(PAYLOADS) == 7 and all(hasattr(st_, n) for n in st_.__all__)
+
+
+def test_safe_text_doctests_run() -> None:
+    import doctest
+
+    import hiexplore.safe_text as module
+
+    result = doctest.testmod(module)
+    assert result.attempted >= 3 and result.failed == 0
