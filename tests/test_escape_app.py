@@ -95,3 +95,14 @@ def test_plotly_figures_keep_templates_constant_and_labels_escaped(payload_datas
         labels = [v for c in charts for t in json.loads(c.proto.spec)["data"] for v in (t.get("y") or [])
                   if isinstance(v, str)]
         assert any("T&#123;&#123; 7*7 &#125;&#125;T" in v and "&lt;img src=x" in v for v in labels)
+
+
+@pytest.mark.parametrize(("page", "column"), [("map_explorer", "area_name"), ("practices", "practice_name")])
+def test_tables_hold_the_literal_names(payload_dataset: Path, monkeypatch: pytest.MonkeyPatch, page: str,
+                                       column: str) -> None:
+    """Tables (st.dataframe) get names as data, unescaped and unevaluated: the grid shows text."""
+    at = _run(page, payload_dataset, monkeypatch)
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert frames and len(frames[0]), f"no table with {column}"
+    assert frames[0][column].astype(str).str.startswith(TAG).all()
