@@ -10,6 +10,7 @@ import streamlit as st
 from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.mapping import caveat_note
+from hiexplore.safe_text import markdown_text as md
 
 from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
 
@@ -49,7 +50,7 @@ def dataset_sidebar() -> None:
     if ds.synthetic:
         st.sidebar.error("SYNTHETIC demo data: not real figures.")
     else:
-        st.sidebar.caption(f"Real data · built {str(ds.manifest.get('created', ''))[:10]} · LSOA {ds.vintage}")
+        st.sidebar.caption(f"Real data · built {md(str(ds.manifest.get('created', ''))[:10])} · LSOA {md(ds.vintage)}")
     if ds.catchment_source == "modelled":
         st.sidebar.warning("Catchments are MODELLED: neighbourhood figures are estimates.")
     n_damaged = len(ds.manifest.get("damaged_files") or [])
@@ -69,7 +70,7 @@ def banner(ds: Dataset, geography: str = "lsoa") -> None:
     """The synthetic / modelled warning, on every screen that rests on it."""
     note = caveat_note(ds, geography)
     if note:
-        (st.error if ds.synthetic else st.warning)(note)
+        (st.error if ds.synthetic else st.warning)(md(note))
 
 
 def source_caption(ds: Dataset, indicator: str | None = None, period: str | None = None) -> None:
@@ -79,8 +80,9 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
         ind = get_indicator(indicator)
         parts.append(f"**{ind.name}**")
     if period:
-        parts.append(f"period {period}")
-    st.caption(" · ".join(parts + [ds.provenance_line()]))
+        parts.append(f"period {md(period)}")
+    # source titles and periods come from files: escaped, so they are shown and never read as markdown
+    st.caption(" · ".join(parts + [md(ds.provenance_line())]))
 
 
 def indicator_label(key: str) -> str:

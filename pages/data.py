@@ -15,6 +15,7 @@ from hiexplore.build import build_dataset, left_out_files, validation_report
 from hiexplore.dataset import read_manifest
 from hiexplore.errors import DamagedFileError, HiexploreError, InputFileError
 from hiexplore.io import READERS
+from hiexplore.safe_text import markdown_text as md
 from hiexplore.uploads import (
     DEFAULT_MAX_BYTES,
     clear_staging,
@@ -60,8 +61,8 @@ if folder.strip():
         sources.append(p)
     else:
         problems.append(f"{folder}: not a folder on this machine")
-for msg in problems:
-    st.error(msg)
+for msg in problems:  # messages name the user's files: shown as text, never as markdown
+    st.error(md(msg))
 
 st.subheader("2. Validation report")
 if sources and st.button("Check the files", type="secondary"):
@@ -73,7 +74,7 @@ if sources and st.button("Check the files", type="secondary"):
             st.session_state.pop("report", None)
             if isinstance(err, InputFileError):
                 discard_upload(staging, err.path, str(err), ledger)
-            st.error(str(err))
+            st.error(md(err))
 report = st.session_state.get("report")
 if report is not None:
     ok, err, dmg, skip = (report["status"] == s for s in ("ok", "error", "damaged", "skipped"))
@@ -97,7 +98,7 @@ if st.button("Build", type="primary", disabled=not sources):
     try:
         target = safe_dataset_path(DATA_DIR, name)
     except HiexploreError as err:
-        st.error(str(err))
+        st.error(md(err))
         st.stop()
     bar = st.progress(0.0, text="Starting ...")
     log = st.empty()
@@ -122,13 +123,13 @@ if st.button("Build", type="primary", disabled=not sources):
     except HiexploreError as err:
         bar.empty()
         if isinstance(err, InputFileError) and discard_upload(staging, err.path, str(err), ledger):
-            st.error(f"Build failed; nothing was replaced. The refused upload was deleted. {err}")
+            st.error("Build failed; nothing was replaced. The refused upload was deleted. " + md(err))
         else:
-            st.error(f"Build failed; nothing was replaced. {err}")
+            st.error("Build failed; nothing was replaced. " + md(err))
         st.stop()
     bar.progress(1.0, text="Done")
     used = clear_staging(staging, ledger)
-    st.success(f"Built dataset {name!r}. Choose it in the sidebar."
+    st.success(f"Built dataset {md(name)}. Choose it in the sidebar."
                + (f" The {len(used)} uploaded file(s) were deleted from the server." if used else ""))
     built = left_out_files(read_manifest(target))
     if (built["status"] == "damaged, left out").any():
@@ -148,4 +149,4 @@ else:
 
 st.subheader("Datasets")
 for dname, path in available_datasets().items():
-    st.markdown(f"- **{dname}**: `{path}`")
+    st.markdown(f"- **{md(dname)}**: {md(path)}")

@@ -13,6 +13,8 @@ from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
 from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas
+from hiexplore.safe_text import html_text as ht
+from hiexplore.safe_text import markdown_text as md
 from hiexplore.stats.inequality import gradient_table, sii_rii
 
 ensure_router()
@@ -37,7 +39,7 @@ banner(ds, geography)
 try:
     rep = get_inequality(ds, indicator, geography, by, period)
 except HiexploreError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 
 groups = pd.DataFrame(rep["groups"])
@@ -54,9 +56,10 @@ fig = go.Figure(go.Bar(
     x=groups["group"].astype(str), y=groups["value"], marker_color="#0072b2",
     error_y={"type": "data", "symmetric": False, "array": groups["upper_ci_95"] - groups["value"],
              "arrayminus": groups["value"] - groups["lower_ci_95"], "color": "#333"},
-    hovertemplate=f"{label} %{{x}}: %{{y:.1f}}%<extra></extra>",
+    customdata=[label] * len(groups),  # text is data; the template stays constant
+    hovertemplate="%{customdata} %{x}: %{y:.1f}%<extra></extra>",
 ))
-fig.update_layout(title=f"{indicator_label(indicator)} by {label}, {rep['period']} (1 = most deprived)",
+fig.update_layout(title=f"{ht(indicator_label(indicator))} by {label}, {ht(rep['period'])} (1 = most deprived)",
                   xaxis_title=f"{label} (IoD 2025; 1 = most deprived)", yaxis_title="Uptake (%) with 95% CI",
                   height=420)
 fig.update_xaxes(type="category")
@@ -80,9 +83,9 @@ if len(periods) > 1:
     trend = pd.DataFrame(rows)
     tf = go.Figure()
     for col, colour in (("most deprived", "#d55e00"), ("least deprived", "#0072b2")):
-        tf.add_trace(go.Scatter(x=trend["period"], y=trend[col], mode="lines+markers", name=f"{col} {label}",
+        tf.add_trace(go.Scatter(x=trend["period"].map(ht), y=trend[col], mode="lines+markers", name=f"{col} {label}",
                                 line={"color": colour}))
-    tf.update_layout(title=f"{indicator_label(indicator)}: most vs least deprived {label} over time",
+    tf.update_layout(title=f"{ht(indicator_label(indicator))}: most vs least deprived {label} over time",
                      xaxis_title="Period", yaxis_title="Uptake (%)", height=380)
     st.plotly_chart(tf, width="stretch")
     st.caption("Alt text: line chart of uptake in the most and least deprived groups by period.")
@@ -106,14 +109,14 @@ if geography == "lsoa" and shares:
                      yaxis_title="Uptake (%) with 95% CI", height=380)
     st.plotly_chart(ef, width="stretch")
     st.caption("Alt text: bar chart of uptake by quintile of the ethnic group's share. Source: ONS Census 2021 TS021. "
-               + ds.provenance_line())
+               + md(ds.provenance_line()))
 
 # --- what-if
 st.subheader("What if the flagged areas reached the standard?")
 try:
     flags = get_flags(ds, indicator, geography, period=period)
 except HiexploreError as err:
-    st.info(str(err))
+    st.info(md(err))
     st.stop()
 thr = flags.attrs.get("thresholds", {})
 target = thr.get("target_pct")

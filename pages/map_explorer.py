@@ -13,6 +13,7 @@ from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
+from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
 
@@ -69,7 +70,7 @@ try:
         values=flags,
     )
 except HiexploreError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 
 left, right = st.columns([5, 3])
@@ -122,7 +123,7 @@ if clicked in codes:
 area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
                   format_func=lambda c: f"{names.get(c, c)} ({c})")
 if area:
-    st.markdown(f"**Profile of {names.get(area, area)} ({area})**")
+    st.markdown(f"**Profile of {md(names.get(area, area))} ({md(area)})**")
     rows = []
     for key in keys:
         try:
@@ -147,7 +148,7 @@ if area:
             pnames = ds.practices.set_index("practice_code")["practice_name"]
             st.markdown("Practices serving it (share of its registered residents, "
                         f"{ds.catchment_source} catchments): " + "; ".join(
-                            f"{pnames.get(p, p)} {s:.0%}" for p, s in share.items()))
+                            f"{md(pnames.get(p, p))} {s:.0%}" for p, s in share.items()))
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True,
                      column_config={"value %": st.column_config.NumberColumn(format="%.1f"),

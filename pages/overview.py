@@ -10,6 +10,7 @@ from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
 from hiexplore.errors import HiexploreError
+from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
 
@@ -50,7 +51,7 @@ for programme, keys in HEADLINE.items():
         groups = {g["group"]: g for g in rep["groups"]}
         flags = get_flags(ds, key, "lsoa")
     except HiexploreError as err:
-        st.warning(f"{indicator_label(key)}: {err}")
+        st.warning(f"{md(indicator_label(key))}: {md(err)}")
         continue
     rows.append({
         "programme": programme,
@@ -73,7 +74,7 @@ if rows:
             "people to reach": st.column_config.NumberColumn(format="localized"),
         },
     )
-st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + ds.provenance_line())
+st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + md(ds.provenance_line()))
 
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link("pages/map_explorer.py", label="Map explorer", icon=":material/map:")
@@ -97,6 +98,6 @@ with st.expander("Sources, publishers, periods and licences"):
     if len(src):
         cols = [c for c in ("title", "publisher", "period", "licence", "file", "rows_kept", "sha256") if c in src]
         st.dataframe(src[cols], hide_index=True)
-    st.caption(man.get("comparability", ""))
-    for note in man.get("notes", []):
-        st.caption(f"Note: {note}")
+    st.caption(md(man.get("comparability", "")))
+    for note in man.get("notes", []):  # notes name the source files: shown as text
+        st.caption(f"Note: {md(note)}")

@@ -13,6 +13,8 @@ from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_multi
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import neutralise_formulas
+from hiexplore.safe_text import html_text as ht
+from hiexplore.safe_text import markdown_text as md
 from hiexplore.stats.funnel import estimate_overdispersion, funnel_curve, funnel_significance
 
 ensure_router()
@@ -40,7 +42,7 @@ with c3:
 try:
     flags = get_flags(ds, indicator, "practice", period=period)
 except HiexploreError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 data = flags.merge(pr, left_on="area_code", right_on="practice_code", how="left")
 
@@ -89,14 +91,15 @@ data["funnel"] = pd.Series(
 ) if len(ok) else "n/a"
 sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "funnel"]])
 
-st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {indicator_label(indicator)} · {period}")
+st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {md(indicator_label(indicator))} · {md(period)}")
 
 # --- comparison with CIs
 chart = sel.dropna(subset=["value"]).sort_values("value")
 no_figure = len(sel) - len(chart)
 fig = go.Figure()
 fig.add_trace(go.Scatter(
-    x=chart["value"], y=chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")",
+    # names are data: plotly reads pseudo-HTML in labels, so they are escaped; the template is constant
+    x=chart["value"], y=(chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")").map(ht),
     mode="markers", marker={"color": np.where(chart["flagged"], "#d55e00", "#0072b2"), "size": 8},
     error_x={"type": "data", "symmetric": False, "array": chart["upper_ci_95"] - chart["value"],
              "arrayminus": chart["value"] - chart["lower_ci_95"], "color": "#555"},
@@ -109,7 +112,7 @@ if thr.get("acceptable"):
     fig.add_vline(x=thr["acceptable"], line_dash="dot", line_color="#cc79a7",
                   annotation_text=f"acceptable {thr['acceptable']:g}%", annotation_position="bottom right")
 fig.update_layout(
-    title=f"{indicator_label(indicator)}, {period}: practices with 95% confidence intervals",
+    title=f"{ht(indicator_label(indicator))}, {ht(period)}: practices with 95% confidence intervals",
     xaxis_title="Uptake (% of eligible registered patients)", yaxis_title=None,
     height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 40},
     showlegend=False,
@@ -136,12 +139,12 @@ if len(ok) >= 3:
     selected = ok.index.isin(sel.index)
     ff.add_trace(go.Scatter(x=ok.loc[~selected, "denominator"], y=ok.loc[~selected, "value"], mode="markers",
                             marker={"color": "#bbbbbb", "size": 6}, name="other practices",
-                            text=ok.loc[~selected, "practice_name"], hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
+                            text=ok.loc[~selected, "practice_name"].map(ht), hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
     ff.add_trace(go.Scatter(x=ok.loc[selected, "denominator"], y=ok.loc[selected, "value"], mode="markers",
                             marker={"color": "#0072b2", "size": 9, "line": {"color": "black", "width": 1}},
-                            name="selected practices", text=ok.loc[selected, "practice_name"],
+                            name="selected practices", text=ok.loc[selected, "practice_name"].map(ht),
                             hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
-    ff.update_layout(title=f"Funnel plot: {indicator_label(indicator)}, {period} (overdispersion: {od})",
+    ff.update_layout(title=f"Funnel plot: {ht(indicator_label(indicator))}, {ht(period)} (overdispersion: {od})",
                      xaxis_title="Eligible registered patients (denominator)", yaxis_title="Uptake (%)", height=460)
     st.plotly_chart(ff, width="stretch")
     st.caption("Funnel plot (Spiegelhalter 2005) around the pooled mean of all practices in the dataset; "

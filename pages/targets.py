@@ -17,6 +17,7 @@ from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
 from hiexplore.mapping import caveat_note
 from hiexplore.maps import choropleth, use_vendored_assets
+from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
 
@@ -40,7 +41,7 @@ banner(ds, geography)
 try:
     targets = get_targets(ds, indicators, geography)
 except HiexploreError as err:
-    st.error(str(err))
+    st.error(md(err))
     st.stop()
 
 f1, f2, f3, f4, f5 = st.columns(5)
@@ -109,7 +110,7 @@ with left:
                            tooltip_fields={"imd_decile": "IMD decile"})
             st_folium(use_vendored_assets(m), height=520, use_container_width=True, returned_objects=[], key="tmap")
         except HiexploreError as err:
-            st.info(f"No map: {err}")
+            st.info("No map: " + md(err))
     else:
         st.info("Practice targets are listed in the table (practices are points, not areas).")
 source_caption(ds, None, "; ".join(f"{k}: {ds.latest_period(k)}" for k in indicators))
@@ -127,7 +128,7 @@ for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
             path = write_table(full, Path(tmp) / f"{stem}{ext}", ds=ds, kind="targets")
             data = path.read_bytes()
         except HiexploreError as err:
-            col.warning(str(err))
+            col.warning(md(err))
             continue
     col.download_button(f"Download {ext[1:].upper()}", data, file_name=f"{stem}{ext}", mime=mime, key=f"dl{ext}")
 st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet (sources, periods, methods, "

@@ -53,3 +53,24 @@ def embedded_dataset() -> Path:
     if not (EMBEDDED / "manifest.json").is_file():
         pytest.skip("data/llr has not been built (run the build command in data/README.md)")
     return EMBEDDED
+
+
+@pytest.fixture(scope="session")
+def payload_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rutland in real file layouts, every name carrying the injection payloads (tests/payloads.py),
+    built by ``hiexplore build`` as an upload would be."""
+    from payloads import make_payload_sources
+    from typer.testing import CliRunner
+
+    from hiexplore.cli import app
+
+    root = tmp_path_factory.mktemp("payloads")
+    sources = make_payload_sources(root / "sources")
+    # the folder name is shown as the dataset's name (sidebar, Data page): it carries payloads too
+    out = root / "T{{ 7*7 }}T <img src=x onerror=alert(1)>T ${7*7} %{x} javascript:alert(1)"
+    result = CliRunner().invoke(
+        app, ["build", "--source", str(sources), "--out", str(out), "--areas", "E06000017",
+              "--name", "Rutland T{{ 7*7 }}T T<img src=x onerror=alert(1)>T"],
+    )
+    assert result.exit_code == 0, result.output
+    return out

@@ -8,7 +8,10 @@ Why this module looks the way it does:
 * Public health teams often open files on locked-down machines: :func:`map_to_html` inlines the
   Leaflet assets vendored in ``hiexplore/static`` so a saved map draws with no network at all.
   Tiles are optional and the default is none; boundaries, legend and labels draw without them.
-* Names come from files the user loads, so every name that reaches HTML is escaped here.
+* Names come from files the user loads, so they are data, never code: every name that reaches HTML
+  is escaped (:func:`hiexplore.safe_text.html_text`), and map elements render once into literals
+  (:func:`literal_root`): branca would otherwise compile and run rendered output, names included,
+  as a Jinja template (issue 11.1).
 * Colours are colour-blind-safe sequential palettes (viridis, ColorBrewer YlGnBu), ordered so that
   the *worse* end of the indicator is darker whatever its polarity.
 * Payload matters (33,000 LSOAs nationally): geometry is simplified as a coverage (shared edges
@@ -24,7 +27,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import html
 import json
 import math
 import re
@@ -40,6 +42,7 @@ import pandas as pd
 import shapely
 
 from .errors import RequestError
+from .safe_text import html_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; folium is imported lazily at run time
     import folium
@@ -369,8 +372,12 @@ def class_colours(n: int, palette: str = "viridis", higher_is_better: bool = Tru
 
 
 def _esc(value: object) -> str:
-    """HTML-escape anything that came from a user's file (names, codes, free text)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape anything that came from a user's file (names, codes, free text).
+
+    :func:`hiexplore.safe_text.html_text`: also writes ``{ }`` and the backtick as character
+    references, so no name can open a Jinja expression when branca re-reads a rendered element.
+    """
+    return html_text(value)
 
 
 def _is_missing(value: object) -> bool:
@@ -527,11 +534,99 @@ _CSS = f"""
 """
 
 
+class _LiteralParts(NamedTuple):
+    figure: type
+    literal: type
+    macro: type
+    geojson: type
+    feature_group: type
+    layer_control: type
+
+
+@functools.cache
+def _literal_classes() -> _LiteralParts:
+    """Folium/branca classes whose rendered output is never read again as a template.
+
+    branca's ``MacroElement.render`` wraps what each element's macro produced (which holds the
+    map's data: names, tooltips, legends) in ``Element(text)``, and ``Element`` compiles its text
+    as a Jinja template that the page render then runs: a name ``{{ 7*7 }}`` became ``49`` and
+    ``{{ lipsum.__globals__.os.popen(...) }}`` ran a command. Here:
+
+    * ``macro`` renders each macro once into a :class:`_Literal` (never compiled); hiexplore's own
+      elements and the folium layers that carry text (``geojson``, ``feature_group``,
+      ``layer_control``) use it;
+    * ``figure`` also swaps any other element's output for a literal before the page is rendered,
+      so no element (folium's own included) has its output run as a template.
+
+    Text is also escaped with :mod:`hiexplore.safe_text` at each sink (defence in depth).
+    """
+    import folium
+    from branca.element import Element, Figure, MacroElement
+
+    class _Literal(Element):
+        """Already-rendered text, emitted verbatim (never compiled as a template)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self._name = "Literal"
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
+
+    class _LiteralMacro(MacroElement):
+        """``MacroElement.render`` with the rendered parts kept as literals."""
+
+        def render(self, **kwargs: Any) -> None:
+            figure = self.get_root()
+            if not isinstance(figure, Figure):
+                raise TypeError("An element can only be rendered inside a Figure.")
+            module = self._template.module.__dict__
+            for part, section in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+                macro = module.get(part)
+                if macro is not None:
+                    section.add_child(_Literal(str(macro(self, kwargs))), name=self.get_name())
+            for element in self._children.values():
+                element.render(**kwargs)
+
+    class _LiteralFigure(Figure):
+        def render(self, **kwargs: Any) -> str:
+            for child in self._children.values():
+                child.render(**kwargs)
+            for section in (self.header, self.html, self.script):
+                for key, element in list(section._children.items()):
+                    if type(element) is Element and element._template_str is not None:
+                        literal = _Literal(element._template_str)
+                        literal._parent = section
+                        section._children[key] = literal
+            return self._template.render(this=self, kwargs=kwargs)
+
+    class GeoJson(folium.GeoJson, _LiteralMacro):
+        pass
+
+    class FeatureGroup(folium.FeatureGroup, _LiteralMacro):
+        pass
+
+    class LayerControl(folium.LayerControl, _LiteralMacro):
+        pass
+
+    return _LiteralParts(_LiteralFigure, _Literal, _LiteralMacro, GeoJson, FeatureGroup, LayerControl)
+
+
+def literal_root(m: folium.Map) -> folium.Map:
+    """Put ``m`` in a Figure whose render never runs element output as a template (see above)."""
+    figure_cls = _literal_classes().figure
+    if not isinstance(m.get_root(), figure_cls):
+        figure_cls().add_child(m)
+    return m
+
+
 @functools.cache
 def _macro_classes() -> tuple[type, type]:
     """Folium element classes, built on first use so importing hiexplore never imports folium."""
-    from branca.element import MacroElement
     from folium.template import Template
+
+    MacroElement = _literal_classes().macro  # noqa: N806 - rendered output stays literal
 
     class _Css(MacroElement):
         """The map's stylesheet, in the page header (streamlit-folium keeps headers)."""
@@ -632,7 +727,6 @@ def practice_points_layer(
     default the largest list on the map gets ``max_radius`` pixels. Circles, not pin icons, so
     no image assets are needed offline.
     """
-    import folium
     from folium.utilities import JsCode
 
     needed = ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
@@ -677,7 +771,7 @@ def practice_points_layer(
         " fillColor: '#ffffff', fillOpacity: 0.9, color: '#000000', weight: 1.3" + pane_js + "}); }"
     )
     on_each = "function(f, layer) { layer.bindTooltip(f.properties.t, {className: 'hx-tip'}); }"
-    return folium.GeoJson(
+    return _literal_classes().geojson(
         {"type": "FeatureCollection", "features": features},
         name=name,
         show=show,
@@ -1007,6 +1101,8 @@ def choropleth(
         zoom_snap=0.25,
         height=height,
     )
+    literal_root(m)
+    safe = _literal_classes()  # layers whose rendered text is never run as a template
     m.get_root().title = _esc(title)
     css_cls, control_cls = _macro_classes()
     m.add_child(css_cls(plain=tiles is None))
@@ -1015,7 +1111,7 @@ def choropleth(
 
     fill_opacity = _FILL_OPACITY_PLAIN if tiles is None else _FILL_OPACITY_TILES
     style_js = _style_js(colours, fill_opacity)
-    folium.GeoJson(
+    safe.geojson(
         _feature_collection(geoms.values, props),
         name=_esc(legend_title or title),
         control=False,
@@ -1025,10 +1121,10 @@ def choropleth(
 
     overlays = 0
     if cold.any():
-        group = folium.FeatureGroup(name="Cold spots", show=True).add_to(m)
+        group = safe.feature_group(name="Cold spots", show=True).add_to(m)
         outline = _feature_collection(geoms.values[cold], [{} for _ in range(int(cold.sum()))])
         for colour, weight, dash in ((_HALO, 3.5, None), ("#000000", 2.0, "5 4")):
-            folium.GeoJson(
+            safe.geojson(
                 outline,
                 style=JsCode(_outline_style_js(colour, weight, dash)),
                 interactive=False,
@@ -1037,12 +1133,12 @@ def choropleth(
             ).add_to(group)
         overlays += 1
     if flagged.any():
-        group = folium.FeatureGroup(name=_esc(flagged_label), show=True).add_to(m)
+        group = safe.feature_group(name=_esc(flagged_label), show=True).add_to(m)
         outline = _feature_collection(
             geoms.values[flagged], [{} for _ in range(int(flagged.sum()))]
         )
         for colour, weight in ((_HALO, 6.0), (_FLAG_LINE, 2.8)):
-            folium.GeoJson(
+            safe.geojson(
                 outline,
                 style=JsCode(_outline_style_js(colour, weight)),
                 interactive=False,
@@ -1066,7 +1162,7 @@ def choropleth(
             " mk.on('remove', function() { if (mk._map) { mk._map.off('zoomend', upd); } });"
             " return mk; }"
         )
-        folium.GeoJson(label_fc, name="Area names", point_to_layer=JsCode(label_js)).add_to(m)
+        safe.geojson(label_fc, name="Area names", point_to_layer=JsCode(label_js)).add_to(m)
         overlays += 1
 
     if practices is not None and len(practices):
@@ -1076,7 +1172,7 @@ def choropleth(
     note = synthetic_or_modelled_note
     m.add_child(control_cls(_title_html(title, note), "topleft", "hx-box hx-title"))
     if overlays:  # a control listing only one base layer would be clutter
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        safe.layer_control(collapsed=False, position="topright").add_to(m)
 
     legend = _legend_html(
         legend_title=legend_title or title,

@@ -43,6 +43,7 @@ from .maps import (
     class_colours,
     classify_values,
 )
+from .safe_text import script_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -411,10 +412,11 @@ _JS = r"""
 
 
 def _element(cfg: dict[str, Any]) -> Any:
-    from branca.element import MacroElement
     from folium.template import Template
 
-    class ZoomLevels(MacroElement):
+    from .maps import _literal_classes
+
+    class ZoomLevels(_literal_classes().macro):
         """The zoom-switching canvas layers and their data (one script, no external files)."""
 
         _template = Template(
@@ -427,8 +429,8 @@ def _element(cfg: dict[str, Any]) -> Any:
             self.cfg = cfg
 
         def render(self, **kwargs: Any) -> None:
-            cfg_js = json.dumps(self.cfg, separators=(",", ":"), ensure_ascii=True)
-            cfg_js = cfg_js.replace("</", "<\\/")  # user names cannot close the script
+            # names are data: no "<" or "{" of theirs reaches the script or a template
+            cfg_js = script_json(self.cfg)
             self.js = _JS.replace("__HX_MAP__", self._parent.get_name()).replace("__HX_CFG__", cfg_js)
             super().render(**kwargs)
 
@@ -552,8 +554,9 @@ def zoom_choropleth(
         prefer_canvas=True,
         height=height,
     )
-    from .maps import _esc
+    from .maps import _esc, literal_root
 
+    literal_root(m)
     m.get_root().title = _esc(title)
     css_cls, control_cls = _macro_classes()
     m.add_child(css_cls(plain=tiles is None))
