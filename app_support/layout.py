@@ -77,6 +77,12 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
         parts.append(f"**{ind.name}**")
     if period:
         parts.append(f"period {period}")
+    if indicator and period:
+        from hiexplore.periods import figure_age
+
+        age = figure_age(ds, period)
+        if age.out_of_date:
+            parts.append(f"**{age.mark}**")
     st.caption(" · ".join(parts + [ds.provenance_line()]))
 
 
