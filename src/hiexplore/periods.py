@@ -110,13 +110,14 @@ def newest_period_end(periods: Iterable[object]) -> date | None:
 def is_out_of_date(end: date | None, newest: date | None, years: float = OUT_OF_DATE_YEARS) -> bool | None:
     """True where ``end`` is more than ``years`` years before ``newest``; None if either is unknown.
 
+    ``years`` may be fractional; it is counted in whole months (0.5 = 6 months), calendar-wise.
+
     >>> is_out_of_date(date(2017, 12, 31), date(2025, 3, 31)), is_out_of_date(date(2023, 3, 31), date(2025, 3, 31))
     (True, False)
     """
     if end is None or newest is None:
         return None
-    whole, part = divmod(float(years), 1.0)
-    limit = pd.Timestamp(newest) - pd.DateOffset(years=int(whole), days=round(part * 365.25))
+    limit = pd.Timestamp(newest) - pd.DateOffset(months=round(float(years) * 12))  # whole months
     return bool(pd.Timestamp(end) < limit)
 
 

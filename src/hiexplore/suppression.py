@@ -68,7 +68,7 @@ def mark_suppressed(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     notes = note.astype(object).to_numpy(copy=True)
     notes[todo] = [suppressed_note(v) for v in value[todo]]
-    out["value_note"] = notes
+    out["value_note"] = pd.Series(notes, index=out.index, dtype=object)
     out["numerator"] = out["numerator"].where(~mask)  # no numerator can rest on a withheld denominator
     return out
 
