@@ -159,7 +159,8 @@ if area:
                             f"{pnames.get(p, p)} {s:.0%}" for p, s in share.items()))
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True,
-                     column_config={"value %": st.column_config.NumberColumn(format="%.1f"),
+                     column_config={"age": st.column_config.TextColumn("age", width="medium"),
+                                    "value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
                                     "people to reach": st.column_config.NumberColumn(format="localized")})
     source_caption(ds)

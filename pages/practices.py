@@ -162,12 +162,13 @@ if len(ok) >= 3:
     source_caption(ds, indicator, period)
 
 # --- table and download
-cols = ["area_code", "practice_name", "pcn_name", "list_size", "numerator", "denominator", "value", "lower_ci_95",
+cols = ["area_code", "practice_name", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator", "lower_ci_95",
         "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
-        "rank_among_peers", "peers", "people_to_reach", "flagged", "value_note", "period_end", "out_of_date", "reasons"]
+        "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "reasons"]
 table = sel[[c for c in cols if c in sel]].sort_values("value")
 st.dataframe(table, hide_index=True, column_config={
     "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
+    "value_note": st.column_config.TextColumn("value note", width="large"),
     "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
     "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
     "rank_in_pcn": st.column_config.NumberColumn("rank in PCN", format="%d"),

@@ -92,8 +92,8 @@ for item in targets.attrs.get("suppressed") or []:
     st.caption(item["text"])
 left, right = st.columns([1, 1])
 with right:
-    show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "people_to_reach", "imd_decile", "core20",
-            "priority_score", "out_of_date", "period_end", "reasons"]
+    show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "out_of_date", "people_to_reach", "imd_decile", "core20",
+            "priority_score", "period_end", "reasons"]
     st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=520, column_config={
         "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
         "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
