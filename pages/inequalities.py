@@ -56,7 +56,8 @@ fig = go.Figure(go.Bar(
              "arrayminus": groups["value"] - groups["lower_ci_95"], "color": "#333"},
     hovertemplate=f"{label} %{{x}}: %{{y:.1f}}%<extra></extra>",
 ))
-fig.update_layout(title=f"{indicator_label(indicator)} by {label}, {rep['period']} (1 = most deprived)",
+fig.update_layout(title=f"{indicator_label(indicator)} by {label}, {rep['period']}"
+                  + (f" · {rep['age_mark']}" if rep.get("age_mark") else "") + " (1 = most deprived)",
                   xaxis_title=f"{label} (IoD 2025; 1 = most deprived)", yaxis_title="Uptake (%) with 95% CI",
                   height=420)
 fig.update_xaxes(type="category")

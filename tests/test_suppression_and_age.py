@@ -277,3 +277,15 @@ def test_targets_page_says_the_list_mixes_periods(app_on_llr) -> None:
     assert not at.exception
     assert any(w.value.startswith("This list mixes periods") for w in at.warning)
     assert any("practices with fewer than 5 eligible each (suppressed)" in c.value for c in at.caption)
+
+
+def test_inequality_report_says_age_and_suppression(llr) -> None:
+    from hiexplore.inequality_report import inequality_report
+
+    cerv = inequality_report(llr, CERV, "lsoa", by="imd_quintile")
+    assert cerv["period_end"] == "2017-12-31" and cerv["out_of_date"] is True and cerv["age_mark"] == STALE
+    assert STALE in cerv["text"].splitlines()[0]
+    mmr = inequality_report(llr, MMR, "lsoa", by="imd_quintile", period=MMR_PERIOD)
+    assert mmr["out_of_date"] is False and mmr["age_mark"] == ""
+    assert mmr["suppressed"].startswith("mmr1_24m 2024/25 Q2: ") and f"Suppressed: {mmr['suppressed']}" in mmr["text"]
+    json.dumps(mmr)  # still JSON-safe
