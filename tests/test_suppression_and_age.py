@@ -289,3 +289,13 @@ def test_inequality_report_says_age_and_suppression(llr) -> None:
     assert mmr["out_of_date"] is False and mmr["age_mark"] == ""
     assert mmr["suppressed"].startswith("mmr1_24m 2024/25 Q2: ") and f"Suppressed: {mmr['suppressed']}" in mmr["text"]
     json.dumps(mmr)  # still JSON-safe
+
+
+def test_practice_flags_and_targets_carry_the_suppressed_note(llr, mmr_practices: pd.DataFrame) -> None:
+    left = mmr_practices.attrs["funnel_left_out"]
+    assert left["suppressed"] == int(is_suppressed(mmr_practices).sum())
+    assert dict(metadata_rows(llr, mmr_practices, "flags"))["funnel"] == left["text"]
+    t = F.compute_targets(llr, [MMR], "practice")
+    row = t[t["area_code"] == PRACTICE].iloc[0]
+    assert row["value_note"] == f"MMR1 at 24 months: {NOTE}" and not row["flagged"]
+    assert t.loc[t["area_code"] != PRACTICE, "value_note"].isna().sum() > 50

@@ -160,12 +160,8 @@ def targets(
 def _echo_figure_notes(frame: object) -> None:
     """Print what the export's metadata says about out-of-date and suppressed figures."""
     from .exports import figure_notes
-    from .stats.funnel import funnel_frame
 
-    attrs = dict(frame.attrs)  # type: ignore[attr-defined]
-    if "geography" in frame and (frame["geography"] == "practice").all():  # type: ignore[operator,index]
-        attrs.update(funnel_frame(frame).attrs)  # type: ignore[arg-type]
-    for field, text in figure_notes(attrs):
+    for field, text in figure_notes(frame.attrs):  # type: ignore[attr-defined]
         if field in ("period warning", "out of date", "suppressed", "funnel"):
             typer.echo(f"{field.capitalize()}: {text}")
 

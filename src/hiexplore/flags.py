@@ -631,6 +631,11 @@ def compute_flags(
     out.attrs["benchmark"] = blabel
     out.attrs.update(_age_attrs(age))
     out.attrs["suppressed"] = figs.attrs.get("suppressed")
+    if geography == "practice":  # what a funnel plot of these practices leaves out, and why
+        from .stats.funnel import funnel_frame
+
+        out.attrs["funnel_left_out"] = funnel_frame(out[["numerator", "denominator", "value_note"]]).attrs[
+            "funnel_left_out"]
     return out
 
 
@@ -678,6 +683,8 @@ def compute_targets(
     priority score of its flagged indicators, and the reasons joined. Sorted by indicators
     flagged, then combined priority, then people to reach.
 
+    ``value_note`` joins the notes of the area's figures ("MMR1 at 24 months: fewer than 5
+    eligible (suppressed): 66.7%, no interval"), missing where there are none.
     ``period_end`` is the oldest period end among the indicators the area is flagged on (all
     the indicators when it is flagged on none) and ``out_of_date`` is True when any of them is
     out of date (:func:`compute_flags`). ``attrs["periods"]`` gives each indicator's period,
@@ -701,6 +708,11 @@ def compute_targets(
             "reasons": flagged.groupby("area_code")["reasons"].agg(" | ".join),
         }
     ).reindex(g.size().index)
+    noted = long[long["value_note"].notna() & (long["value_note"].astype(str) != "")]
+    out["value_note"] = (
+        (noted["indicator"].map(lambda k: get_indicator(k).short_name) + ": " + noted["value_note"].astype(str))
+        .groupby(noted["area_code"]).agg("; ".join).reindex(out.index)
+    )
     out["indicators_flagged"] = out["indicators_flagged"].fillna(0).astype(int)
     out["people_to_reach"] = out["people_to_reach"].fillna(0)
     out["priority_score"] = out["priority_score"].fillna(0)
