@@ -299,3 +299,15 @@ def test_practice_flags_and_targets_carry_the_suppressed_note(llr, mmr_practices
     row = t[t["area_code"] == PRACTICE].iloc[0]
     assert row["value_note"] == f"MMR1 at 24 months: {NOTE}" and not row["flagged"]
     assert t.loc[t["area_code"] != PRACTICE, "value_note"].isna().sum() > 50
+
+
+def test_bad_corpus_suppressed_denominator_keeps_the_value_with_its_note() -> None:
+    from hiexplore.io.indicators import read_cover_gp_ods
+
+    path = Path(__file__).parent / "data" / "bad" / "cover_gp__suppressed_denominator_value_kept.ods"
+    f = read_cover_gp_ods(path)[0].frame
+    hit = f[is_suppressed(f)]
+    assert set(hit["indicator"]) >= {MMR} and hit["area_code"].nunique() == 1
+    row = hit[hit["indicator"] == MMR].iloc[0]
+    assert row["value"] == pytest.approx(66.7) and pd.isna(row["denominator"])
+    assert row["value_note"] == NOTE
