@@ -205,6 +205,11 @@ def test_exports_carry_age_and_suppression(llr, mmr_practices: pd.DataFrame, tmp
     x = write_table(t, tmp_path / "t.xlsx", ds=llr, kind="targets")
     sheet = pd.read_excel(x, sheet_name="metadata", engine="openpyxl")
     assert {"period warning", "out of date", "suppressed", "period end"} <= set(sheet["field"])
+    import openpyxl
+
+    ws = openpyxl.load_workbook(x)["data"]
+    cell = ws.cell(2, [c.value for c in ws[1]].index("period_end") + 1)
+    assert cell.value.date() == date(2017, 12, 31) and cell.number_format == "yyyy-mm-dd"  # a date, shown as one
     g = gpd.read_file(write_table(t, tmp_path / "t.gpkg", ds=llr, kind="targets"), layer="metadata")
     assert "period warning" in set(g["field"])
     gj = gpd.read_file(write_table(t, tmp_path / "t.geojson", ds=llr, kind="targets"))

@@ -148,7 +148,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
         safe.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     elif ext == ".xlsx":
         meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
-        with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
+        with pd.ExcelWriter(p, engine="xlsxwriter", datetime_format="yyyy-mm-dd", date_format="yyyy-mm-dd") as xw:
             data = safe.replace({np.inf: np.nan, -np.inf: np.nan})
             data.to_excel(xw, sheet_name="data", index=False)
             neutralise_formulas(meta).to_excel(xw, sheet_name="metadata", index=False)
