@@ -8,6 +8,7 @@ SHAFI): in COVER 2024/25 Q2 its MMR1 coverage is 66.7% with the denominator supp
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
