@@ -92,6 +92,7 @@ ok = data[~data["funnel"].isin([FUNNEL_LEFT_OUT, "n/a"])]
 sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "funnel"]])
 age_mark = flags.attrs.get("age_mark") or ""
 when = f"{period}" + (f" · {age_mark}" if age_mark else "")
+mark_line = f"<br>{age_mark}" if age_mark else ""  # the mark on a line of its own under a chart title
 
 st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {indicator_label(indicator)} · {when}")
 if age_mark:
@@ -117,9 +118,9 @@ if thr.get("acceptable"):
     fig.add_vline(x=thr["acceptable"], line_dash="dot", line_color="#cc79a7",
                   annotation_text=f"acceptable {thr['acceptable']:g}%", annotation_position="bottom right")
 fig.update_layout(
-    title=f"{indicator_label(indicator)}, {when}: practices with 95% confidence intervals",
+    title=f"{indicator_label(indicator)}, {period}: practices with 95% confidence intervals{mark_line}",
     xaxis_title="Uptake (% of eligible registered patients)", yaxis_title=None,
-    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 40},
+    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 80 if mark_line else 60, "b": 40},
     showlegend=False,
 )
 st.plotly_chart(fig, width="stretch")
@@ -151,7 +152,7 @@ if len(ok) >= 3:
                             marker={"color": "#0072b2", "size": 9, "line": {"color": "black", "width": 1}},
                             name="selected practices", text=ok.loc[selected, "practice_name"],
                             hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
-    ff.update_layout(title=f"Funnel plot: {indicator_label(indicator)}, {when} (overdispersion: {od})",
+    ff.update_layout(title=f"Funnel plot: {indicator_label(indicator)}, {period} (overdispersion: {od}){mark_line}",
                      xaxis_title="Eligible registered patients (denominator)", yaxis_title="Uptake (%)", height=460)
     st.plotly_chart(ff, width="stretch")
     if left_out["text"]:
