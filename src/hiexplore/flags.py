@@ -9,6 +9,11 @@ An area is **flagged** when its uptake is significantly worse than the benchmark
 below the standard's acceptable level. Flagged areas are ranked by a weighted priority score
 (:class:`PriorityWeights`): people to reach, deprivation (Core20 first: proportionate
 universalism), lower-than-expected uptake and cold-spot membership.
+
+Every row also says how old its figure is (``period_end``, ``out_of_date``: see
+:mod:`hiexplore.periods`) and carries the publisher's ``value_note``; a practice whose denominator
+is suppressed (fewer than 5 eligible, :mod:`hiexplore.suppression`) is shown with its note and
+never compared, banded or flagged on its value.
 """
 
 from __future__ import annotations
