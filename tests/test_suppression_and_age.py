@@ -55,6 +55,7 @@ def mmr_practices(llr) -> pd.DataFrame:
 
 
 @pytest.mark.shared
+@pytest.mark.slow  # the whole national file (~7 s); the corpus case below proves the same on a real slice
 def test_cover_reader_writes_the_suppressed_note() -> None:
     from hiexplore.io.indicators import read_cover_gp_ods
 
@@ -317,3 +318,9 @@ def test_bad_corpus_suppressed_denominator_keeps_the_value_with_its_note() -> No
     row = hit[hit["indicator"] == MMR].iloc[0]
     assert row["value"] == pytest.approx(66.7) and pd.isna(row["denominator"])
     assert row["value_note"] == NOTE
+
+
+def test_inequalities_page_says_how_many_practices_are_left_out(app_on_llr) -> None:
+    at = app_on_llr("inequalities", ind=MMR)
+    assert not at.exception
+    assert any(c.value.startswith("mmr1_24m 2024/25 Q2: ") and "(suppressed)" in c.value for c in at.caption)
