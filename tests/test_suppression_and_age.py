@@ -303,6 +303,7 @@ def test_practice_flags_and_targets_carry_the_suppressed_note(llr, mmr_practices
     assert left["suppressed"] == int(is_suppressed(mmr_practices).sum())
     assert dict(metadata_rows(llr, mmr_practices, "flags"))["funnel"] == left["text"]
     t = F.compute_targets(llr, [MMR], "practice")
+    assert "funnel_left_out" not in t.attrs
     row = t[t["area_code"] == PRACTICE].iloc[0]
     assert row["value_note"] == f"MMR1 at 24 months: {NOTE}" and not row["flagged"]
     assert t.loc[t["area_code"] != PRACTICE, "value_note"].isna().sum() > 50

@@ -748,6 +748,7 @@ def compute_targets(
     if top is not None:
         out = out[out["flagged"]].head(top)
     out.attrs.update(per[0].attrs)
+    out.attrs.pop("funnel_left_out", None)  # one indicator's funnel says nothing about the list
     out.attrs["indicators"] = indicators
     ages = {k: figure_age(ds, str(f["period"].iloc[0]), out_of_date_years=out_of_date_years)
             for k, f in zip(indicators, per, strict=True)}
