@@ -81,6 +81,12 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
         parts.append(f"**{ind.name}**")
     if period:
         parts.append(f"period {md(period)}")
+    if indicator and period:
+        from hiexplore.periods import figure_age
+
+        age = figure_age(ds, period)
+        if age.out_of_date:
+            parts.append(f"**{md(age.mark)}**")
     # source titles and periods come from files: escaped, so they are shown and never read as markdown
     st.caption(" · ".join(parts + [md(ds.provenance_line())]))
 

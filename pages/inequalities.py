@@ -59,12 +59,15 @@ fig = go.Figure(go.Bar(
     customdata=[label] * len(groups),  # text is data; the template stays constant
     hovertemplate="%{customdata} %{x}: %{y:.1f}%<extra></extra>",
 ))
-fig.update_layout(title=f"{ht(indicator_label(indicator))} by {label}, {ht(rep['period'])} (1 = most deprived)",
+fig.update_layout(title=f"{ht(indicator_label(indicator))} by {label}, {ht(rep['period'])} (1 = most deprived)"
+                  + (f"<br>{ht(rep['age_mark'])}" if rep.get("age_mark") else ""),
                   xaxis_title=f"{label} (IoD 2025; 1 = most deprived)", yaxis_title="Uptake (%) with 95% CI",
                   height=420)
 fig.update_xaxes(type="category")
 st.plotly_chart(fig, width="stretch")
 st.caption(f"Alt text: bar chart of uptake by {label} with 95% confidence intervals.")
+if rep.get("suppressed"):
+    st.caption(rep["suppressed"])
 source_caption(ds, indicator, rep["period"])
 st.dataframe(groups, hide_index=True)
 

@@ -11,6 +11,7 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
+from hiexplore.flags import area_profile
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
 from hiexplore.safe_text import markdown_text as md
@@ -97,7 +98,11 @@ with right:
     if flags is not None:
         table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
                        "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
-        st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)")
+        age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
+        st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)"
+                    + (f" · **{age_mark}**" if age_mark else ""))
+        if flags.attrs.get("suppressed"):
+            st.caption(flags.attrs["suppressed"]["text"])
         st.dataframe(
             table, hide_index=True, height=640,
             column_config={
@@ -124,20 +129,24 @@ area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0]
                   format_func=lambda c: f"{names.get(c, c)} ({c})")
 if area:
     st.markdown(f"**Profile of {md(names.get(area, area))} ({md(area)})**")
-    rows = []
+    frames = {}
     for key in keys:
         try:
-            f = get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)
+            frames[key] = get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)
         except HiexploreError:
             continue
-        r = f[f["area_code"] == area]
-        if r.empty:
-            continue
-        r = r.iloc[0]
-        rows.append({"indicator": indicator_label(key), "period": r["period"], "value %": r["value"],
-                     "95% CI": f"{r['lower_ci_95']:.1f}-{r['upper_ci_95']:.1f}", "benchmark %": r["benchmark_value"],
-                     "vs benchmark": r["vs_benchmark"], "standard": r["standard_band"],
-                     "people to reach": r["people_to_reach"], "flagged": r["flagged"], "why": r["reasons"]})
+    profile = area_profile(frames, area)
+    rows = [{"indicator": indicator_label(r["indicator"]), "period": r["period"], "age": r["age"],
+             "value %": r["value"], "95% CI": r["value_note"] if isinstance(r["value_note"], str) and r["value_note"]
+             else f"{r['lower_ci_95']:.1f}-{r['upper_ci_95']:.1f}", "benchmark %": r["benchmark_value"],
+             "vs benchmark": r["vs_benchmark"], "standard": r["standard_band"],
+             "people to reach": r["people_to_reach"], "flagged": r["flagged"], "why": r["reasons"]}
+            for r in profile.to_dict("records")]
+    stale = profile.loc[profile["age"] != "", "indicator"].map(indicator_label).tolist()
+    if stale:
+        years = next(iter(frames.values())).attrs.get("out_of_date_years")
+        st.warning(f"Out of date in this profile: {', '.join(stale)} (period ended more than "
+                   f"{years:g} years before the newest figures in this dataset).")
     if geography == "lsoa":
         dep = ds.deprivation[ds.deprivation["lsoa_code"] == area]
         st.markdown(" · ".join(f"IMD {int(e)} decile **{int(d)}**" for e, d in zip(dep["edition"], dep["imd_decile"], strict=True) if pd.notna(d)))
@@ -151,7 +160,8 @@ if area:
                             f"{md(pnames.get(p, p))} {s:.0%}" for p, s in share.items()))
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True,
-                     column_config={"value %": st.column_config.NumberColumn(format="%.1f"),
+                     column_config={"age": st.column_config.TextColumn("age", width="medium"),
+                                    "value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
                                     "people to reach": st.column_config.NumberColumn(format="localized")})
     source_caption(ds)

@@ -10,6 +10,7 @@ from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
 from hiexplore.errors import HiexploreError
+from hiexplore.periods import figure_age, mixed_periods_note
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -40,10 +41,11 @@ HEADLINE = {
     "immunisation": ["mmr1_24m", "mmr2_5y", "dtap_ipv_hib_hepb_12m"],
 }
 rows = []
+ages = {}
 for programme, keys in HEADLINE.items():
     key = next((k for k in keys if k in ds.indicator_keys()), None)
     if key is None:
-        rows.append({"programme": programme, "indicator": "not loaded", "period": "", "most deprived 20%": None,
+        rows.append({"programme": programme, "indicator": "not loaded", "period": "", "age": "", "most deprived 20%": None,
                      "least deprived 20%": None, "SII (pp)": None, "flagged areas": None, "people to reach": None})
         continue
     try:
@@ -53,16 +55,21 @@ for programme, keys in HEADLINE.items():
     except HiexploreError as err:
         st.warning(f"{md(indicator_label(key))}: {md(err)}")
         continue
+    ages[catalogue()[key].short_name] = age = figure_age(ds, rep["period"])
     rows.append({
         "programme": programme,
         "indicator": catalogue()[key].short_name,
         "period": rep["period"],
+        "age": age.mark or "current",
         "most deprived 20%": groups.get(min(groups), {}).get("value"),
         "least deprived 20%": groups.get(max(groups), {}).get("value"),
         "SII (pp)": f"{rep['sii']:.1f} ({rep['sii_lower']:.1f} to {rep['sii_upper']:.1f})",
         "flagged areas": int(flags["flagged"].sum()),
         "people to reach": int(flags.loc[flags["flagged"], "people_to_reach"].sum()),
     })
+note = mixed_periods_note(ages)
+if note and any(a.out_of_date for a in ages.values()):
+    st.warning(md(note))
 if rows:
     st.dataframe(
         pd.DataFrame(rows),
@@ -86,8 +93,10 @@ st.subheader("What this dataset holds")
 periods = []
 for key in ds.indicator_keys():
     ps = ds.periods(key)
+    latest = figure_age(ds, ps[-1]) if ps else None
     periods.append({"indicator": key, "name": catalogue()[key].name, "programme": catalogue()[key].programme,
-                    "periods": ", ".join(ps)})
+                    "periods": ", ".join(ps), "latest ends": latest.period_end if latest else None,
+                    "age": (latest.mark or "current") if latest else ""})
 st.dataframe(pd.DataFrame(periods), hide_index=True)
 missing = man.get("indicators_not_loaded", [])
 if missing:

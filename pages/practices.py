@@ -15,7 +15,12 @@ from hiexplore.errors import HiexploreError
 from hiexplore.exports import neutralise_formulas
 from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.stats.funnel import estimate_overdispersion, funnel_curve, funnel_significance
+from hiexplore.stats.funnel import (
+    FUNNEL_LEFT_OUT,
+    estimate_overdispersion,
+    funnel_curve,
+    funnel_frame,
+)
 
 ensure_router()
 
@@ -83,19 +88,23 @@ data["pcn_size"] = data.groupby("pcn_code")["value"].transform("count")
 data["imd_quintile"] = np.ceil(data["imd_decile"] / 2)
 data["rank_among_peers"] = data.groupby("imd_quintile")["value"].rank(ascending=False, method="min")
 data["peers"] = data.groupby("imd_quintile")["value"].transform("count")
-ok = data.dropna(subset=["numerator", "denominator"])
-ok = ok[ok["denominator"] > 0]
-data["funnel"] = pd.Series(
-    funnel_significance(ok["numerator"], ok["denominator"],
-                        overdispersion=None if od == "none" else od), index=ok.index
-) if len(ok) else "n/a"
+data = funnel_frame(data, overdispersion=None if od == "none" else od)
+left_out = data.attrs["funnel_left_out"]
+ok = data[~data["funnel"].isin([FUNNEL_LEFT_OUT, "n/a"])]
 sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "funnel"]])
+age_mark = flags.attrs.get("age_mark") or ""
+when = f"{period}" + (f" · {age_mark}" if age_mark else "")
+mark_line = f"<br>{ht(age_mark)}" if age_mark else ""  # the mark on a line of its own under a chart title
 
-st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {md(indicator_label(indicator))} · {md(period)}")
+st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {md(indicator_label(indicator))} · {md(when)}")
+if age_mark:
+    st.warning(f"{md(indicator_label(indicator))}: {md(age_mark)}, more than {flags.attrs['out_of_date_years']:g} years "
+               f"before the newest figures in this dataset (period ending {flags.attrs['newest_period_end']}).")
 
-# --- comparison with CIs
-chart = sel.dropna(subset=["value"]).sort_values("value")
+# --- comparison with CIs (a suppressed practice has a value but no interval: table only)
+chart = sel.dropna(subset=["value", "lower_ci_95", "upper_ci_95"]).sort_values("value")
 no_figure = len(sel) - len(chart)
+suppressed_sel = int(sel["funnel"].eq(FUNNEL_LEFT_OUT).sum())
 fig = go.Figure()
 fig.add_trace(go.Scatter(
     # names are data: plotly reads pseudo-HTML in labels, so they are escaped; the template is constant
@@ -112,13 +121,15 @@ if thr.get("acceptable"):
     fig.add_vline(x=thr["acceptable"], line_dash="dot", line_color="#cc79a7",
                   annotation_text=f"acceptable {thr['acceptable']:g}%", annotation_position="bottom right")
 fig.update_layout(
-    title=f"{ht(indicator_label(indicator))}, {ht(period)}: practices with 95% confidence intervals",
+    title=f"{ht(indicator_label(indicator))}, {ht(period)}: practices with 95% confidence intervals{mark_line}",
     xaxis_title="Uptake (% of eligible registered patients)", yaxis_title=None,
-    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 40},
+    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 80 if mark_line else 60, "b": 40},
     showlegend=False,
 )
 st.plotly_chart(fig, width="stretch")
-st.caption((f"{no_figure} selected practices have no published figure (suppressed small numbers) and are only in the table. " if no_figure else "")
+st.caption((f"{no_figure} selected practices are only in the table: "
+            f"{suppressed_sel} with fewer than 5 eligible (suppressed: a value but no interval), "
+            f"{no_figure - suppressed_sel} with no published figure. " if no_figure else "")
            + "Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
            "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
 source_caption(ds, indicator, period)
@@ -144,21 +155,24 @@ if len(ok) >= 3:
                             marker={"color": "#0072b2", "size": 9, "line": {"color": "black", "width": 1}},
                             name="selected practices", text=ok.loc[selected, "practice_name"].map(ht),
                             hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
-    ff.update_layout(title=f"Funnel plot: {ht(indicator_label(indicator))}, {ht(period)} (overdispersion: {od})",
+    ff.update_layout(title=f"Funnel plot: {ht(indicator_label(indicator))}, {ht(period)} (overdispersion: {od}){mark_line}",
                      xaxis_title="Eligible registered patients (denominator)", yaxis_title="Uptake (%)", height=460)
     st.plotly_chart(ff, width="stretch")
+    if left_out["text"]:
+        st.info(f"{md(left_out['text'])} ({len(ok)} practices placed.)")
     st.caption("Funnel plot (Spiegelhalter 2005) around the pooled mean of all practices in the dataset; "
                "points outside the dotted 99.8% limits differ by more than chance. Alt text: uptake against "
                "denominator with control limits.")
     source_caption(ds, indicator, period)
 
 # --- table and download
-cols = ["area_code", "practice_name", "pcn_name", "list_size", "numerator", "denominator", "value", "lower_ci_95",
+cols = ["area_code", "practice_name", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator", "lower_ci_95",
         "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
-        "rank_among_peers", "peers", "people_to_reach", "flagged", "reasons"]
+        "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "reasons"]
 table = sel[[c for c in cols if c in sel]].sort_values("value")
 st.dataframe(table, hide_index=True, column_config={
     "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
+    "value_note": st.column_config.TextColumn("value note", width="large"),
     "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
     "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
     "rank_in_pcn": st.column_config.NumberColumn("rank in PCN", format="%d"),

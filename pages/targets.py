@@ -87,10 +87,14 @@ sel = sel[sel["people_to_reach"] >= min_reach].head(top)
 
 st.markdown(f"**{len(sel)} target areas** (of {int(targets['flagged'].sum())} flagged, {len(targets)} in all) · "
             f"combined people to reach: **{int(sel['people_to_reach'].sum()):,}**")
+if targets.attrs.get("period_note"):
+    (st.warning if targets.attrs.get("out_of_date") else st.info)(md(targets.attrs["period_note"]))
+for item in targets.attrs.get("suppressed") or []:
+    st.caption(md(item["text"]))
 left, right = st.columns([1, 1])
 with right:
-    show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "people_to_reach", "imd_decile", "core20",
-            "priority_score", "reasons"]
+    show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "out_of_date", "people_to_reach", "imd_decile", "core20",
+            "priority_score", "period_end", "reasons"]
     st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=520, column_config={
         "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
         "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
@@ -103,7 +107,8 @@ with left:
         vals["flagged"] = True
         try:
             m = choropleth(areas, vals, title="Target areas: people to reach ("
-                           + ", ".join(get_indicator(k).short_name for k in indicators) + ")",
+                           + ", ".join(get_indicator(k).short_name for k in indicators) + ")"
+                           + (f" · {targets.attrs['age_mark']}" if targets.attrs.get("age_mark") else ""),
                            units="people", source_line=ds.provenance_line(limit=2), legend_title="People to reach",
                            scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False,
                            synthetic_or_modelled_note=caveat_note(ds, geography),
@@ -113,7 +118,7 @@ with left:
             st.info("No map: " + md(err))
     else:
         st.info("Practice targets are listed in the table (practices are points, not areas).")
-source_caption(ds, None, "; ".join(f"{k}: {ds.latest_period(k)}" for k in indicators))
+source_caption(ds, None, "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
 
 st.subheader("Download")
 full = targets.loc[targets["area_code"].isin(sel["area_code"])]
@@ -132,4 +137,4 @@ for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
             continue
     col.download_button(f"Download {ext[1:].upper()}", data, file_name=f"{stem}{ext}", mime=mime, key=f"dl{ext}")
 st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet (sources, periods, methods, "
-           "thresholds, weights, generated time).")
+           "thresholds, weights, out-of-date and suppression warnings, generated time).")

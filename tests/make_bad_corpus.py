@@ -1316,6 +1316,28 @@ def build_damaged_cases() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def build_suppression_cases() -> None:
+    """Issue 11 item 7: a COVER practice whose denominator is suppressed but whose % is published.
+
+    Real LLR rows of 2023/24 Q1; one practice's 24-month denominator becomes ``[note 1]`` (as
+    COVER prints it for fewer than 5 children) while its MMR1 % stays: the reader must keep the
+    value and say, row by row and in its notes, that the denominator was suppressed.
+    """
+    cg = "immunisation/cover_gp_quarterly/17_coverGP_Apr23Jun23.ods"
+    sheets = sheet_rows(cg)
+    gp = sheets["GP_Code"]
+    ghdr = next(i for i, x in enumerate(gp) if x and x[0] == "ICB code")
+    rows = [copy.deepcopy(x) for x in gp[ghdr + 1:] if x[0] == "QK1"][:12]
+    gh = [str(c) for c in gp[ghdr]]
+    rows[3][gh.index("24m Denominator")] = "[note 1]"
+    rows[3][gh.index("24m MMR1%")] = 66.7
+    small = {"Information": sheets["Information"], "GP_Code": gp[: ghdr + 1] + rows}
+    add("cover_gp__suppressed_denominator_value_kept.ods", "cover_gp_ods", "ods",
+        "'[note 1]' denominator beside a published 66.7%", "value notes/suppression", "accepted",
+        write_ods(small), note=r"practice figures have a suppressed denominator \(fewer than 5 eligible", base=cg,
+        description="kept with value_note 'fewer than 5 eligible (suppressed): 66.7%, no interval'; never flagged")
+
+
 def generate() -> dict[str, bytes]:
     CASES.clear()
     VALID.clear()
@@ -1324,6 +1346,7 @@ def generate() -> dict[str, bytes]:
     build_geo_cases(ctx)
     build_geocheck_cases(ctx)
     build_damaged_cases()
+    build_suppression_cases()
     files: dict[str, bytes] = {c.case: c.data for c in CASES}
     files.update({f"valid/{k}": v for k, v in VALID.items()})
     buf = io.StringIO()

@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from .catalogue import get_indicator
 from .dataset import derived
 from .errors import RequestError
+from .suppression import mark_suppressed, suppression_summary
 
 __all__ = [
     "GEOGRAPHIES",
@@ -302,12 +303,14 @@ def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
 
     The table is split by indicator once per dataset: filtering the national table (~250,000
     rows) for every flag, map and chart costs more than the rest, and one split of the whole
-    table costs less than taking each indicator's rows on its own.
+    table costs less than taking each indicator's rows on its own. Suppressed COVER practice
+    figures get their ``value_note`` here (:func:`hiexplore.suppression.mark_suppressed`), so a
+    dataset built before the reader wrote it says so too.
     """
     ind: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
     split = derived(
         ds, "_indicator_rows_cache", (id(ind), len(ind)),
-        lambda: dict(tuple(ind.groupby("indicator", sort=False))) if len(ind) else {}, keep=1,
+        lambda: dict(tuple(mark_suppressed(ind).groupby("indicator", sort=False))) if len(ind) else {}, keep=1,
     )
     rows = split.get(indicator)
     return ind if rows is None or rows.empty else rows
@@ -333,6 +336,11 @@ def area_figures(
     ``ds`` is a :class:`hiexplore.dataset.Dataset`. Practice figures are the published ones; PCN
     and sub-ICB figures sum their practices; LSOA figures are apportioned; MSOA, ward, LAD and
     ICB figures sum the apportioned LSOAs.
+
+    Practices whose denominator is suppressed (fewer than 5 eligible) keep their row and
+    ``value_note`` at practice level and are left out of every sum; ``attrs["suppressed"]``
+    (:func:`hiexplore.suppression.suppression_summary`, None when there are none) says how many
+    and how many eligible people that leaves out.
     """
     if geography not in GEOGRAPHIES:
         raise RequestError(f"Unknown geography {geography!r}.", valid=list(GEOGRAPHIES))
@@ -343,7 +351,8 @@ def area_figures(
     known = set(practices["practice_code"].tolist())  # a set: Arrow-string isin is slow here
     in_dataset = prac_rows[np.fromiter((c in known for c in prac_rows["area_code"].tolist()), bool, len(prac_rows))]
     if geography == "practice":
-        out = in_dataset.rename(columns={})[["area_code", "numerator", "denominator", "value"]].copy()
+        cols = ["area_code", "numerator", "denominator", "value"] + (["value_note"] if "value_note" in in_dataset else [])
+        out = in_dataset[cols].copy()
         names = practices.set_index("practice_code")["practice_name"]
         out["area_name"] = out["area_code"].map(names)
         out["method"] = METHOD_PUBLISHED
@@ -395,4 +404,6 @@ def area_figures(
     out["geography"] = geography
     out["indicator"] = indicator
     out["period"] = period
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["suppressed"] = suppression_summary(in_dataset, indicator, period)
+    return out

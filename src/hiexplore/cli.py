@@ -148,6 +148,7 @@ def flags(
     path = write_table(frame, out, ds=ds, kind="flags")
     n_flag = int(frame["flagged"].sum())
     typer.echo(f"{len(frame)} {geography} areas, {n_flag} flagged; wrote {path}")
+    _echo_figure_notes(frame)
 
 
 @app.command()
@@ -169,6 +170,16 @@ def targets(
     frame = compute_targets(ds, keys, geography, top=top, benchmark=benchmark)
     path = write_table(frame, out, ds=ds, kind="targets")
     typer.echo(f"{len(frame)} target areas ranked; wrote {path}")
+    _echo_figure_notes(frame)
+
+
+def _echo_figure_notes(frame: object) -> None:
+    """Print what the export's metadata says about out-of-date and suppressed figures."""
+    from .exports import figure_notes
+
+    for field, text in figure_notes(frame.attrs):  # type: ignore[attr-defined]
+        if field in ("period warning", "out of date", "suppressed", "funnel"):
+            typer.echo(f"{field.capitalize()}: {text}")
 
 
 @app.command()

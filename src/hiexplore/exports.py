@@ -22,8 +22,8 @@ import pandas as pd
 from .errors import RequestError
 
 __all__ = [
-    "FORMATS", "FORMULA_START", "looks_like_formula", "neutralise_formulas", "metadata_rows", "write_table",
-    "to_geoframe",
+    "FORMATS", "FORMULA_START", "looks_like_formula", "neutralise_formulas", "figure_notes", "metadata_rows",
+    "write_table", "to_geoframe",
 ]
 
 FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")
@@ -56,6 +56,35 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             if mask.any():
                 out[col] = s.where(~mask, "'" + s.astype(str))
     return out
+
+
+def figure_notes(attrs: dict) -> list[tuple[str, str]]:
+    """(field, sentence) pairs on the age and suppression of the figures, from a frame's attrs.
+
+    What :func:`hiexplore.flags.compute_flags` / ``compute_targets`` record: "out of date"
+    (period ...), "period warning" (a list mixing periods), "period end" and the rule, and
+    "suppressed" (practices with fewer than 5 eligible and the eligible people they leave out).
+    The CLI prints the same pairs, the metadata sheet and layer carry them.
+    """
+    rows: list[tuple[str, str]] = []
+    if attrs.get("period_note"):
+        rows.append(("period warning", str(attrs["period_note"])))
+    if attrs.get("out_of_date"):
+        rows.append(("out of date", str(attrs.get("age_mark") or "out of date")))
+    if "period_end" in attrs:
+        rows.append((
+            "period end",
+            f"{attrs.get('period_end')} (out of date: ended more than {attrs.get('out_of_date_years')} years "
+            f"before the newest period in the dataset, {attrs.get('newest_period_end')})",
+        ))
+    if "periods" in attrs:
+        rows.append(("periods by indicator", json.dumps(attrs["periods"], default=str)))
+    suppressed = attrs.get("suppressed")
+    for item in suppressed if isinstance(suppressed, list) else [suppressed] if suppressed else []:
+        rows.append(("suppressed", str(item["text"])))
+    if attrs.get("funnel_left_out", {}).get("text"):
+        rows.append(("funnel", str(attrs["funnel_left_out"]["text"])))
+    return rows
 
 
 def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
@@ -98,6 +127,7 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
     for key in ("thresholds", "weights", "benchmark", "expected_model"):
         if key in frame.attrs:
             rows.append((key, json.dumps(frame.attrs[key], default=str)))
+    rows.extend(figure_notes(frame.attrs))
     if ds is not None:
         for src in ds.manifest.get("sources", []):  # type: ignore[attr-defined]
             rows.append((
@@ -149,7 +179,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = No
     elif ext == ".xlsx":
         safe = neutralise_formulas(plain)
         meta = pd.DataFrame(metadata_rows(ds, frame, kind), columns=["field", "value"])
-        with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
+        with pd.ExcelWriter(p, engine="xlsxwriter", datetime_format="yyyy-mm-dd", date_format="yyyy-mm-dd") as xw:
             data = safe.replace({np.inf: np.nan, -np.inf: np.nan})
             data.to_excel(xw, sheet_name="data", index=False)
             neutralise_formulas(meta).to_excel(xw, sheet_name="metadata", index=False)

@@ -9,6 +9,11 @@ An area is **flagged** when its uptake is significantly worse than the benchmark
 below the standard's acceptable level. Flagged areas are ranked by a weighted priority score
 (:class:`PriorityWeights`): people to reach, deprivation (Core20 first: proportionate
 universalism), lower-than-expected uptake and cold-spot membership.
+
+Every row also says how old its figure is (``period_end``, ``out_of_date``: see
+:mod:`hiexplore.periods`) and carries the publisher's ``value_note``; a practice whose denominator
+is suppressed (fewer than 5 eligible, :mod:`hiexplore.suppression`) is shown with its note and
+never compared, banded or flagged on its value.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from .apportion import _indicator_rows, area_figures
 from .catalogue import get_indicator, standard_for
 from .dataset import derived
 from .errors import RequestError
+from .periods import OUT_OF_DATE_YEARS, FigureAge, figure_age, mixed_periods_note
 from .stats.compare import compare_with_benchmark, standard_band
 from .stats.intervals import proportion_ci
+from .suppression import SUPPRESSED_PREFIX, is_suppressed
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -40,6 +47,8 @@ __all__ = [
     "area_deprivation",
     "compute_flags",
     "compute_targets",
+    "area_profile",
+    "PROFILE_COLUMNS",
     "people_to_reach",
 ]
 
@@ -48,6 +57,7 @@ FLAG_COLUMNS = [
     "value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998", "benchmark_value",
     "vs_benchmark", "standard_band", "imd_decile", "core20", "expected_value", "vs_expected",
     "cluster", "people_to_reach", "priority_score", "priority_rank", "flagged", "reasons",
+    "period_end", "out_of_date", "value_note",
 ]
 FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn")
 SPATIAL_GEOGRAPHIES = ("lsoa", "msoa", "ward")
@@ -307,9 +317,15 @@ def _fmt_pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.1f}%"
 
 
-def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> str:
+def _reason(
+    row: dict, short: str, bench_label: str, acceptable: float | None, higher_better: bool, age_mark: str = ""
+) -> str:
+    tail = f"; {age_mark}." if age_mark else "."
+    note = row.get("value_note")
+    if isinstance(note, str) and note.startswith(SUPPRESSED_PREFIX):
+        return f"{short}: {note}; not flagged{tail}"
     if not (row["denominator"] > 0) or not np.isfinite(row["value"]):
-        return f"{short}: no eligible population recorded, so no figure."
+        return f"{short}: no eligible population recorded, so no figure{tail}"
     parts = [
         f"{short} {row['value']:.1f}% (95% CI {row['lower_ci_95']:.1f}-{row['upper_ci_95']:.1f})"
     ]
@@ -343,6 +359,8 @@ def _reason(row: dict, short: str, bench_label: str, acceptable: float | None, h
         parts.append(f"{approx}{int(ptr):,} more {'person' if ptr == 1 else 'people'} to reach")
     if not row["flagged"]:
         parts.append("not flagged")
+    if age_mark:
+        parts.append(age_mark)
     return "; ".join(parts) + "."
 
 
@@ -419,17 +437,22 @@ def _equals(figs: pd.DataFrame, name: str, text: str) -> np.ndarray:
     return np.asarray(figs[name].astype(str) == text, dtype=bool)
 
 
-def _reasons(figs: pd.DataFrame, short: str, bench_label: str, acceptable: float | None, higher_better: bool) -> pd.api.extensions.ExtensionArray:
+def _reasons(
+    figs: pd.DataFrame, short: str, bench_label: str, acceptable: float | None, higher_better: bool,
+    age_mark: str = "",
+) -> pd.api.extensions.ExtensionArray:
     """:func:`_reason` of every row at once: the same sentences, built column by column.
 
     At national size (33,755 LSOAs x 19 indicators) building sentences row by row cost more
     than all the statistics. Here each fragment ("; IMD decile 3", "; not flagged"...) is taken
     per row from a few prepared strings (numbers from lookup tables of their formatted text),
-    and the fragments are joined in Arrow, without a Python string per row.
+    and the fragments are joined in Arrow, without a Python string per row. ``age_mark`` ("out
+    of date (period ...)") ends every sentence when the figures are out of date.
     """
     n = len(figs)
     if n == 0:
         return pd.array([], dtype="str")
+    tail = f"; {age_mark}." if age_mark else "."
     den = figs["denominator"].to_numpy(float)
     value = figs["value"].to_numpy(float)
     no_figure = ~(den > 0) | ~np.isfinite(value)
@@ -489,12 +512,17 @@ def _reasons(figs: pd.DataFrame, short: str, bench_label: str, acceptable: float
         _choose(reach_head, ["", "; ", "; about "]), reach_num,
         _choose(reach_tail, ["", " more person to reach", " more people to reach"]),
         _choose((~flagged).astype(int), ["", "; not flagged"]),
-        ".",
+        tail,
         "",  # the separator
     )
-    missing = f"{short}: no eligible population recorded, so no figure."
+    missing = f"{short}: no eligible population recorded, so no figure{tail}"
     if no_figure.any():
         sentence = pc.if_else(pa.array(no_figure), missing, sentence)
+    suppressed = is_suppressed(figs)
+    if suppressed.any():
+        notes = pa.array(figs["value_note"].astype(object).where(suppressed, "").tolist(), type=pa.string())
+        said = pc.binary_join_element_wise(f"{short}: ", notes, f"; not flagged{tail}", "")
+        sentence = pc.if_else(pa.array(suppressed), said, sentence)
     return pd.array(sentence, dtype="str")
 
 
@@ -511,8 +539,16 @@ def compute_flags(
     with_clusters: bool = True,
     with_expected: bool = True,
     low_confidence_below: float = LOW_CONFIDENCE_DENOMINATOR,
+    out_of_date_years: float = OUT_OF_DATE_YEARS,
 ) -> pd.DataFrame:
     """Flags for one indicator at one geography: the columns of :data:`FLAG_COLUMNS` and more.
+
+    ``period_end`` is the last day of the period and ``out_of_date`` is True where it ended more
+    than ``out_of_date_years`` before the newest period in the dataset (:mod:`hiexplore.periods`);
+    the reasons then end "out of date (period ...)". Practices whose denominator is suppressed
+    (fewer than 5 eligible) keep their value with ``value_note`` "fewer than 5 eligible
+    (suppressed): 66.7%, no interval" and are never compared, banded or flagged on it;
+    ``attrs["suppressed"]`` counts them (and, for neighbourhoods, the eligible people missing).
 
     Apportioned figures resting on fewer than ``low_confidence_below`` eligible people are marked
     ``low_confidence`` (their people to reach reads "about N"; ``estimate_note`` says why).
@@ -550,6 +586,11 @@ def compute_flags(
         figs["standard_band"] = standard_band(figs["value"].to_numpy(float), acceptable, achievable)
     else:
         figs["standard_band"] = "no standard"
+    if "value_note" not in figs:
+        figs["value_note"] = None
+    suppressed = is_suppressed(figs)
+    if suppressed.any():  # a percentage of 1 to 4 people is not banded
+        figs["standard_band"] = figs["standard_band"].where(~suppressed, "not banded (suppressed)")
     dep = area_deprivation(ds, geography, figs["area_code"])
     figs["imd_decile"] = dep["imd_decile"].to_numpy()
     figs["imd_score"] = dep["imd_score"].to_numpy()
@@ -578,7 +619,12 @@ def compute_flags(
     figs["priority_rank"] = (
         figs["priority_score"].where(figs["flagged"]).rank(ascending=False, method="first").astype("Int64")
     )
-    figs["reasons"] = _reasons(figs, ind.short_name, blabel, acceptable, ind.higher_is_better)
+    age = figure_age(ds, period, out_of_date_years=out_of_date_years)
+    figs["period_end"] = pd.Series(pd.Timestamp(age.period_end) if age.period_end else pd.NaT,
+                                   index=figs.index, dtype="datetime64[ns]")
+    figs["out_of_date"] = pd.array([age.out_of_date] * len(figs), dtype="boolean")
+    mark = age.mark if age.out_of_date else ""
+    figs["reasons"] = _reasons(figs, ind.short_name, blabel, acceptable, ind.higher_is_better, mark)
     # by rank, then value, missing last (as sort_values(na_position="last"), stable): one take
     order = np.lexsort((figs["value"].to_numpy(float), figs["priority_rank"].to_numpy(float, na_value=np.nan)))
     figs = figs.take(order).reset_index(drop=True)
@@ -588,7 +634,25 @@ def compute_flags(
     out.attrs["weights"] = asdict(weights)
     out.attrs["thresholds"] = {"target_pct": target, "acceptable": acceptable, "achievable": achievable}
     out.attrs["benchmark"] = blabel
+    out.attrs.update(_age_attrs(age))
+    out.attrs["suppressed"] = figs.attrs.get("suppressed")
+    if geography == "practice":  # what a funnel plot of these practices leaves out, and why
+        from .stats.funnel import funnel_frame
+
+        out.attrs["funnel_left_out"] = funnel_frame(out[["numerator", "denominator", "value_note"]]).attrs[
+            "funnel_left_out"]
     return out
+
+
+def _age_attrs(age: FigureAge) -> dict[str, object]:
+    """The figure-age facts a flags frame carries for exports and captions."""
+    return {
+        "period_end": None if age.period_end is None else age.period_end.isoformat(),
+        "out_of_date": age.out_of_date,
+        "age_mark": age.mark,
+        "newest_period_end": None if age.newest_period_end is None else age.newest_period_end.isoformat(),
+        "out_of_date_years": age.out_of_date_years,
+    }
 
 
 def _priority(figs: pd.DataFrame, weights: PriorityWeights) -> np.ndarray:
@@ -616,16 +680,26 @@ def compute_targets(
     top: int | None = None,
     benchmark: str = "england",
     weights: PriorityWeights = DEFAULT_WEIGHTS,
+    out_of_date_years: float = OUT_OF_DATE_YEARS,
 ) -> pd.DataFrame:
     """Ranked outreach targets across indicators: areas low on several programmes first.
 
     One row per area: the number of indicators flagged, combined people to reach, the mean
     priority score of its flagged indicators, and the reasons joined. Sorted by indicators
     flagged, then combined priority, then people to reach.
+
+    ``value_note`` joins the notes of the area's figures ("MMR1 at 24 months: fewer than 5
+    eligible (suppressed): 66.7%, no interval"), missing where there are none.
+    ``period_end`` is the oldest period end among the indicators the area is flagged on (all
+    the indicators when it is flagged on none) and ``out_of_date`` is True when any of them is
+    out of date (:func:`compute_flags`). ``attrs["periods"]`` gives each indicator's period,
+    ``attrs["period_note"]`` says so when the list mixes periods (None otherwise), and
+    ``attrs["suppressed"]`` lists the suppression summaries of the indicators.
     """
     if not indicators:
         raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
-    per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights) for k in indicators]
+    per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights,
+                         out_of_date_years=out_of_date_years) for k in indicators]
     long = pd.concat(per, ignore_index=True)
     first = long.drop_duplicates("area_code").set_index("area_code")
     flagged = long[long["flagged"]]
@@ -639,6 +713,11 @@ def compute_targets(
             "reasons": flagged.groupby("area_code")["reasons"].agg(" | ".join),
         }
     ).reindex(g.size().index)
+    noted = long[long["value_note"].notna() & (long["value_note"].astype(str) != "")]
+    out["value_note"] = (
+        (noted["indicator"].map(lambda k: get_indicator(k).short_name) + ": " + noted["value_note"].astype(str))
+        .groupby(noted["area_code"]).agg("; ".join).reindex(out.index)
+    )
     out["indicators_flagged"] = out["indicators_flagged"].fillna(0).astype(int)
     out["people_to_reach"] = out["people_to_reach"].fillna(0)
     out["priority_score"] = out["priority_score"].fillna(0)
@@ -648,6 +727,12 @@ def compute_targets(
     for col in ("area_name", "geography", "imd_decile", "core20", "cluster", "low_confidence"):
         out[col] = first[col].reindex(out.index)
     out["period"] = "; ".join(sorted({f"{k}: {p}" for k, p in zip(long["indicator"], long["period"], strict=True)}))
+    # the age of each row's figures: those it is flagged on, else all of its indicators
+    basis = long[long["flagged"] | ~long["area_code"].isin(flagged["area_code"])]
+    oldest = basis.groupby("area_code").agg(period_end=("period_end", "min"),
+                                            out_of_date=("out_of_date", lambda s: bool(s.fillna(False).any())))
+    out["period_end"] = oldest["period_end"].reindex(out.index)
+    out["out_of_date"] = oldest["out_of_date"].reindex(out.index).astype("boolean")
     for k, f in zip(indicators, per, strict=True):
         sub = f.set_index("area_code")
         out[f"{k}_value"] = sub["value"].reindex(out.index)
@@ -663,7 +748,51 @@ def compute_targets(
     if top is not None:
         out = out[out["flagged"]].head(top)
     out.attrs.update(per[0].attrs)
+    out.attrs.pop("funnel_left_out", None)  # one indicator's funnel says nothing about the list
     out.attrs["indicators"] = indicators
+    ages = {k: figure_age(ds, str(f["period"].iloc[0]), out_of_date_years=out_of_date_years)
+            for k, f in zip(indicators, per, strict=True)}
+    out.attrs["periods"] = {k: {"period": a.period, "period_end": a.period_end and a.period_end.isoformat(),
+                                "out_of_date": a.out_of_date} for k, a in ages.items()}
+    out.attrs["period_note"] = mixed_periods_note({get_indicator(k).short_name: a for k, a in ages.items()})
+    stale = [f"{get_indicator(k).short_name}: {a.mark}" for k, a in ages.items() if a.out_of_date]
+    out.attrs["age_mark"] = "; ".join(stale)
+    out.attrs["out_of_date"] = bool(stale)
+    out.attrs["period_end"] = min((a.period_end for a in ages.values() if a.period_end), default=None)
+    if out.attrs["period_end"] is not None:
+        out.attrs["period_end"] = out.attrs["period_end"].isoformat()
+    out.attrs["suppressed"] = [f.attrs["suppressed"] for f in per if f.attrs.get("suppressed")] or None
+    return out
+
+
+PROFILE_COLUMNS = [
+    "indicator", "period", "period_end", "out_of_date", "age", "value", "value_note", "lower_ci_95",
+    "upper_ci_95", "benchmark_value", "vs_benchmark", "standard_band", "people_to_reach", "flagged",
+    "reasons",
+]
+
+
+def area_profile(flags_by_indicator: dict[str, pd.DataFrame], area_code: str) -> pd.DataFrame:
+    """One area's row of each indicator's flags (:func:`compute_flags`): the area profile.
+
+    Columns :data:`PROFILE_COLUMNS`; ``age`` reads "out of date (period ...)" for figures whose
+    period ended more than the flags' ``out_of_date_years`` before the newest in the dataset
+    (empty otherwise), so a profile that puts cervical screening from 2017 beside MMR1 from
+    2024/25 says which is old. Indicators without a row for the area are left out.
+    """
+    rows = []
+    for key, f in flags_by_indicator.items():
+        hit = f[f["area_code"] == area_code]
+        if hit.empty:
+            continue
+        r = hit.iloc[0]
+        rec = {c: r.get(c) for c in PROFILE_COLUMNS if c not in ("indicator", "age")}
+        rec["indicator"] = key
+        stale = r.get("out_of_date")
+        rec["age"] = f.attrs.get("age_mark", "") if pd.notna(stale) and bool(stale) else ""
+        rows.append(rec)
+    out = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    out["out_of_date"] = out["out_of_date"].astype("boolean")
     return out
 
 

@@ -17,6 +17,7 @@ from .apportion import area_figures
 from .catalogue import get_indicator
 from .errors import RequestError
 from .flags import area_deprivation
+from .periods import figure_age
 from .stats.inequality import gradient_table, sii_rii
 
 __all__ = ["BY_CHOICES", "SIGN_CONVENTION", "grouped_areas", "inequality_report"]
@@ -50,7 +51,12 @@ def inequality_report(
     period: str | None = None,
     seed: int = 1,
 ) -> dict[str, Any]:
-    """Gradient table, SII and RII with 95% CIs, and a printable text; all JSON-safe."""
+    """Gradient table, SII and RII with 95% CIs, and a printable text; all JSON-safe.
+
+    Also ``period_end`` (ISO date), ``out_of_date`` and ``age_mark`` ("out of date (period ...)"
+    when the period ended more than 2 years before the newest in the dataset, else "") and
+    ``suppressed`` (the practices with fewer than 5 eligible left out, or None); the text says both.
+    """
     ind = get_indicator(indicator)
     figs = grouped_areas(ds, indicator, geography, by, period)
     figs = figs[figs["denominator"] > 0]
@@ -101,9 +107,18 @@ def inequality_report(
         "catchments": getattr(ds, "catchment_source", "unknown"),
         "source": ds.provenance_line() if hasattr(ds, "provenance_line") else "",  # type: ignore[attr-defined]
     }
+    age = figure_age(ds, period_used)
+    suppressed = figs.attrs.get("suppressed")
+    out.update({
+        "period_end": None if age.period_end is None else age.period_end.isoformat(),
+        "out_of_date": age.out_of_date,
+        "age_mark": age.mark if age.out_of_date else "",
+        "suppressed": suppressed["text"] if suppressed else None,
+    })
     label = "IMD decile" if by == "imd_decile" else "IMD quintile"
     lines = [
-        f"{ind.name} - {period_used} - by {label} ({geography} areas, {len(figs)} with data)",
+        f"{ind.name} - {period_used}" + (f" - {out['age_mark']}" if out["age_mark"] else "")
+        + f" - by {label} ({geography} areas, {len(figs)} with data)",
         f"{label:<14}{'areas':>7}{'numerator':>14}{'denominator':>14}{'value %':>10}{'95% CI':>18}{'pop. share':>12}",
     ]
     for g in groups:
@@ -120,6 +135,8 @@ def inequality_report(
     lines.append(SIGN_CONVENTION)
     if out["catchments"] == "modelled" and geography not in ("practice", "pcn"):
         lines.append("Neighbourhood figures rest on MODELLED practice catchments (apportioned estimates).")
+    if out["suppressed"]:
+        lines.append(f"Suppressed: {out['suppressed']}")
     if out["synthetic"]:
         lines.append("SYNTHETIC demo data: not real figures.")
     lines.append(out["source"])

@@ -114,8 +114,9 @@ def map_values(
     period = str(flags["period"].iloc[0])
     std = standard_for(indicator, period)
     vals = flags.copy()
+    mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
     legend = {
-        "title": f"{ind.name}, {period}",
+        "title": f"{ind.name}, {period}" + (f" · {mark}" if mark else ""),
         "units": "% of eligible population",
         "scheme": "quantiles",
         "k": 5,

@@ -9,7 +9,10 @@ names, cell text), never by file name.
 Beside the canonical columns every frame carries these extra columns (the schema allows extras):
 
 ``value_note``           why a value is missing or qualified, as published (e.g. Fingertips'
-                         "Value note", COVER's ``[note 1]`` or ``[x]``, PHE's ``<under 6>``).
+                         "Value note", COVER's ``[note 1]`` or ``[x]``, PHE's ``<under 6>``); a
+                         COVER practice whose denominator is suppressed (fewer than 5) but whose
+                         percentage is published reads "fewer than 5 eligible (suppressed):
+                         66.7%, no interval" (:mod:`hiexplore.suppression`).
 ``numerator_estimated``  True where the publisher gives a percentage and a denominator but no
                          numerator, so ``numerator = round(denominator * value / 100)`` (COVER).
 ``parent_code``,         the parent area as published (Fingertips "Parent Code", the ICB of a
@@ -43,6 +46,13 @@ import pandas as pd
 from ..catalogue import catalogue
 from ..errors import InputFileError
 from ..schemas import PRACTICE_PATTERN, validate_table
+from ..suppression import (
+    COVER_GP_SOURCE,
+    SUPPRESSED_BELOW,
+    SUPPRESSED_PREFIX,
+    is_suppressed,
+    mark_suppressed,
+)
 from ._common import first_bad_row, read_all_bytes, require_columns, source_info, to_number
 from ._sniff import csv_rows, decode_bytes, is_spreadsheet, norm
 from .registry import Reader, ReadResult, SourceInfo
@@ -1587,7 +1597,15 @@ def read_cover_gp_ods(path: str | Path) -> list[ReadResult]:
         UKHSA,
         period,
     )
-    frame["source"] = f"UKHSA COVER GP-level ({path.name})"
+    frame["source"] = f"{COVER_GP_SOURCE} ({path.name})"
+    frame = mark_suppressed(frame)
+    n_sup = int(is_suppressed(frame).sum())
+    if n_sup:
+        notes.append(
+            f"{n_sup} practice figures have a suppressed denominator (fewer than "
+            f"{SUPPRESSED_BELOW} eligible, [note 1]): kept with value_note '{SUPPRESSED_PREFIX}: "
+            "<value>%, no interval'; never flagged, banded, apportioned or put on a funnel plot"
+        )
     return [
         _finish(
             path, frame, source=src, notes=notes, meta=meta, extras=("la_ods_code",), sheet=gp_sheet

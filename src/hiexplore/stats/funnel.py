@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ..errors import RequestError
+from ..suppression import SUPPRESSED_BELOW, is_suppressed
 from .intervals import check_confidence, confidence_label, critical_z
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "funnel_limits",
     "funnel_curve",
     "funnel_significance",
+    "FUNNEL_LEFT_OUT",
+    "funnel_frame",
 ]
 
 DEFAULT_LEVELS: tuple[float, ...] = (0.95, 0.998)
@@ -420,4 +423,47 @@ def funnel_significance(
     out[p > hi998] = "High (0.001)"
     out[p < lo95] = "Low (0.025)"
     out[p < lo998] = "Low (0.001)"
+    return out
+
+
+#: the ``funnel`` label of rows that cannot be placed on a funnel plot
+FUNNEL_LEFT_OUT = "left out (suppressed)"
+
+
+def funnel_frame(frame: pd.DataFrame, *, overdispersion: str | None = None) -> pd.DataFrame:
+    """``frame`` (one row per area, with numerator, denominator) with a ``funnel`` label per row.
+
+    Only rows with a numerator and a positive denominator are placed and tested (around their
+    pooled mean, :func:`funnel_significance`); suppressed rows (fewer than 5 eligible, see
+    :mod:`hiexplore.suppression`) are labelled :data:`FUNNEL_LEFT_OUT`, rows with no figure
+    ``"n/a"``. ``attrs["funnel_left_out"]`` counts both, with a sentence to print near the chart;
+    ``attrs["funnel_points"]`` is the number placed.
+
+    >>> f = pd.DataFrame({"numerator": [10, 50, 90, None], "denominator": [100, 100, 100, None],
+    ...                   "value_note": [None, None, None, "fewer than 5 eligible (suppressed): 50.0%, no interval"]})
+    >>> out = funnel_frame(f)
+    >>> out["funnel"].tolist(), out.attrs["funnel_left_out"]["suppressed"]
+    (['Low (0.001)', 'Not significant', 'High (0.001)', 'left out (suppressed)'], 1)
+    """
+    out = frame.copy()
+    num = pd.to_numeric(out["numerator"], errors="coerce").to_numpy(float)
+    den = pd.to_numeric(out["denominator"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    suppressed = is_suppressed(out) & ~ok
+    labels = np.full(len(out), "n/a", dtype=object)
+    labels[suppressed] = FUNNEL_LEFT_OUT
+    if ok.any():
+        labels[ok] = funnel_significance(num[ok], den[ok], overdispersion=overdispersion)
+    out["funnel"] = labels
+    n_sup = int(suppressed.sum())
+    n_none = int((~ok & ~suppressed).sum())
+    parts = []
+    if n_sup:
+        parts.append(f"{n_sup} with fewer than {SUPPRESSED_BELOW} eligible (suppressed: no interval)")
+    if n_none:
+        parts.append(f"{n_none} with no published figure")
+    text = (f"{n_sup + n_none} left out of the funnel plot and its significance: " + "; ".join(parts) + "."
+            if parts else "")
+    out.attrs["funnel_left_out"] = {"suppressed": n_sup, "no_figure": n_none, "text": text}
+    out.attrs["funnel_points"] = int(ok.sum())
     return out
