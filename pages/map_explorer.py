@@ -104,6 +104,10 @@ with right:
                 "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
                 "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
                 "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+                "imd_decile": st.column_config.NumberColumn(
+                    "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
+                    help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "
+                    "not an MHCLG measure (see the Overview for MHCLG's local authority summaries)."),
             },
         )
     else:

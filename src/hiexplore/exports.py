@@ -54,6 +54,13 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
                 "neighbourhood figures are apportioned through MODELLED practice catchments "
                 "(spatial interaction model), not observed registrations",
             ))
+    if "imd_decile" in frame and "geography" in frame and (frame["geography"].astype(str) != "lsoa").any():
+        rows.append((
+            "imd_decile",
+            "for areas other than LSOAs: the decile of the population-weighted mean LSOA IMD rank "
+            "(registered patients for practices and PCNs), not an MHCLG measure; MHCLG's local "
+            "authority summaries are in `hiexplore info`",
+        ))
     if "indicator" in frame:
         rows.append(("indicators", ", ".join(sorted(frame["indicator"].astype(str).unique()))))
     if "period" in frame:

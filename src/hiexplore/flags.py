@@ -148,7 +148,10 @@ def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.Da
 
     For an aggregate (MSOA, ward, LAD, PCN, practice) the decile is that of the
     population-weighted mean LSOA rank (practices and PCNs weight by registered patients, as
-    Fingertips' practice IMD score does), placed on the national LSOA rank deciles.
+    Fingertips' practice IMD score does), placed on the national LSOA rank deciles. That is
+    **not** an MHCLG measure (it groups areas for gradients); MHCLG's own summaries of a local
+    authority or ICB (average score, rank of average rank, share of LSOAs in the most deprived
+    10%) are :func:`hiexplore.la_deprivation.deprivation_summary`.
     """
     table, edition = _deprivation_table(ds, geography)
     out = pd.DataFrame({"area_code": area_codes})

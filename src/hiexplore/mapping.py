@@ -87,13 +87,20 @@ def map_values(
             vals = pd.DataFrame({"area_code": codes.to_numpy(), "value": dd["imd_decile"].to_numpy()})
         vals["area_name"] = vals["area_code"].map(areas.drop_duplicates("area_code").set_index("area_code")["area_name"])
         label = "IMD" if measure == "imd" else measure.replace("_", " ").title() + " domain"
+        title = f"{label} decile, English Indices of Deprivation {ed}"
+        legend_title = f"{label} decile (IoD{ed})"
+        if geography != "lsoa":  # not an MHCLG measure: say what it is (see la_deprivation for theirs)
+            how = ("decile of the population-weighted mean LSOA rank" if measure == "imd"
+                   else "mean of its LSOAs' deciles, rounded")
+            title = f"{label}: {how} (not an MHCLG measure), English Indices of Deprivation {ed}"
+            legend_title = f"{label}, {how} (IoD{ed})"
         legend = {
-            "title": f"{label} decile, English Indices of Deprivation {ed}",
+            "title": title,
             "units": "decile (1 = most deprived 10% of England)",
             "scheme": "equal_interval",
             "k": 10 if vals["value"].nunique() > 5 else 5,
             "higher_is_better": True,
-            "legend_title": f"{label} decile (IoD{ed})",
+            "legend_title": legend_title,
             "thresholds": None,
             "period": f"IoD{ed}",
         }
