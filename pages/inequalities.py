@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -12,8 +11,8 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
-from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas
-from hiexplore.stats.inequality import gradient_table, sii_rii
+from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas, what_if_standard
+from hiexplore.stats.inequality import gradient_table
 
 ensure_router()
 
@@ -115,27 +114,15 @@ try:
 except HiexploreError as err:
     st.info(str(err))
     st.stop()
-thr = flags.attrs.get("thresholds", {})
-target = thr.get("target_pct")
-if target is None:
+whatif = what_if_standard(ds, indicator, geography, by=by, period=period, flags=flags)
+if whatif is None:
     st.info("This indicator has no national standard to raise areas to.")
 else:
-    f = flags.copy()
-    f["imd_quintile"] = np.ceil(f["imd_decile"] / 2)
-    f = f.dropna(subset=[by])
-    f = f[f["denominator"] > 0]
-    raised = f.copy()
-    lift = raised["flagged"] & (raised["value"] < target)
-    raised.loc[lift, "numerator"] = np.maximum(raised.loc[lift, "numerator"], target / 100 * raised.loc[lift, "denominator"])
-    before = gradient_table(f, by=by)
-    after = gradient_table(raised, by=by)
-    sii_before = sii_rii(before["denominator"].to_numpy(float), numerator=before["numerator"].to_numpy(float), seed=1)
-    sii_after = sii_rii(after["denominator"].to_numpy(float), numerator=after["numerator"].to_numpy(float), seed=1)
-    extra = float(raised["numerator"].sum() - f["numerator"].sum())
+    target = whatif.target_pct
     w1, w2, w3 = st.columns(3)
-    w1.metric("More people reached", f"{extra:,.0f}")
-    w2.metric("SII now", f"{sii_before.sii:.1f} pp")
-    w3.metric("SII after", f"{sii_after.sii:.1f} pp", delta=f"{sii_after.sii - sii_before.sii:.1f} pp", delta_color="inverse")
+    w1.metric("More people reached", f"{whatif.extra_reached:,.0f}")
+    w2.metric("SII now", f"{whatif.sii_before:.1f} pp")
+    w3.metric("SII after", f"{whatif.sii_after:.1f} pp", delta=f"{whatif.sii_change:.1f} pp", delta_color="inverse")
     st.caption(f"Raising every flagged {GEO_LABELS.get(geography, geography)} below {target:g}% to {target:g}% "
                "(the level people to reach counts towards), other areas unchanged.")
     source_caption(ds, indicator, period)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -13,6 +12,7 @@ from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
+from hiexplore.profile import area_profile
 
 ensure_router()
 
@@ -126,34 +126,15 @@ if clicked in codes:
 area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
                   format_func=lambda c: f"{names.get(c, c)} ({c})")
 if area:
+    prof = area_profile(ds, area, geography, flags_for=lambda key: (
+        get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)))
     st.markdown(f"**Profile of {names.get(area, area)} ({area})**")
-    rows = []
-    for key in keys:
-        try:
-            f = get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)
-        except HiexploreError:
-            continue
-        r = f[f["area_code"] == area]
-        if r.empty:
-            continue
-        r = r.iloc[0]
-        rows.append({"indicator": indicator_label(key), "period": r["period"], "value %": r["value"],
-                     "95% CI": f"{r['lower_ci_95']:.1f}-{r['upper_ci_95']:.1f}", "benchmark %": r["benchmark_value"],
-                     "vs benchmark": r["vs_benchmark"], "standard": r["standard_band"],
-                     "people to reach": r["people_to_reach"], "flagged": r["flagged"], "why": r["reasons"]})
-    if geography == "lsoa":
-        dep = ds.deprivation[ds.deprivation["lsoa_code"] == area]
-        st.markdown(" · ".join(f"IMD {int(e)} decile **{int(d)}**" for e, d in zip(dep["edition"], dep["imd_decile"], strict=True) if pd.notna(d)))
-        reg = ds.registrations[(ds.registrations["lsoa_code"] == area) & ds.registrations["in_area"]]
-        if len(reg):
-            share = reg.groupby("practice_code")["patients"].sum().sort_values(ascending=False)
-            share = (share / share.sum()).head(8)
-            pnames = ds.practices.set_index("practice_code")["practice_name"]
-            st.markdown("Practices serving it (share of its registered residents, "
-                        f"{ds.catchment_source} catchments): " + "; ".join(
-                            f"{pnames.get(p, p)} {s:.0%}" for p, s in share.items()))
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True,
+    if prof.deprivation_line():
+        st.markdown(prof.deprivation_line())
+    if prof.practices_line():
+        st.markdown(prof.practices_line())
+    if not prof.indicators.empty:
+        st.dataframe(prof.table(), hide_index=True,
                      column_config={"value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
                                     "people to reach": st.column_config.NumberColumn(format="localized")})

@@ -113,6 +113,9 @@ def test_observed_catchments_where_the_registrations_cover_the_practices(tmp_pat
     lads = summary[(summary["area_type"] == "lad") & (summary["edition"] == 2025)]
     assert len(lads) == 5 and (lads["ranked_among"] == 296).all()
     assert lads["ranked_against"].str.contains("in England").all()
+    # upper tiers: shire counties plus unitaries, metropolitan districts and London boroughs
+    utla = summary[summary["area_type"] == "utla"]
+    assert set(utla["area_code"]) == {"E06000008", "E10000017"} and (utla["ranked_among"] == 153).all()
     assert lads.loc[lads["area_code"] == "E06000008", "rank_of_average_rank"].iloc[0] <= 30  # Blackburn
     assert ds.catchment_source == "observed"
     assert (ds.registrations["catchment_source"] == "observed").all()

@@ -199,6 +199,51 @@ def inequality(
     typer.echo(rep["text"])
 
 
+@app.command()
+def practices(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
+    pcn: Annotated[str | None, typer.Option("--pcn", help="Keep the practices of this PCN (code).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period (default: latest).")] = None,
+    overdispersion: Annotated[
+        str, typer.Option("--overdispersion", help="Funnel limits: none, multiplicative or additive.")
+    ] = "none",
+) -> None:
+    """Compare GP practices: CIs, rank in PCN and among deprivation peers, funnel status."""
+    from .dataset import load_dataset
+    from .exports import write_table
+    from .practice_compare import compare_practices, filter_practices, practice_table
+
+    ds = load_dataset(dataset)
+    data = compare_practices(ds, indicator, period=period, overdispersion=overdispersion)
+    table = practice_table(filter_practices(data, pcn=[pcn] if pcn else ()))
+    table.insert(2, "pcn_code", data.loc[table.index, "pcn_code"])
+    for col in ("geography", "indicator", "period"):
+        table[col] = data.loc[table.index, col]
+    path = write_table(table, out, ds=ds, kind="practices")
+    n_flag = int(table["flagged"].sum())
+    typer.echo(f"{len(table)} practices{f' in PCN {pcn}' if pcn else ''}, {n_flag} flagged; wrote {path}")
+
+
+@app.command()
+def profile(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    area: Annotated[str, typer.Option("--area", help="Area code (LSOA, MSOA, ward, LAD, PCN) or practice code.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """The profile of one area: every indicator there, its deprivation and the practices serving it."""
+    from .dataset import load_dataset
+    from .profile import area_profile
+
+    ds = load_dataset(dataset)
+    prof = area_profile(ds, area)
+    if as_json:
+        typer.echo(json.dumps(prof.to_dict(), ensure_ascii=False))
+        return
+    typer.echo(prof.text())
+
+
 @app.command(name="map")
 def map_cmd(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],

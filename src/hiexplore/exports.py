@@ -39,7 +39,8 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
     """(field, value) pairs describing sources, periods, methods, thresholds and generation time."""
     rows: list[tuple[str, str]] = [
         ("generated", datetime.now(UTC).replace(microsecond=0).isoformat()),
-        ("content", "flags" if kind == "flags" else "ranked outreach target list"),
+        ("content", {"flags": "flags", "practices": "GP practice comparison (95% CIs, rank in PCN and "
+                     "among practices of the same IMD quintile, funnel plot status)"}.get(kind, "ranked outreach target list")),
     ]
     if ds is not None:
         man = ds.manifest  # type: ignore[attr-defined]

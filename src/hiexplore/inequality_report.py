@@ -8,7 +8,8 @@ see :func:`hiexplore.stats.inequality.sii_rii`).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ from .errors import RequestError
 from .flags import area_deprivation
 from .stats.inequality import gradient_table, sii_rii
 
-__all__ = ["BY_CHOICES", "SIGN_CONVENTION", "grouped_areas", "inequality_report"]
+if TYPE_CHECKING:
+    from .dataset import Dataset
+
+__all__ = ["BY_CHOICES", "SIGN_CONVENTION", "WhatIf", "grouped_areas", "inequality_report", "what_if_standard"]
 
 BY_CHOICES = ("imd_decile", "imd_quintile")
 SIGN_CONVENTION = (
@@ -124,3 +128,70 @@ def inequality_report(
     lines.append(out["source"])
     out["text"] = "\n".join(lines)
     return out
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The gradient before and after raising flagged areas to the standard (see :func:`what_if_standard`)."""
+
+    target_pct: float
+    extra_reached: float
+    sii_before: float
+    sii_after: float
+    before: pd.DataFrame
+    after: pd.DataFrame
+    areas_raised: int
+
+    @property
+    def sii_change(self) -> float:
+        return self.sii_after - self.sii_before
+
+
+def what_if_standard(
+    ds: Dataset,
+    indicator: str,
+    geography: str = "lsoa",
+    *,
+    by: str = "imd_decile",
+    period: str | None = None,
+    flags: pd.DataFrame | None = None,
+    seed: int = 1,
+) -> WhatIf | None:
+    """What if every flagged area below the standard's target reached it? None without a target.
+
+    Each flagged area with uptake below the target (the level people to reach counts towards,
+    ``flags.attrs["thresholds"]["target_pct"]``) gets numerator max(numerator, target/100 x
+    denominator); other areas are unchanged. The gradient (:func:`gradient_table`) and the SII
+    (:func:`sii_rii`, OHID method, ``seed`` for its simulated CI) are computed before and after,
+    over areas with a deprivation group and a positive denominator. ``flags`` may pass the flags
+    already computed for ``indicator``, ``geography`` and ``period`` (the app's cached frame).
+    """
+    if by not in BY_CHOICES:
+        raise RequestError(f"Unknown grouping {by!r}.", valid=list(BY_CHOICES))
+    if flags is None:
+        from .flags import compute_flags
+
+        flags = compute_flags(ds, indicator, geography, period=period)
+    target = flags.attrs.get("thresholds", {}).get("target_pct")
+    if target is None:
+        return None
+    f = flags.copy()
+    f["imd_quintile"] = np.ceil(f["imd_decile"] / 2)
+    f = f.dropna(subset=[by])
+    f = f[f["denominator"] > 0]
+    raised = f.copy()
+    lift = raised["flagged"] & (raised["value"] < target)
+    raised.loc[lift, "numerator"] = np.maximum(raised.loc[lift, "numerator"], target / 100 * raised.loc[lift, "denominator"])
+    before = gradient_table(f, by=by)
+    after = gradient_table(raised, by=by)
+    sii_before = sii_rii(before["denominator"].to_numpy(float), numerator=before["numerator"].to_numpy(float), seed=seed)
+    sii_after = sii_rii(after["denominator"].to_numpy(float), numerator=after["numerator"].to_numpy(float), seed=seed)
+    return WhatIf(
+        target_pct=float(target),
+        extra_reached=float(raised["numerator"].sum() - f["numerator"].sum()),
+        sii_before=float(sii_before.sii),
+        sii_after=float(sii_after.sii),
+        before=before,
+        after=after,
+        areas_raised=int(lift.sum()),
+    )
