@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .errors import RequestError
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
 
 __all__ = ["FORMATS", "neutralise_formulas", "metadata_rows", "write_table", "to_geoframe"]
 
@@ -35,7 +39,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
+def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
     """(field, value) pairs describing sources, periods, methods, thresholds and generation time."""
     rows: list[tuple[str, str]] = [
         ("generated", datetime.now(UTC).replace(microsecond=0).isoformat()),
@@ -43,7 +47,7 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
                      "among practices of the same IMD quintile, funnel plot status)"}.get(kind, "ranked outreach target list")),
     ]
     if ds is not None:
-        man = ds.manifest  # type: ignore[attr-defined]
+        man = ds.manifest
         rows.append(("dataset", str(man.get("name"))))
         if man.get("synthetic"):
             rows.append(("SYNTHETIC", "generated demo data: not real figures"))
@@ -78,7 +82,7 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
         if key in frame.attrs:
             rows.append((key, json.dumps(frame.attrs[key], default=str)))
     if ds is not None:
-        for src in ds.manifest.get("sources", []):  # type: ignore[attr-defined]
+        for src in ds.manifest.get("sources", []):
             rows.append((
                 "source",
                 f"{src.get('title')} | {src.get('publisher')} | {src.get('period')} | "
@@ -87,15 +91,15 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
     return rows
 
 
-def to_geoframe(frame: pd.DataFrame, ds: object) -> gpd.GeoDataFrame:
+def to_geoframe(frame: pd.DataFrame, ds: Dataset) -> gpd.GeoDataFrame:
     """Attach geometry: area polygons, or practice points for the practice geography."""
     geography = str(frame["geography"].iloc[0]) if "geography" in frame and len(frame) else "lsoa"
     if geography == "practice":
-        pr = ds.practices.set_index("practice_code")  # type: ignore[attr-defined]
+        pr = ds.practices.set_index("practice_code")
         lon = frame["area_code"].map(pr["longitude"])
         lat = frame["area_code"].map(pr["latitude"])
         return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    areas = ds.areas  # type: ignore[attr-defined]
+    areas = ds.areas
     polys = areas[areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["geometry"]
     geom = frame["area_code"].map(polys)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom.to_numpy(), crs=4326), crs=4326)
@@ -111,7 +115,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = None, kind: str = "flags") -> Path:
+def write_table(frame: pd.DataFrame, path: str | Path, *, ds: Dataset | None = None, kind: str = "flags") -> Path:
     """Write ``frame`` in the format named by the extension of ``path``."""
     p = Path(path)
     ext = p.suffix.lower()

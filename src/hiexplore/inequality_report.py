@@ -34,7 +34,7 @@ SIGN_CONVENTION = (
 )
 
 
-def grouped_areas(ds: object, indicator: str, geography: str, by: str, period: str | None) -> pd.DataFrame:
+def grouped_areas(ds: Dataset, indicator: str, geography: str, by: str, period: str | None) -> pd.DataFrame:
     """Area figures with their IMD decile and quintile attached."""
     if by not in BY_CHOICES:
         raise RequestError(f"Unknown grouping {by!r}.", valid=list(BY_CHOICES))
@@ -46,7 +46,7 @@ def grouped_areas(ds: object, indicator: str, geography: str, by: str, period: s
 
 
 def inequality_report(
-    ds: object,
+    ds: Dataset,
     indicator: str,
     geography: str = "lsoa",
     *,
@@ -102,7 +102,7 @@ def inequality_report(
         "groups": groups,
         "synthetic": bool(getattr(ds, "synthetic", False)),
         "catchments": getattr(ds, "catchment_source", "unknown"),
-        "source": ds.provenance_line() if hasattr(ds, "provenance_line") else "",  # type: ignore[attr-defined]
+        "source": ds.provenance_line() if hasattr(ds, "provenance_line") else "",
     }
     label = "IMD decile" if by == "imd_decile" else "IMD quintile"
     lines = [

@@ -47,6 +47,8 @@ from .maps import (
 if TYPE_CHECKING:  # pragma: no cover
     import folium
 
+    from .dataset import Dataset
+
 __all__ = [
     "ZOOM_MAP_THRESHOLD",
     "ZoomLevel",
@@ -618,7 +620,7 @@ def zoom_choropleth(
 
 
 def _level_values(
-    ds: object, indicator: str | None, geography: str, *, layer: str, period: str | None,
+    ds: Dataset, indicator: str | None, geography: str, *, layer: str, period: str | None,
     edition: int | None, measure: str, clusters: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     from .mapping import map_values
@@ -629,14 +631,14 @@ def _level_values(
     from .flags import compute_flags
 
     if indicator is None:
-        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
     vals = compute_flags(ds, indicator, geography, period=period, with_clusters=clusters,
                          with_expected=False)
     return vals, {}
 
 
 def national_indicator_map(
-    ds: object,
+    ds: Dataset,
     indicator: str | None,
     geography: str = "lsoa",
     *,
@@ -675,7 +677,7 @@ def national_indicator_map(
             f"The last zoom level must be the mapped geography {geography!r}.",
             valid=[lv.geography for lv in chain],
         )
-    areas_all = ds.areas  # type: ignore[attr-defined]
+    areas_all = ds.areas
     legend: dict[str, Any] = {}
     parts = []
     for lv in chain:
@@ -698,7 +700,7 @@ def national_indicator_map(
 
         _, legend = map_values(ds, indicator, "lad", layer=layer, period=period, edition=edition,
                                measure=measure)
-    cache = ds.__dict__.setdefault("_zoom_geometry_cache", {}) if hasattr(ds, "__dict__") else {}
+    cache = ds._zoom_geometry_cache  # the dataset's own field: geometry is the same for every map
     if len(cache) > 12:
         cache.clear()
     return zoom_choropleth(
