@@ -80,7 +80,6 @@ st.subheader("Deprivation of the local authorities and ICB")
 depr = get_deprivation_summary(ds)
 if len(depr):
     st.dataframe(summary_table(depr), hide_index=True, column_config={
-        "average score": st.column_config.NumberColumn(format="%.2f"),
         "% LSOAs in most deprived 10%": st.column_config.NumberColumn(format="%.1f%%"),
     })
 st.caption(summary_caption(depr) + " " + ds.provenance_line())

@@ -216,9 +216,13 @@ _TYPE_LABELS = {"lad": "local authority district", "utla": "upper tier (county o
 
 
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The Overview's table: one row per area and edition, with readable headers."""
+    """The Overview's table: one row per area and edition (latest edition first), readable headers."""
     if frame.empty:
         return pd.DataFrame()
+    order = {t: i for i, t in enumerate(AREA_TYPES)}
+    frame = frame.assign(_t=frame["area_type"].map(order)).sort_values(
+        ["edition", "_t"], ascending=[False, True], kind="stable").drop(columns="_t")
+    score = [("n/a: no IMD scores in the files" if pd.isna(v) else f"{float(v):.2f}") for v in frame["average_score"]]
     rank = frame.apply(
         lambda r: "" if pd.isna(r["rank_of_average_rank"]) else f"{int(r['rank_of_average_rank'])} of {int(r['ranked_among'])}",
         axis=1,
@@ -227,12 +231,12 @@ def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
         "area": frame["area_name"].astype(str) + " (" + frame["area_code"].astype(str) + ")",
         "type": frame["area_type"].map(_TYPE_LABELS).fillna(frame["area_type"]),
         "IoD": "IoD" + frame["edition"].astype(int).astype(str),
-        "average score": frame["average_score"].astype(float),
+        "average score": score,
         "rank of average rank": rank,
         "% LSOAs in most deprived 10%": 100 * frame["share_lsoas_most_deprived_10pct"].astype(float),
         "LSOAs": frame["n_lsoas"].astype(int),
         "note": frame["note"].fillna("").astype(str),
-    })
+    }).reset_index(drop=True)
 
 
 def summary_caption(frame: pd.DataFrame) -> str:
