@@ -11,8 +11,13 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
-from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas, what_if_standard
-from hiexplore.stats.inequality import gradient_table
+from hiexplore.inequality_report import (
+    SIGN_CONVENTION,
+    ethnicity_gradient,
+    ethnicity_share_columns,
+    inequality_trend,
+    what_if_standard,
+)
 
 ensure_router()
 
@@ -67,16 +72,8 @@ st.dataframe(groups, hide_index=True)
 # --- trend over periods
 if len(periods) > 1:
     st.subheader("Trend")
-    rows = []
-    for p in periods:
-        try:
-            r = get_inequality(ds, indicator, geography, by, p)
-        except HiexploreError:
-            continue
-        g = pd.DataFrame(r["groups"])
-        rows.append({"period": p, "SII": r["sii"], "SII low": r["sii_lower"], "SII high": r["sii_upper"],
-                     "most deprived": g["value"].iloc[0], "least deprived": g["value"].iloc[-1]})
-    trend = pd.DataFrame(rows)
+    trend = inequality_trend(ds, indicator, geography, by=by,
+                             report_for=lambda p: get_inequality(ds, indicator, geography, by, p))
     tf = go.Figure()
     for col, colour in (("most deprived", "#d55e00"), ("least deprived", "#0072b2")):
         tf.add_trace(go.Scatter(x=trend["period"], y=trend[col], mode="lines+markers", name=f"{col} {label}",
@@ -89,14 +86,11 @@ if len(periods) > 1:
     st.dataframe(trend, hide_index=True)
 
 # --- ethnicity
-shares = [c for c in ds.population.columns if c.startswith("share_") and c[6:] in ("asian", "black", "mixed", "white", "other")]
+shares = ethnicity_share_columns(ds)
 if geography == "lsoa" and shares:
     st.subheader("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
-    figs = grouped_areas(ds, indicator, "lsoa", by, period)
-    figs = figs.merge(ds.population[["lsoa_code", group]], left_on="area_code", right_on="lsoa_code")
-    figs["band"] = pd.qcut(figs[group], 5, labels=False, duplicates="drop") + 1
-    t = gradient_table(figs, by="band")
+    t = ethnicity_gradient(ds, indicator, group, period=period)
     ef = go.Figure(go.Bar(x=t["group"].astype(str), y=t["value"], marker_color="#009e73",
                           error_y={"type": "data", "symmetric": False, "array": t["upper_95"] - t["value"],
                                    "arrayminus": t["value"] - t["lower_95"]}))

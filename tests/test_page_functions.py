@@ -20,7 +20,14 @@ from hiexplore.cli import app
 from hiexplore.dataset import Dataset, load_dataset
 from hiexplore.errors import RequestError
 from hiexplore.flags import compute_flags
-from hiexplore.inequality_report import what_if_standard
+from hiexplore.inequality_report import (
+    ethnicity_gradient,
+    ethnicity_share_columns,
+    grouped_areas,
+    inequality_report,
+    inequality_trend,
+    what_if_standard,
+)
 from hiexplore.practice_compare import (
     PRACTICE_COLUMNS,
     compare_practices,
@@ -152,6 +159,29 @@ def test_what_if_without_a_standard_is_none(demo: Dataset) -> None:
         what_if_standard(demo, "mmr1_24m", "lsoa", by="income", flags=flags)
 
 
+def test_trend_is_one_report_per_period(demo: Dataset) -> None:
+    trend = inequality_trend(demo, "mmr1_24m", "lsoa", by="imd_quintile")
+    periods = demo.periods("mmr1_24m")
+    assert list(trend["period"]) == periods and len(periods) > 1
+    last = inequality_report(demo, "mmr1_24m", "lsoa", by="imd_quintile", period=periods[-1])
+    row = trend.iloc[-1]
+    assert row["SII"] == pytest.approx(last["sii"]) and row["SII low"] <= row["SII"] <= row["SII high"]
+    assert row["most deprived"] == pytest.approx(last["groups"][0]["value"])
+    assert row["least deprived"] == pytest.approx(last["groups"][-1]["value"])
+
+
+def test_ethnicity_gradient_bands(demo: Dataset) -> None:
+    shares = ethnicity_share_columns(demo)
+    assert shares and all(c.startswith("share_") for c in shares)
+    t = ethnicity_gradient(demo, "mmr1_24m", shares[0])
+    figs = grouped_areas(demo, "mmr1_24m", "lsoa", "imd_decile", None)
+    assert list(t["group"]) == [1, 2, 3, 4, 5]
+    assert t["denominator"].sum() == pytest.approx(figs["denominator"].sum())
+    assert ((t["lower_95"] <= t["value"]) & (t["value"] <= t["upper_95"])).all()
+    with pytest.raises(RequestError, match="share"):
+        ethnicity_gradient(demo, "mmr1_24m", "share_martian")
+
+
 # --- area profile
 
 
@@ -200,7 +230,7 @@ def test_profile_cli_text_and_json(embedded_dataset: Path) -> None:
 
 @pytest.mark.parametrize(("page", "banned"), [
     ("practices.py", ["groupby", "rank(", "funnel_significance", "funnel_curve", "estimate_overdispersion"]),
-    ("inequalities.py", ["sii_rii", "np.maximum", "target / 100"]),
+    ("inequalities.py", ["sii_rii", "np.maximum", "target / 100", "qcut", "gradient_table", "for p in periods"]),
     ("map_explorer.py", ["registrations", "groupby"]),
 ])
 def test_pages_hold_no_computation(page: str, banned: list[str]) -> None:

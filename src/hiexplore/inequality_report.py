@@ -8,6 +8,7 @@ see :func:`hiexplore.stats.inequality.sii_rii`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,16 +17,28 @@ import pandas as pd
 
 from .apportion import area_figures
 from .catalogue import get_indicator
-from .errors import RequestError
+from .errors import HiexploreError, RequestError
 from .flags import area_deprivation
 from .stats.inequality import gradient_table, sii_rii
 
 if TYPE_CHECKING:
     from .dataset import Dataset
 
-__all__ = ["BY_CHOICES", "SIGN_CONVENTION", "WhatIf", "grouped_areas", "inequality_report", "what_if_standard"]
+__all__ = [
+    "BY_CHOICES",
+    "ETHNIC_GROUPS",
+    "SIGN_CONVENTION",
+    "WhatIf",
+    "ethnicity_gradient",
+    "ethnicity_share_columns",
+    "grouped_areas",
+    "inequality_report",
+    "inequality_trend",
+    "what_if_standard",
+]
 
 BY_CHOICES = ("imd_decile", "imd_quintile")
+ETHNIC_GROUPS = ("asian", "black", "mixed", "white", "other")  # Census 2021 TS021 high-level groups
 SIGN_CONVENTION = (
     "Sign convention (OHID): groups are ordered from most deprived (rank 0) to least deprived "
     "(rank 1); a positive SII means uptake is higher in less deprived areas (the absolute gap, in "
@@ -195,3 +208,53 @@ def what_if_standard(
         after=after,
         areas_raised=int(lift.sum()),
     )
+
+
+def inequality_trend(
+    ds: Dataset,
+    indicator: str,
+    geography: str = "lsoa",
+    *,
+    by: str = "imd_decile",
+    report_for: Callable[[str], dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """SII with its 95% CI and the most and least deprived groups' uptake, per period.
+
+    One row per period of ``indicator`` (oldest first) for which :func:`inequality_report` can
+    be computed (a period it refuses, e.g. with fewer than two groups, is left out).
+    ``report_for(period)`` may pass the app's cached reports.
+    """
+    if report_for is None:
+        def report_for(period: str) -> dict[str, Any]:
+            return inequality_report(ds, indicator, geography, by=by, period=period)
+
+    rows = []
+    for p in ds.periods(indicator):
+        try:
+            r = report_for(p)
+        except HiexploreError:
+            continue
+        g = pd.DataFrame(r["groups"])
+        rows.append({"period": p, "SII": r["sii"], "SII low": r["sii_lower"], "SII high": r["sii_upper"],
+                     "most deprived": g["value"].iloc[0], "least deprived": g["value"].iloc[-1]})
+    return pd.DataFrame(rows, columns=["period", "SII", "SII low", "SII high", "most deprived", "least deprived"])
+
+
+def ethnicity_share_columns(ds: Dataset) -> list[str]:
+    """The population table's ``share_<group>`` columns of the Census 2021 high-level ethnic groups."""
+    return [c for c in ds.population.columns if c.startswith("share_") and c[6:] in ETHNIC_GROUPS]
+
+
+def ethnicity_gradient(ds: Dataset, indicator: str, share: str, *, period: str | None = None) -> pd.DataFrame:
+    """Uptake by fifth of LSOAs ranked by an ethnic group's share of residents (5 = highest share).
+
+    LSOAs with figures and an IMD decile are cut into quintiles of ``share`` (Census 2021 TS021;
+    ``pandas.qcut``, fewer bands where shares tie), and :func:`gradient_table` sums numerators
+    and denominators per band, with Wilson 95% CIs.
+    """
+    if share not in ethnicity_share_columns(ds):
+        raise RequestError(f"No ethnic-group share {share!r} in this dataset.", valid=ethnicity_share_columns(ds))
+    figs = grouped_areas(ds, indicator, "lsoa", "imd_decile", period)
+    figs = figs.merge(ds.population[["lsoa_code", share]], left_on="area_code", right_on="lsoa_code")
+    figs["band"] = pd.qcut(figs[share], 5, labels=False, duplicates="drop") + 1
+    return gradient_table(figs, by="band")
