@@ -113,9 +113,9 @@ def inequality_report(
         "direction": res.direction,
         "sign_convention": SIGN_CONVENTION,
         "groups": groups,
-        "synthetic": bool(getattr(ds, "synthetic", False)),
-        "catchments": getattr(ds, "catchment_source", "unknown"),
-        "source": ds.provenance_line() if hasattr(ds, "provenance_line") else "",
+        "synthetic": ds.synthetic,
+        "catchments": ds.catchment_source,
+        "source": ds.provenance_line(),
     }
     label = "IMD decile" if by == "imd_decile" else "IMD quintile"
     lines = [

@@ -31,9 +31,9 @@ DEPRIVATION_MEASURES = (
 def caveat_note(ds: Dataset, geography: str) -> str | None:
     """The synthetic / modelled warning that must travel with a figure, or None."""
     notes = []
-    if getattr(ds, "synthetic", False):
+    if ds.synthetic:
         notes.append("SYNTHETIC demo data: not real figures.")
-    if getattr(ds, "catchment_source", "") == "modelled" and geography not in ("practice",):
+    if ds.catchment_source == "modelled" and geography not in ("practice",):
         notes.append(
             "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "
             "catchments (spatial interaction model), not observed registrations."
@@ -228,7 +228,7 @@ def map_practices(ds: Dataset) -> pd.DataFrame:
 def map_source_line(ds: Dataset) -> str:
     """Sources, build date and the OS copyright line printed on every map."""
     manifest = ds.manifest
-    source = ds.provenance_line(limit=2) if hasattr(ds, "provenance_line") else ""
+    source = ds.provenance_line(limit=2)
     return (f"{source} Built {str(manifest.get('created', ''))[:10]}. "
             "Contains OS data © Crown copyright and database right.")
 
