@@ -185,3 +185,16 @@ def test_aggregate_imd_decile_is_named_for_what_it_is(demo_dataset: Path) -> Non
     assert "not an MHCLG measure" in meta["imd_decile"]
     lsoa_flags = compute_flags(ds, "mmr1_24m", "lsoa", with_clusters=False, with_expected=False)
     assert "imd_decile" not in dict(metadata_rows(ds, lsoa_flags, "flags"))
+
+
+def test_small_files_rank_only_among_themselves_and_say_so() -> None:
+    """Without national IoD files or populations, ranks are among the areas given and weights equal."""
+    dep = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "imd_rank": [10.0, 20.0, 30000.0],
+                        "imd_decile": [1, 1, 10], "imd_score": [50.0, 40.0, 2.0]})
+    lookup = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3"], "lad_code": ["A", "A", "B"]})
+    rows = pd.DataFrame(build_summary({2025: dep}, lookup, lookup[lookup["lad_code"] == "A"], None))
+    assert list(rows["area_code"]) == ["A"]
+    r = rows.iloc[0]
+    assert r["weight"].startswith("equal weights") and r["average_score"] == pytest.approx(45.0)
+    assert r["ranked_among"] == 2 and "in the files given" in r["ranked_against"]
+    assert r["rank_of_average_rank"] == 1 and r["note"] == ""

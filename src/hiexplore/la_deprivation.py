@@ -66,7 +66,7 @@ def _weights(dep: pd.DataFrame, edition: int, residents: pd.Series | None) -> tu
         return w, (f"Census 2021 usual residents (the IoD{edition} population denominators, File 6, "
                    "are not in the files given)")
     return (pd.Series(1.0, index=codes.to_numpy()),
-            "equal weights per LSOA (no population figures in the files given)")
+            "equal weights per LSOA (the files given have no population for every LSOA ranked)")
 
 
 def _names(lookup: pd.DataFrame, area_type: str) -> pd.Series:
@@ -91,9 +91,9 @@ def _with_upper_tier(lookup: pd.DataFrame) -> pd.DataFrame:
     Recomputed here because lookups built before the fix took metropolitan counties (E11) and
     Inner/Outer London (E13), which are not councils, as upper tiers.
     """
-    if "lad_code" not in lookup:
-        return lookup
-    county = lookup["county_code"].astype("string") if "county_code" in lookup else pd.Series(pd.NA, index=lookup.index, dtype="string")
+    if "lad_code" not in lookup or "county_code" not in lookup:
+        return lookup  # without counties the upper tier is unknown (a district is not its own)
+    county = lookup["county_code"].astype("string")
     shire = county.notna() & county.str.startswith("E10").fillna(False)
     return lookup.assign(utla_code=county.where(shire, lookup["lad_code"].astype("string")))
 
