@@ -198,3 +198,9 @@ def test_small_files_rank_only_among_themselves_and_say_so() -> None:
     assert r["weight"].startswith("equal weights") and r["average_score"] == pytest.approx(45.0)
     assert r["ranked_among"] == 2 and "in the files given" in r["ranked_against"]
     assert r["rank_of_average_rank"] == 1 and r["note"] == ""
+
+
+def test_an_edition_without_imd_ranks_gives_no_rows() -> None:
+    pops = pd.DataFrame({"lsoa_code": ["L1", "L2"], "population_total": [1000.0, 1200.0]})
+    lookup = pd.DataFrame({"lsoa_code": ["L1", "L2"], "lad_code": ["A", "B"]})
+    assert build_summary({2019: pops}, lookup, lookup, None) == []

@@ -107,6 +107,8 @@ def _summary_rows(
     scope: str,
 ) -> list[dict[str, Any]]:
     """Rows for one edition: every area type ranked among all its areas in ``lookup``."""
+    if "imd_rank" not in dep or "imd_decile" not in dep or "lsoa_code" not in lookup:
+        return []  # e.g. only population denominators or domain files: no IMD to summarise
     dep = dep.dropna(subset=["imd_rank"]).drop_duplicates("lsoa_code")
     weights, weight_label = _weights(dep, edition, residents)
     note = ""
