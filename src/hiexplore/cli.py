@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from .errors import HiexploreError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["app", "main"]
 
@@ -57,11 +54,11 @@ def info(
 ) -> None:
     """Show a dataset's manifest: sources, vintage, table counts, catchments, synthetic or not."""
     from .dataset import dataset_summary
-    from .la_deprivation import MANIFEST_KEY, summary_lines, summary_records
+    from .la_deprivation import MANIFEST_KEY, summary_for_path, summary_lines, summary_records
 
     man = dataset_summary(dataset)
-    depr = _deprivation_rows(dataset, man)
-    man[MANIFEST_KEY] = summary_records(depr) if depr is not None else []
+    depr = summary_for_path(dataset, man)
+    man[MANIFEST_KEY] = summary_records(depr)
     if as_json:
         typer.echo(json.dumps(man, indent=1, ensure_ascii=False))
         return
@@ -89,22 +86,10 @@ def info(
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
     typer.echo("Deprivation of the local authorities, upper tiers and ICBs (MHCLG's summary measures):")
-    if depr is None or depr.empty:
+    if depr.empty:
         typer.echo("  not available: the dataset has no IMD ranks")
-    for line in summary_lines(depr) if depr is not None else []:
+    for line in summary_lines(depr):
         typer.echo(line)
-
-
-def _deprivation_rows(path: Path, man: dict) -> pd.DataFrame | None:
-    """The manifest's national figures, else computed from the dataset (ranked among its own areas)."""
-    import pandas as pd
-
-    from .dataset import load_dataset
-    from .la_deprivation import MANIFEST_KEY, SUMMARY_COLUMNS, deprivation_summary
-
-    if man.get(MANIFEST_KEY):
-        return pd.DataFrame(man[MANIFEST_KEY]).reindex(columns=SUMMARY_COLUMNS)
-    return deprivation_summary(load_dataset(path))
 
 
 @app.command()

@@ -21,6 +21,7 @@ from .errors import RequestError
 if TYPE_CHECKING:
     from .dataset import Dataset
 
+
 __all__ = ["FORMATS", "neutralise_formulas", "metadata_rows", "write_table", "to_geoframe"]
 
 FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg")

@@ -16,6 +16,7 @@ else Census 2021 usual residents, else equal weights; each row names its weight 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,6 +32,7 @@ __all__ = [
     "MANIFEST_KEY",
     "build_summary",
     "deprivation_summary",
+    "summary_for_path",
     "summary_table",
     "summary_caption",
     "summary_lines",
@@ -212,6 +214,16 @@ def deprivation_summary(ds: Dataset) -> pd.DataFrame:
                 row["note"] = "SYNTHETIC demo data: not real figures"
             rows.append(row)
     return pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+
+
+def summary_for_path(path: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
+    """``hiexplore info``'s rows: the manifest's national figures, without loading the tables;
+    else the dataset is loaded and its figures computed (ranked among its own areas)."""
+    if manifest.get(MANIFEST_KEY):
+        return pd.DataFrame(manifest[MANIFEST_KEY]).reindex(columns=SUMMARY_COLUMNS)
+    from .dataset import load_dataset
+
+    return deprivation_summary(load_dataset(path))
 
 
 _TYPE_LABELS = {"lad": "local authority district", "utla": "upper tier (county or unitary)", "icb": "ICB"}
