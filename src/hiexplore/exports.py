@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .dataset import Dataset
 from .errors import RequestError
-
-if TYPE_CHECKING:
-    from .dataset import Dataset
-
 
 __all__ = ["FORMATS", "neutralise_formulas", "metadata_rows", "write_table", "to_geoframe"]
 
