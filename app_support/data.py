@@ -149,3 +149,14 @@ def inequality_frame(path: str, mtime: float, indicator: str, geography: str, by
 
 def get_inequality(ds: Dataset, indicator: str, geography: str, by: str = "imd_decile", period: str | None = None) -> dict:
     return inequality_frame(str(ds.path), _mtime(ds.path), indicator, geography, by, period)
+
+
+@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
+def deprivation_summary_frame(path: str, mtime: float) -> pd.DataFrame:
+    from hiexplore.la_deprivation import deprivation_summary
+
+    return deprivation_summary(_load(path, mtime))
+
+
+def get_deprivation_summary(ds: Dataset) -> pd.DataFrame:
+    return deprivation_summary_frame(str(ds.path), _mtime(ds.path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -12,10 +11,15 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
-from hiexplore.inequality_report import SIGN_CONVENTION, grouped_areas
+from hiexplore.inequality_report import (
+    SIGN_CONVENTION,
+    ethnicity_gradient,
+    ethnicity_share_columns,
+    inequality_trend,
+    what_if_standard,
+)
 from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.stats.inequality import gradient_table, sii_rii
 
 ensure_router()
 
@@ -74,16 +78,8 @@ st.dataframe(groups, hide_index=True)
 # --- trend over periods
 if len(periods) > 1:
     st.subheader("Trend")
-    rows = []
-    for p in periods:
-        try:
-            r = get_inequality(ds, indicator, geography, by, p)
-        except HiexploreError:
-            continue
-        g = pd.DataFrame(r["groups"])
-        rows.append({"period": p, "SII": r["sii"], "SII low": r["sii_lower"], "SII high": r["sii_upper"],
-                     "most deprived": g["value"].iloc[0], "least deprived": g["value"].iloc[-1]})
-    trend = pd.DataFrame(rows)
+    trend = inequality_trend(ds, indicator, geography, by=by,
+                             report_for=lambda p: get_inequality(ds, indicator, geography, by, p))
     tf = go.Figure()
     for col, colour in (("most deprived", "#d55e00"), ("least deprived", "#0072b2")):
         tf.add_trace(go.Scatter(x=trend["period"].map(ht), y=trend[col], mode="lines+markers", name=f"{col} {label}",
@@ -96,14 +92,11 @@ if len(periods) > 1:
     st.dataframe(trend, hide_index=True)
 
 # --- ethnicity
-shares = [c for c in ds.population.columns if c.startswith("share_") and c[6:] in ("asian", "black", "mixed", "white", "other")]
+shares = ethnicity_share_columns(ds)
 if geography == "lsoa" and shares:
     st.subheader("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
-    figs = grouped_areas(ds, indicator, "lsoa", by, period)
-    figs = figs.merge(ds.population[["lsoa_code", group]], left_on="area_code", right_on="lsoa_code")
-    figs["band"] = pd.qcut(figs[group], 5, labels=False, duplicates="drop") + 1
-    t = gradient_table(figs, by="band")
+    t = ethnicity_gradient(ds, indicator, group, period=period)
     ef = go.Figure(go.Bar(x=t["group"].astype(str), y=t["value"], marker_color="#009e73",
                           error_y={"type": "data", "symmetric": False, "array": t["upper_95"] - t["value"],
                                    "arrayminus": t["value"] - t["lower_95"]}))
@@ -121,27 +114,15 @@ try:
 except HiexploreError as err:
     st.info(md(err))
     st.stop()
-thr = flags.attrs.get("thresholds", {})
-target = thr.get("target_pct")
-if target is None:
+whatif = what_if_standard(ds, indicator, geography, by=by, period=period, flags=flags)
+if whatif is None:
     st.info("This indicator has no national standard to raise areas to.")
 else:
-    f = flags.copy()
-    f["imd_quintile"] = np.ceil(f["imd_decile"] / 2)
-    f = f.dropna(subset=[by])
-    f = f[f["denominator"] > 0]
-    raised = f.copy()
-    lift = raised["flagged"] & (raised["value"] < target)
-    raised.loc[lift, "numerator"] = np.maximum(raised.loc[lift, "numerator"], target / 100 * raised.loc[lift, "denominator"])
-    before = gradient_table(f, by=by)
-    after = gradient_table(raised, by=by)
-    sii_before = sii_rii(before["denominator"].to_numpy(float), numerator=before["numerator"].to_numpy(float), seed=1)
-    sii_after = sii_rii(after["denominator"].to_numpy(float), numerator=after["numerator"].to_numpy(float), seed=1)
-    extra = float(raised["numerator"].sum() - f["numerator"].sum())
+    target = whatif.target_pct
     w1, w2, w3 = st.columns(3)
-    w1.metric("More people reached", f"{extra:,.0f}")
-    w2.metric("SII now", f"{sii_before.sii:.1f} pp")
-    w3.metric("SII after", f"{sii_after.sii:.1f} pp", delta=f"{sii_after.sii - sii_before.sii:.1f} pp", delta_color="inverse")
+    w1.metric("More people reached", f"{whatif.extra_reached:,.0f}")
+    w2.metric("SII now", f"{whatif.sii_before:.1f} pp")
+    w3.metric("SII after", f"{whatif.sii_after:.1f} pp", delta=f"{whatif.sii_change:.1f} pp", delta_color="inverse")
     st.caption(f"Raising every flagged {GEO_LABELS.get(geography, geography)} below {target:g}% to {target:g}% "
                "(the level people to reach counts towards), other areas unchanged.")
     source_caption(ds, indicator, period)

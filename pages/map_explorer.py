@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -11,9 +10,9 @@ from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_la
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.errors import HiexploreError
-from hiexplore.flags import area_profile
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
+from hiexplore.profile import area_profile
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -110,6 +109,10 @@ with right:
                 "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
                 "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
                 "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+                "imd_decile": st.column_config.NumberColumn(
+                    "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
+                    help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "
+                    "not an MHCLG measure (see the Overview for MHCLG's local authority summaries)."),
             },
         )
     else:
@@ -128,38 +131,19 @@ if clicked in codes:
 area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
                   format_func=lambda c: f"{names.get(c, c)} ({c})")
 if area:
+    prof = area_profile(ds, area, geography, flags_for=lambda key: (
+        get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)))
     st.markdown(f"**Profile of {md(names.get(area, area))} ({md(area)})**")
-    frames = {}
-    for key in keys:
-        try:
-            frames[key] = get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)
-        except HiexploreError:
-            continue
-    profile = area_profile(frames, area)
-    rows = [{"indicator": indicator_label(r["indicator"]), "period": r["period"], "age": r["age"],
-             "value %": r["value"], "95% CI": r["value_note"] if isinstance(r["value_note"], str) and r["value_note"]
-             else f"{r['lower_ci_95']:.1f}-{r['upper_ci_95']:.1f}", "benchmark %": r["benchmark_value"],
-             "vs benchmark": r["vs_benchmark"], "standard": r["standard_band"],
-             "people to reach": r["people_to_reach"], "flagged": r["flagged"], "why": r["reasons"]}
-            for r in profile.to_dict("records")]
-    stale = profile.loc[profile["age"] != "", "indicator"].map(indicator_label).tolist()
+    stale = prof.out_of_date_labels()
     if stale:
-        years = next(iter(frames.values())).attrs.get("out_of_date_years")
-        st.warning(f"Out of date in this profile: {', '.join(stale)} (period ended more than "
-                   f"{years:g} years before the newest figures in this dataset).")
-    if geography == "lsoa":
-        dep = ds.deprivation[ds.deprivation["lsoa_code"] == area]
-        st.markdown(" · ".join(f"IMD {int(e)} decile **{int(d)}**" for e, d in zip(dep["edition"], dep["imd_decile"], strict=True) if pd.notna(d)))
-        reg = ds.registrations[(ds.registrations["lsoa_code"] == area) & ds.registrations["in_area"]]
-        if len(reg):
-            share = reg.groupby("practice_code")["patients"].sum().sort_values(ascending=False)
-            share = (share / share.sum()).head(8)
-            pnames = ds.practices.set_index("practice_code")["practice_name"]
-            st.markdown("Practices serving it (share of its registered residents, "
-                        f"{ds.catchment_source} catchments): " + "; ".join(
-                            f"{md(pnames.get(p, p))} {s:.0%}" for p, s in share.items()))
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True,
+        st.warning(md(f"Out of date in this profile: {', '.join(stale)} (period ended more than 2 years "
+                      "before the newest figures in this dataset)."))
+    if prof.deprivation_line():
+        st.markdown(prof.deprivation_line())
+    if prof.practices_line():
+        st.markdown(md(prof.practices_line()))
+    if not prof.indicators.empty:
+        st.dataframe(prof.table(), hide_index=True,
                      column_config={"age": st.column_config.TextColumn("age", width="medium"),
                                     "value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),

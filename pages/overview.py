@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_support.data import get_flags, get_inequality
+from app_support.data import get_deprivation_summary, get_flags, get_inequality
 from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
 from hiexplore.errors import HiexploreError
+from hiexplore.la_deprivation import summary_caption, summary_table
 from hiexplore.periods import figure_age, mixed_periods_note
 from hiexplore.safe_text import markdown_text as md
 
@@ -82,6 +83,14 @@ if rows:
         },
     )
 st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + md(ds.provenance_line()))
+
+st.subheader("Deprivation of the local authorities and ICB")
+depr = get_deprivation_summary(ds)
+if len(depr):
+    st.dataframe(summary_table(depr), hide_index=True, column_config={
+        "% LSOAs in most deprived 10%": st.column_config.NumberColumn(format="%.1f%%"),
+    })
+st.caption(md(summary_caption(depr) + " " + ds.provenance_line()))
 
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link("pages/map_explorer.py", label="Map explorer", icon=":material/map:")

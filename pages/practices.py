@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -13,14 +12,16 @@ from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_multi
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import neutralise_formulas
+from hiexplore.practice_compare import (
+    OVERDISPERSION,
+    compare_practices,
+    filter_practices,
+    practice_funnel,
+    practice_table,
+)
 from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.stats.funnel import (
-    FUNNEL_LEFT_OUT,
-    estimate_overdispersion,
-    funnel_curve,
-    funnel_frame,
-)
+from hiexplore.stats.funnel import FUNNEL_LEFT_OUT
 
 ensure_router()
 
@@ -31,7 +32,6 @@ st.caption("Filter practices, compare them on any indicator with 95% confidence 
 banner(ds, "practice")
 
 keys = ds.indicator_keys()
-pr = ds.practices.copy()
 c1, c2, c3 = st.columns(3)
 with c1:
     indicator = url_choice("Indicator", "ind", keys,
@@ -41,15 +41,16 @@ with c2:
     periods = ds.periods(indicator)
     period = url_choice("Period", "period", periods, periods[-1])
 with c3:
-    od = url_choice("Funnel overdispersion", "od", ["none", "multiplicative", "additive"], "none",
+    od = url_choice("Funnel overdispersion", "od", list(OVERDISPERSION), "none",
                     help="Spiegelhalter (2005): widen the limits when practices vary more than chance allows.")
 
 try:
     flags = get_flags(ds, indicator, "practice", period=period)
+    # ranks in PCN and among peers of similar deprivation, funnel status: over all practices
+    data = compare_practices(ds, indicator, period=period, overdispersion=od, flags=flags)
 except HiexploreError as err:
     st.error(md(err))
     st.stop()
-data = flags.merge(pr, left_on="area_code", right_on="practice_code", how="left")
 
 f1, f2, f3, f4 = st.columns(4)
 with f1:
@@ -68,30 +69,9 @@ lo_size, hi_size = st.slider("List size", 0, int(np.nanmax(data["list_size"].fil
                              (0, int(np.nanmax(data["list_size"].fillna(0))) + 1), step=500)
 only_flagged = url_bool("Only flagged practices", "flagged", False)
 
-mask = pd.Series(True, index=data.index)
-if sel_icb:
-    mask &= data["icb_code"].astype(str).isin(sel_icb)
-if sel_sub:
-    mask &= data["sub_icb_code"].astype(str).isin(sel_sub)
-if sel_pcn:
-    mask &= data["pcn_code"].astype(str).isin(sel_pcn)
-if sel_dec:
-    mask &= data["imd_decile"].astype("Int64").astype(str).isin(sel_dec)
-mask &= data["list_size"].fillna(0).between(lo_size, hi_size)
-if only_flagged:
-    mask &= data["flagged"]
-sel = data[mask].copy()
-
-# rankings: within PCN and among peers of similar deprivation (same IMD quintile)
-data["rank_in_pcn"] = data.groupby("pcn_code")["value"].rank(ascending=False, method="min")
-data["pcn_size"] = data.groupby("pcn_code")["value"].transform("count")
-data["imd_quintile"] = np.ceil(data["imd_decile"] / 2)
-data["rank_among_peers"] = data.groupby("imd_quintile")["value"].rank(ascending=False, method="min")
-data["peers"] = data.groupby("imd_quintile")["value"].transform("count")
-data = funnel_frame(data, overdispersion=None if od == "none" else od)
+sel = filter_practices(data, icb=sel_icb, sub_icb=sel_sub, pcn=sel_pcn, imd_deciles=sel_dec,
+                      list_size=(lo_size, hi_size), only_flagged=only_flagged)
 left_out = data.attrs["funnel_left_out"]
-ok = data[~data["funnel"].isin([FUNNEL_LEFT_OUT, "n/a"])]
-sel = sel.join(data[["rank_in_pcn", "pcn_size", "rank_among_peers", "peers", "funnel"]])
 age_mark = flags.attrs.get("age_mark") or ""
 when = f"{period}" + (f" · {age_mark}" if age_mark else "")
 mark_line = f"<br>{ht(age_mark)}" if age_mark else ""  # the mark on a line of its own under a chart title
@@ -135,12 +115,9 @@ st.caption((f"{no_figure} selected practices are only in the table: "
 source_caption(ds, indicator, period)
 
 # --- funnel plot
-if len(ok) >= 3:
-    target = float(ok["numerator"].sum() / ok["denominator"].sum())
-    over = None if od == "none" else estimate_overdispersion(ok["numerator"], ok["denominator"], target)
-    curve = funnel_curve(target, min_denominator=max(1.0, ok["denominator"].min() * 0.8),
-                         max_denominator=ok["denominator"].max() * 1.2, overdispersion=over,
-                         overdispersion_method=od if od != "none" else "multiplicative")
+funnel = practice_funnel(data, od)
+if funnel is not None:
+    ok, target, curve = funnel.points, funnel.target, funnel.curve
     ff = go.Figure()
     for col, dash, name in (("lower_99_8", "dot", "99.8% limits"), ("upper_99_8", "dot", None),
                             ("lower_95", "dash", "95% limits"), ("upper_95", "dash", None)):
@@ -166,10 +143,7 @@ if len(ok) >= 3:
     source_caption(ds, indicator, period)
 
 # --- table and download
-cols = ["area_code", "practice_name", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator", "lower_ci_95",
-        "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
-        "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "reasons"]
-table = sel[[c for c in cols if c in sel]].sort_values("value")
+table = practice_table(sel)
 st.dataframe(table, hide_index=True, column_config={
     "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
     "value_note": st.column_config.TextColumn("value note", width="large"),

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import shared_path
@@ -107,6 +108,15 @@ def test_observed_catchments_where_the_registrations_cover_the_practices(tmp_pat
     out = tmp_path / "pennine"
     build_dataset([SHARED_DATA], out, areas=["E06000008", "E07000117", "E07000120", "E07000122", "E07000125"])
     ds = load_dataset(out)
+    # MHCLG's LA summaries, ranked against every LAD in England at build time (not only these 5)
+    summary = pd.DataFrame(ds.manifest["deprivation_summary"])
+    lads = summary[(summary["area_type"] == "lad") & (summary["edition"] == 2025)]
+    assert len(lads) == 5 and (lads["ranked_among"] == 296).all()
+    assert lads["ranked_against"].str.contains("in England").all()
+    # upper tiers: shire counties plus unitaries, metropolitan districts and London boroughs
+    utla = summary[summary["area_type"] == "utla"]
+    assert set(utla["area_code"]) == {"E06000008", "E10000017"} and (utla["ranked_among"] == 153).all()
+    assert lads.loc[lads["area_code"] == "E06000008", "rank_of_average_rank"].iloc[0] <= 30  # Blackburn
     assert ds.catchment_source == "observed"
     assert (ds.registrations["catchment_source"] == "observed").all()
     assert ds.registrations.loc[ds.registrations["in_area"], "lsoa_code"].isin(ds.lookup["lsoa_code"]).all()

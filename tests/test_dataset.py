@@ -86,3 +86,23 @@ def test_derived_builds_once_per_key_and_keeps_a_bounded_number() -> None:
     assert set(ds.__dict__["_c"]) == {3}
     assert derived(ds, "_c", 1, lambda: build(1), keep=2) == 10 and calls == [1, 2, 3, 1]
     assert derived(object(), "_c", 1, lambda: build(1)) == 10 and calls[-1] == 1  # no __dict__: built anew
+
+
+def test_a_datasets_derived_caches_are_declared_fields(demo_dataset: Path) -> None:
+    """Each cache a loaded dataset keeps is a field of :class:`Dataset`, not an ad-hoc attribute."""
+    import dataclasses
+    import re
+
+    from hiexplore.dataset import Dataset, derived, load_dataset
+
+    ds = load_dataset(demo_dataset)
+    declared = {f.name for f in dataclasses.fields(Dataset) if f.name.endswith("_cache")}
+    src = Path(__file__).resolve().parents[1] / "src" / "hiexplore"
+    used = {m for p in src.rglob("*.py") for m in re.findall(r'"(_[a-z_]+_cache)"', p.read_text("utf-8"))}
+    used |= {m for p in src.rglob("*.py") for m in re.findall(r"ds\.(_[a-z_]+_cache)\b", p.read_text("utf-8"))}
+    assert used and used <= declared
+    assert derived(ds, "_features_cache", "k", lambda: 42) == 42 and ds._features_cache == {"k": 42}
+    assert derived(ds, "_features_cache", "k", lambda: 0) == 42  # kept
+    with pytest.raises(AttributeError, match="declare it"):
+        derived(ds, "_undeclared", "k", lambda: 1)
+    assert "_features_cache" not in repr(ds)  # not part of the content

@@ -149,6 +149,7 @@ def _click_until_area_changes(page, x: float, y: float, before: str | None) -> b
 
 @pytest.mark.parametrize("path,text", [
     ("overview", "Headline inequality"),
+    ("overview", "Deprivation of the local authorities and ICB"),
     ("map_explorer", "Map explorer"),
     ("practices", "compare GP practices"),
     ("targets", "where outreach changes most"),

@@ -221,9 +221,9 @@ def test_deprivation_cache_follows_the_codes_asked(ds) -> None:
 
 
 def test_geometry_is_reused_between_maps(ds) -> None:
-    ds.__dict__.pop("_zoom_geometry_cache", None)
+    ds._zoom_geometry_cache.clear()
     MN.national_indicator_map(ds, IND, "lsoa", show_practices=False)
-    cache = ds.__dict__["_zoom_geometry_cache"]
+    cache = ds._zoom_geometry_cache
     assert len(cache) == 3
     before = {k: id(v) for k, v in cache.items()}
     MN.national_indicator_map(ds, "mmr2_5y", "lsoa", show_practices=False)

@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .catalogue import get_indicator
-from .dataset import derived
+from .dataset import Dataset, derived
 from .errors import RequestError
 from .suppression import mark_suppressed, suppression_summary
 
@@ -161,7 +161,7 @@ def _catchment(
 
 
 def _dataset_catchment(
-    ds: object, weight_columns: tuple[str, ...] = ()
+    ds: Dataset, weight_columns: tuple[str, ...] = ()
 ) -> tuple[CatchmentMatrix, sp.csr_matrix, sp.csr_matrix]:
     """:func:`_catchment` of a dataset's registrations, built once per loaded dataset.
 
@@ -169,7 +169,7 @@ def _dataset_catchment(
     place, and at national size (1.2M registration rows) building the matrix costs far more
     than using it.
     """
-    reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+    reg: pd.DataFrame = ds.registrations
     return derived(ds, "_catchment_cache", (id(reg), len(reg), weight_columns),
                    lambda: _catchment(reg, weight_columns), keep=len(BAND_AGES) + 1)
 
@@ -298,7 +298,7 @@ def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str
     return grouped
 
 
-def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
+def _indicator_rows(ds: Dataset, indicator: str) -> pd.DataFrame:
     """The dataset's rows of ``indicator`` (all of them if it has none, for the error message).
 
     The table is split by indicator once per dataset: filtering the national table (~250,000
@@ -307,7 +307,7 @@ def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
     figures get their ``value_note`` here (:func:`hiexplore.suppression.mark_suppressed`), so a
     dataset built before the reader wrote it says so too.
     """
-    ind: pd.DataFrame = ds.indicators  # type: ignore[attr-defined]
+    ind: pd.DataFrame = ds.indicators
     split = derived(
         ds, "_indicator_rows_cache", (id(ind), len(ind)),
         lambda: dict(tuple(mark_suppressed(ind).groupby("indicator", sort=False))) if len(ind) else {}, keep=1,
@@ -316,9 +316,9 @@ def _indicator_rows(ds: object, indicator: str) -> pd.DataFrame:
     return ind if rows is None or rows.empty else rows
 
 
-def _lsoa_names(ds: object, codes: pd.Series) -> np.ndarray:
+def _lsoa_names(ds: Dataset, codes: pd.Series) -> np.ndarray:
     """Names of the LSOAs ``codes`` (the catchment's LSOA codes, the same for every indicator)."""
-    lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+    lookup: pd.DataFrame = ds.lookup
     return derived(
         ds, "_lsoa_names_cache", (id(lookup), len(lookup), id(codes), len(codes)),
         lambda: codes.map(lookup.set_index("lsoa_code")["lsoa_name"]).array,
@@ -326,7 +326,7 @@ def _lsoa_names(ds: object, codes: pd.Series) -> np.ndarray:
 
 
 def area_figures(
-    ds: object,
+    ds: Dataset,
     indicator: str,
     geography: str,
     period: str | None = None,
@@ -347,7 +347,7 @@ def area_figures(
     indicators: pd.DataFrame = _indicator_rows(ds, indicator)
     period = _check_request(indicators, indicator, period)
     prac_rows = practice_figures(indicators, indicator, period)
-    practices: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
+    practices: pd.DataFrame = ds.practices
     known = set(practices["practice_code"].tolist())  # a set: Arrow-string isin is slow here
     in_dataset = prac_rows[np.fromiter((c in known for c in prac_rows["area_code"].tolist()), bool, len(prac_rows))]
     if geography == "practice":
@@ -381,10 +381,10 @@ def area_figures(
         out["method"] = METHOD_AGGREGATED
         out["catchment_source"] = "not used"
     else:
-        weights = eligible_columns(indicator, ds.registrations)  # type: ignore[attr-defined]
+        weights = eligible_columns(indicator, ds.registrations)
         catchments = _dataset_catchment(ds, weights)
         lsoa = apportion_to_lsoa(
-            ds.registrations,  # type: ignore[attr-defined]
+            ds.registrations,
             in_dataset.rename(columns={"area_code": "practice_code"}),
             catchments=catchments,
         )
@@ -394,7 +394,7 @@ def area_figures(
             if weights
             else "registered patients of all ages"
         )
-        lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+        lookup: pd.DataFrame = ds.lookup
         if geography == "lsoa":
             out = lsoa.rename(columns={"lsoa_code": "area_code"})
             out["area_name"] = _lsoa_names(ds, catchments[0].lsoa_code_column)

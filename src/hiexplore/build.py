@@ -379,9 +379,11 @@ def build_dataset(
             if col in wframe and col not in lookup:
                 lookup[col] = lookup["lad_code"].map(wframe.set_index("lad_code")[col])
     if "county_code" in lookup:
-        # unitary authorities are their own upper tier
+        # unitary authorities, metropolitan districts and London boroughs are their own upper
+        # tier; only a shire county (E10) is above its districts (E11 metropolitan counties and
+        # E13 Inner/Outer London are not councils)
         lookup["utla_code"] = lookup["county_code"].where(
-            lookup["county_code"].notna() & (lookup["county_code"].astype("string").str.startswith("E1")),
+            lookup["county_code"].notna() & (lookup["county_code"].astype("string").str.startswith("E10")),
             lookup["lad_code"],
         )
     if "msoa_code" not in lookup or lookup["msoa_code"].isna().all():
@@ -404,6 +406,7 @@ def build_dataset(
                 + (f"; {n_missing} LSOAs unmatched" if n_missing else "")
             )
     keep_lsoas = resolve_areas(lookup, areas)
+    lookup_all = lookup  # every LSOA the lookups place: ranks areas against all of England
     lookup = lookup[lookup["lsoa_code"].isin(keep_lsoas)].reset_index(drop=True)
     for path, res in by_kind.get("lookup", []):
         if str(res.meta.get("vintage")) == "2021":
@@ -424,7 +427,10 @@ def build_dataset(
     areas_gdf, lsoa_all_gdf = _areas(by_kind, lookup, use, echo, notes)
 
     # --- deprivation
-    deprivation = _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes)
+    deprivation, deprivation_national = _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes)
+    from .la_deprivation import MANIFEST_KEY, build_summary
+
+    deprivation_summary = build_summary(deprivation_national, lookup_all, lookup, pop_weights)
 
     # --- practices
     practices = _practices(by_kind, lookup, areas_gdf, use, echo, notes)
@@ -458,6 +464,7 @@ def build_dataset(
         "catchments": catchments,
         "areas_filter": list(areas or []),
         "deprivation_editions": sorted(int(e) for e in deprivation["edition"].unique()),
+        MANIFEST_KEY: deprivation_summary,
         "comparability": (
             "IoD2019 was published on LSOA 2011 and is carried onto LSOA 2021 with the ONS best-fit "
             "lookup (split LSOAs copy their parent's rank and decile; merged LSOAs take the mean). "
@@ -692,6 +699,7 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
     for path, res in by_kind.get("deprivation", []):
         editions[int(res.frame["edition"].iloc[0]) if len(res.frame) else int(res.meta.get("edition", 0))].append((path, res))
     frames = []
+    national: dict[int, pd.DataFrame] = {}
     for edition, items in sorted(editions.items()):
         merged: pd.DataFrame | None = None
         vintage = str(items[0][1].meta.get("vintage"))
@@ -716,6 +724,7 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
         else:
             merged["crosswalked"] = False
         merged["edition"] = edition
+        national[edition] = merged
         kept = merged[merged["lsoa_code"].isin(lsoa_set)]
         for path, res in items:
             use(path, res, len(kept))
@@ -725,7 +734,7 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
         frames.append(kept)
     if not frames:
         raise DatasetError("No English Indices of Deprivation file was recognised.")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), national
 
 
 def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, ANN202

@@ -66,8 +66,11 @@ def info(
 ) -> None:
     """Show a dataset's manifest: sources, vintage, table counts, catchments, synthetic or not."""
     from .dataset import dataset_summary
+    from .la_deprivation import MANIFEST_KEY, summary_for_path, summary_lines, summary_records
 
     man = dataset_summary(dataset)
+    depr = summary_for_path(dataset, man)
+    man[MANIFEST_KEY] = summary_records(depr)
     if as_json:
         typer.echo(json.dumps(man, indent=1, ensure_ascii=False))
         return
@@ -98,6 +101,11 @@ def info(
         typer.echo(f"File {row.status}: {row.file}: {row.reason}")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
+    typer.echo("Deprivation of the local authorities, upper tiers and ICBs (MHCLG's summary measures):")
+    if depr.empty:
+        typer.echo("  not available: the dataset has no IMD ranks")
+    for line in summary_lines(depr):
+        typer.echo(line)
 
 
 @app.command()
@@ -201,6 +209,51 @@ def inequality(
         typer.echo(json.dumps(rep, default=float))
         return
     typer.echo(rep["text"])
+
+
+@app.command()
+def practices(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
+    pcn: Annotated[str | None, typer.Option("--pcn", help="Keep the practices of this PCN (code).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period (default: latest).")] = None,
+    overdispersion: Annotated[
+        str, typer.Option("--overdispersion", help="Funnel limits: none, multiplicative or additive.")
+    ] = "none",
+) -> None:
+    """Compare GP practices: CIs, rank in PCN and among deprivation peers, funnel status."""
+    from .dataset import load_dataset
+    from .exports import write_table
+    from .practice_compare import compare_practices, filter_practices, practice_table
+
+    ds = load_dataset(dataset)
+    data = compare_practices(ds, indicator, period=period, overdispersion=overdispersion)
+    table = practice_table(filter_practices(data, pcn=[pcn] if pcn else ()))
+    table.insert(2, "pcn_code", data.loc[table.index, "pcn_code"])
+    for col in ("geography", "indicator", "period"):
+        table[col] = data.loc[table.index, col]
+    path = write_table(table, out, ds=ds, kind="practices")
+    n_flag = int(table["flagged"].sum())
+    typer.echo(f"{len(table)} practices{f' in PCN {pcn}' if pcn else ''}, {n_flag} flagged; wrote {path}")
+
+
+@app.command()
+def profile(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    area: Annotated[str, typer.Option("--area", help="Area code (LSOA, MSOA, ward, LAD, PCN) or practice code.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """The profile of one area: every indicator there, its deprivation and the practices serving it."""
+    from .dataset import load_dataset
+    from .profile import area_profile
+
+    ds = load_dataset(dataset)
+    prof = area_profile(ds, area)
+    if as_json:
+        typer.echo(json.dumps(prof.to_dict(), ensure_ascii=False))
+        return
+    typer.echo(prof.text())
 
 
 @app.command(name="map")

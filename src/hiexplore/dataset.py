@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,6 +80,16 @@ class Dataset:
     registrations: pd.DataFrame
     indicators: pd.DataFrame
     population: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # What is derived from the tables, built on first use by :func:`derived` (key -> result);
+    # not part of the content: never compared, printed or written.
+    _area_at_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _catchment_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _deprivation_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _features_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indicator_rows_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _zoom_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -139,21 +149,30 @@ class Dataset:
         return f"Sources: {shown}. Open Government Licence v3.0."
 
 
-def derived(ds: object, name: str, key: Hashable, build: Callable[[], T], *, keep: int = 16) -> T:
-    """``build()`` once per loaded dataset object and ``key``, kept in ``ds.__dict__[name]``.
+def derived(ds: Dataset, name: str, key: Hashable, build: Callable[[], T], *, keep: int = 16) -> T:
+    """``build()`` once per loaded dataset object and ``key``, kept in the cache field ``name``.
 
     What is derived from a dataset (the share matrix, the indicators split by key, spatial
     indexes, deprivation per geography) stays true because a loaded dataset is not changed in
     place; the key names what it depends on. At most ``keep`` results are kept per name (the
-    cache is emptied when a new key would exceed it; ``keep=1`` keeps only the latest). Objects
-    without a ``__dict__`` get a fresh result every time.
+    cache is emptied when a new key would exceed it; ``keep=1`` keeps only the latest). A
+    :class:`Dataset` declares each cache as a field (an undeclared name is a programming error);
+    other objects keep it in their ``__dict__``, and objects without one get a fresh result.
     """
-    cache: dict[Hashable, Any] = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
+    if isinstance(ds, Dataset):
+        if name not in _CACHE_FIELDS:
+            raise AttributeError(f"Dataset has no derived cache {name!r}; declare it as a field ({sorted(_CACHE_FIELDS)})")
+        cache: dict[Hashable, Any] = getattr(ds, name)
+    else:
+        cache = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
     if key not in cache:
         if len(cache) >= keep:
             cache.clear()
         cache[key] = build()
     return cache[key]
+
+
+_CACHE_FIELDS = frozenset(f.name for f in fields(Dataset) if f.name.endswith("_cache"))
 
 
 def _period_sort_key(period: str) -> tuple:

@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .dataset import Dataset
 from .errors import RequestError
 
 __all__ = [
@@ -87,14 +88,15 @@ def figure_notes(attrs: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
+def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tuple[str, str]]:
     """(field, value) pairs describing sources, periods, methods, thresholds and generation time."""
     rows: list[tuple[str, str]] = [
         ("generated", datetime.now(UTC).replace(microsecond=0).isoformat()),
-        ("content", "flags" if kind == "flags" else "ranked outreach target list"),
+        ("content", {"flags": "flags", "practices": "GP practice comparison (95% CIs, rank in PCN and "
+                     "among practices of the same IMD quintile, funnel plot status)"}.get(kind, "ranked outreach target list")),
     ]
     if ds is not None:
-        man = ds.manifest  # type: ignore[attr-defined]
+        man = ds.manifest
         rows.append(("dataset", str(man.get("name"))))
         if man.get("synthetic"):
             rows.append(("SYNTHETIC", "generated demo data: not real figures"))
@@ -112,6 +114,13 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
                 "neighbourhood figures are apportioned through MODELLED practice catchments "
                 "(spatial interaction model), not observed registrations",
             ))
+    if "imd_decile" in frame and "geography" in frame and (frame["geography"].astype(str) != "lsoa").any():
+        rows.append((
+            "imd_decile",
+            "for areas other than LSOAs: the decile of the population-weighted mean LSOA IMD rank "
+            "(registered patients for practices and PCNs), not an MHCLG measure; MHCLG's local "
+            "authority summaries are in `hiexplore info`",
+        ))
     if "indicator" in frame:
         rows.append(("indicators", ", ".join(sorted(frame["indicator"].astype(str).unique()))))
     if "period" in frame:
@@ -129,7 +138,7 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
             rows.append((key, json.dumps(frame.attrs[key], default=str)))
     rows.extend(figure_notes(frame.attrs))
     if ds is not None:
-        for src in ds.manifest.get("sources", []):  # type: ignore[attr-defined]
+        for src in ds.manifest.get("sources", []):
             rows.append((
                 "source",
                 f"{src.get('title')} | {src.get('publisher')} | {src.get('period')} | "
@@ -138,15 +147,15 @@ def metadata_rows(ds: object | None, frame: pd.DataFrame, kind: str) -> list[tup
     return rows
 
 
-def to_geoframe(frame: pd.DataFrame, ds: object) -> gpd.GeoDataFrame:
+def to_geoframe(frame: pd.DataFrame, ds: Dataset) -> gpd.GeoDataFrame:
     """Attach geometry: area polygons, or practice points for the practice geography."""
     geography = str(frame["geography"].iloc[0]) if "geography" in frame and len(frame) else "lsoa"
     if geography == "practice":
-        pr = ds.practices.set_index("practice_code")  # type: ignore[attr-defined]
+        pr = ds.practices.set_index("practice_code")
         lon = frame["area_code"].map(pr["longitude"])
         lat = frame["area_code"].map(pr["latitude"])
         return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    areas = ds.areas  # type: ignore[attr-defined]
+    areas = ds.areas
     polys = areas[areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["geometry"]
     geom = frame["area_code"].map(polys)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom.to_numpy(), crs=4326), crs=4326)
@@ -162,7 +171,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, *, ds: object | None = None, kind: str = "flags") -> Path:
+def write_table(frame: pd.DataFrame, path: str | Path, *, ds: Dataset | None = None, kind: str = "flags") -> Path:
     """Write ``frame`` in the format named by the extension of ``path``."""
     p = Path(path)
     ext = p.suffix.lower()

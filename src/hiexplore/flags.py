@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from .apportion import _indicator_rows, area_figures
 from .catalogue import get_indicator, standard_for
-from .dataset import derived
+from .dataset import Dataset, derived
 from .errors import RequestError
 from .periods import OUT_OF_DATE_YEARS, FigureAge, figure_age, mixed_periods_note
 from .stats.compare import compare_with_benchmark, standard_band
@@ -109,7 +109,7 @@ def _target_pct(indicator: str, period: str) -> tuple[float | None, float | None
     return target, std.acceptable, std.achievable
 
 
-def benchmark_value(ds: object, indicator: str, period: str, benchmark: str) -> tuple[float, str]:
+def benchmark_value(ds: Dataset, indicator: str, period: str, benchmark: str) -> tuple[float, str]:
     """The benchmark's value (percent) and a label: England, the dataset's ICB, or any area code."""
     ind_rows = _indicator_rows(ds, indicator)
     rows = ind_rows[(ind_rows["indicator"] == indicator) & (ind_rows["period"] == period)]
@@ -124,7 +124,7 @@ def benchmark_value(ds: object, indicator: str, period: str, benchmark: str) -> 
         r = eng.iloc[0]
         return _row_value(r), "England"
     if b.lower() == "icb":
-        icb_codes = ds.lookup["icb_code"].dropna().unique()  # type: ignore[attr-defined]
+        icb_codes = ds.lookup["icb_code"].dropna().unique()
         icb = rows[(rows["area_type"] == "icb") & rows["area_code"].isin(icb_codes)]
         if len(icb):
             return _row_value(icb.iloc[0]), f"ICB {icb.iloc[0]['area_code']}"
@@ -153,12 +153,15 @@ def _row_value(r: pd.Series) -> float:
     return float(r["value"])
 
 
-def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.DataFrame:
+def area_deprivation(ds: Dataset, geography: str, area_codes: pd.Series) -> pd.DataFrame:
     """IMD decile and score of each area: LSOAs directly; other areas population-weighted.
 
     For an aggregate (MSOA, ward, LAD, PCN, practice) the decile is that of the
     population-weighted mean LSOA rank (practices and PCNs weight by registered patients, as
-    Fingertips' practice IMD score does), placed on the national LSOA rank deciles.
+    Fingertips' practice IMD score does), placed on the national LSOA rank deciles. That is
+    **not** an MHCLG measure (it groups areas for gradients); MHCLG's own summaries of a local
+    authority or ICB (average score, rank of average rank, share of LSOAs in the most deprived
+    10%) are :func:`hiexplore.la_deprivation.deprivation_summary`.
     """
     table, edition = _deprivation_table(ds, geography)
     out = pd.DataFrame({"area_code": area_codes})
@@ -174,19 +177,19 @@ def area_deprivation(ds: object, geography: str, area_codes: pd.Series) -> pd.Da
     return out
 
 
-def _deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
+def _deprivation_table(ds: Dataset, geography: str) -> tuple[pd.DataFrame, int]:
     """Rank, score and decile per area code of ``geography`` (latest edition), once per dataset.
 
     Kept in ``ds.__dict__`` like the spatial weights: every indicator's flags need the same
     table, and the population-weighted means take a groupby over the registrations.
     """
-    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+    dep: pd.DataFrame = ds.deprivation
     return derived(ds, "_deprivation_cache", (geography, id(dep), len(dep)),
                    lambda: _build_deprivation_table(ds, geography))
 
 
-def _build_deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, int]:
-    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+def _build_deprivation_table(ds: Dataset, geography: str) -> tuple[pd.DataFrame, int]:
+    dep: pd.DataFrame = ds.deprivation
     edition = int(dep["edition"].max())
     d = dep[dep["edition"] == edition].set_index("lsoa_code")
     n_national = 33755 if edition >= 2025 else 32844
@@ -194,17 +197,17 @@ def _build_deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, 
         table = d[[c for c in ("imd_rank", "imd_score", "imd_decile") if c in d]]
     else:
         if geography in ("practice", "pcn", "sub_icb"):
-            reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+            reg: pd.DataFrame = ds.registrations
             w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
             if geography == "practice":
                 w = w.rename(columns={"practice_code": "area_code"})
             else:
-                pr = ds.practices.set_index("practice_code")[f"{geography}_code"]  # type: ignore[attr-defined]
+                pr = ds.practices.set_index("practice_code")[f"{geography}_code"]
                 w["area_code"] = w["practice_code"].map(pr)
         else:
-            lk: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+            lk: pd.DataFrame = ds.lookup
             w = lk[["lsoa_code", f"{geography}_code"]].rename(columns={f"{geography}_code": "area_code"})
-            pop = ds.population.set_index("lsoa_code")["population"] if len(ds.population) else None  # type: ignore[attr-defined]
+            pop = ds.population.set_index("lsoa_code")["population"] if len(ds.population) else None
             w["w"] = w["lsoa_code"].map(pop).fillna(1.0) if pop is not None else 1.0
         w = w.assign(rank=w["lsoa_code"].map(d["imd_rank"]))
         if "imd_score" in d:
@@ -226,38 +229,38 @@ def _build_deprivation_table(ds: object, geography: str) -> tuple[pd.DataFrame, 
     return table, edition
 
 
-def _features(ds: object, geography: str, codes: pd.Series) -> pd.DataFrame:
+def _features(ds: Dataset, geography: str, codes: pd.Series) -> pd.DataFrame:
     """Deprivation domain scores and Census shares of each area (population-weighted)."""
-    key = (geography, id(ds.deprivation), id(ds.population))  # type: ignore[attr-defined]
+    key = (geography, id(ds.deprivation), id(ds.population))
     table = derived(ds, "_features_cache", key, lambda: _feature_table(ds, geography))
     if geography == "lsoa":
         return table.reindex(codes).reset_index()
     return table.reindex(codes).reset_index().rename(columns={"index": "area_code"})
 
 
-def _feature_table(ds: object, geography: str) -> pd.DataFrame:
+def _feature_table(ds: Dataset, geography: str) -> pd.DataFrame:
     """The table behind :func:`_features`, indexed by area code."""
-    dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+    dep: pd.DataFrame = ds.deprivation
     edition = int(dep["edition"].max())
     d = dep[dep["edition"] == edition]
     cols = [c for c in d.columns if (c.endswith("_score") or c.endswith("_rank")) and d[c].notna().mean() > 0.9]
     cols = [c for c in cols if c.endswith("_score")] or cols
     feats = d[["lsoa_code", *cols]]
-    pop: pd.DataFrame = ds.population  # type: ignore[attr-defined]
+    pop: pd.DataFrame = ds.population
     if len(pop):
         shares = [c for c in pop.columns if c.startswith("share_") and pop[c].notna().mean() > 0.9]
         feats = feats.merge(pop[["lsoa_code", *shares]], on="lsoa_code", how="left")
     if geography == "lsoa":
         return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code")
     if geography in ("practice", "pcn"):
-        reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
+        reg: pd.DataFrame = ds.registrations
         w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
         if geography == "pcn":
-            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")["pcn_code"])  # type: ignore[attr-defined]
+            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")["pcn_code"])
         else:
             w["area_code"] = w["practice_code"]
     else:
-        lk: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+        lk: pd.DataFrame = ds.lookup
         w = lk[["lsoa_code", f"{geography}_code"]].rename(columns={f"{geography}_code": "area_code"})
         w["w"] = w["lsoa_code"].map(pop.set_index("lsoa_code")["population"]).fillna(1.0) if len(pop) else 1.0
     m = w.merge(feats, on="lsoa_code", how="inner")
@@ -269,12 +272,12 @@ def _feature_table(ds: object, geography: str) -> pd.DataFrame:
     return g[fcols]
 
 
-def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permutations: int) -> pd.Series:
+def _clusters(ds: Dataset, geography: str, figs: pd.DataFrame, seed: int, permutations: int) -> pd.Series:
     if geography not in SPATIAL_GEOGRAPHIES:
         return pd.Series("not assessed", index=figs.index)
     from .spatial import local_moran_rate, queen_weights
 
-    areas = ds.areas  # type: ignore[attr-defined]
+    areas = ds.areas
     polys = areas[areas["area_type"] == geography].set_index("area_code")
     ok = figs[(figs["denominator"] > 0) & figs["area_code"].isin(polys.index)]
     if len(ok) < 8:
@@ -291,7 +294,7 @@ def _clusters(ds: object, geography: str, figs: pd.DataFrame, seed: int, permuta
     return labels
 
 
-def _expected(ds: object, geography: str, figs: pd.DataFrame, seed: int) -> tuple[np.ndarray, pd.Series, dict]:
+def _expected(ds: Dataset, geography: str, figs: pd.DataFrame, seed: int) -> tuple[np.ndarray, pd.Series, dict]:
     from .stats.expected import expected_uptake, vs_expected
 
     feats = _features(ds, geography, figs["area_code"])
@@ -527,7 +530,7 @@ def _reasons(
 
 
 def compute_flags(
-    ds: object,
+    ds: Dataset,
     indicator: str,
     geography: str,
     *,
@@ -673,7 +676,7 @@ def _priority(figs: pd.DataFrame, weights: PriorityWeights) -> np.ndarray:
 
 
 def compute_targets(
-    ds: object,
+    ds: Dataset,
     indicators: list[str],
     geography: str,
     *,
@@ -697,7 +700,7 @@ def compute_targets(
     ``attrs["suppressed"]`` lists the suppression summaries of the indicators.
     """
     if not indicators:
-        raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+        raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))
     per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights,
                          out_of_date_years=out_of_date_years) for k in indicators]
     long = pd.concat(per, ignore_index=True)

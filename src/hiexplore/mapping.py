@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import get_indicator, standard_for
-from .dataset import derived
+from .dataset import Dataset, derived
 from .errors import RequestError
 
 __all__ = [
@@ -28,18 +28,18 @@ DEPRIVATION_MEASURES = (
 )
 
 
-def caveat_note(ds: object, geography: str) -> str | None:
+def caveat_note(ds: Dataset, geography: str) -> str | None:
     """The synthetic / modelled / partial warning that must travel with a figure, or None."""
     notes = []
-    if getattr(ds, "synthetic", False):
+    if ds.synthetic:
         notes.append("SYNTHETIC demo data: not real figures.")
-    damaged = (getattr(ds, "manifest", None) or {}).get("damaged_files") or []
+    damaged = (ds.manifest or {}).get("damaged_files") or []
     if damaged:  # counted, not named: file names are user text and this note is shown as markdown
         notes.append(
             f"PARTIAL: this dataset was built without {len(damaged)} damaged source file(s) (listed on "
             "the Data page and by `hiexplore info`); its figures lack their data."
         )
-    if getattr(ds, "catchment_source", "") == "modelled" and geography not in ("practice",):
+    if ds.catchment_source == "modelled" and geography not in ("practice",):
         notes.append(
             "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "
             "catchments (spatial interaction model), not observed registrations."
@@ -48,7 +48,7 @@ def caveat_note(ds: object, geography: str) -> str | None:
 
 
 def map_values(
-    ds: object,
+    ds: Dataset,
     indicator: str | None,
     geography: str,
     *,
@@ -65,12 +65,12 @@ def map_values(
     if layer == "deprivation":
         from .flags import area_deprivation
 
-        dep: pd.DataFrame = ds.deprivation  # type: ignore[attr-defined]
+        dep: pd.DataFrame = ds.deprivation
         editions = sorted(dep["edition"].unique())
         ed = int(edition or editions[-1])
         if ed not in editions:
             raise RequestError(f"IoD edition {ed} is not in this dataset.", valid=[str(e) for e in editions])
-        areas = ds.areas  # type: ignore[attr-defined]
+        areas = ds.areas
         codes = areas.loc[areas["area_type"] == geography, "area_code"]
         if measure != "imd" or geography == "lsoa":
             col = f"{measure}_decile"
@@ -81,7 +81,7 @@ def map_values(
             if geography == "lsoa":
                 vals = pd.DataFrame({"area_code": codes, "value": codes.map(d[col]).to_numpy()})
             else:
-                lk = ds.lookup[["lsoa_code", f"{geography}_code"]] if geography != "pcn" else None  # type: ignore[attr-defined]
+                lk = ds.lookup[["lsoa_code", f"{geography}_code"]] if geography != "pcn" else None
                 if lk is None:
                     raise RequestError("Domain deciles are mapped at LSOA, MSOA, ward or LAD level.",
                                        valid=["lsoa", "msoa", "ward", "lad"])
@@ -93,19 +93,26 @@ def map_values(
             vals = pd.DataFrame({"area_code": codes.to_numpy(), "value": dd["imd_decile"].to_numpy()})
         vals["area_name"] = vals["area_code"].map(areas.drop_duplicates("area_code").set_index("area_code")["area_name"])
         label = "IMD" if measure == "imd" else measure.replace("_", " ").title() + " domain"
+        title = f"{label} decile, English Indices of Deprivation {ed}"
+        legend_title = f"{label} decile (IoD{ed})"
+        if geography != "lsoa":  # not an MHCLG measure: say what it is (see la_deprivation for theirs)
+            how = ("decile of the population-weighted mean LSOA rank" if measure == "imd"
+                   else "mean of its LSOAs' deciles, rounded")
+            title = f"{label}: {how} (not an MHCLG measure), English Indices of Deprivation {ed}"
+            legend_title = f"{label}, {how} (IoD{ed})"
         legend = {
-            "title": f"{label} decile, English Indices of Deprivation {ed}",
+            "title": title,
             "units": "decile (1 = most deprived 10% of England)",
             "scheme": "equal_interval",
             "k": 10 if vals["value"].nunique() > 5 else 5,
             "higher_is_better": True,
-            "legend_title": f"{label} decile (IoD{ed})",
+            "legend_title": legend_title,
             "thresholds": None,
             "period": f"IoD{ed}",
         }
         return vals, legend
     if indicator is None:
-        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
     from .flags import compute_flags
 
     ind = get_indicator(indicator)
@@ -133,7 +140,7 @@ def map_values(
 
 
 def indicator_map(
-    ds: object,
+    ds: Dataset,
     indicator: str | None,
     geography: str = "lsoa",
     *,
@@ -162,7 +169,7 @@ def indicator_map(
     if zoom_levels is None:
         from .maps_national import ZOOM_MAP_THRESHOLD
 
-        n_areas = int((ds.areas["area_type"] == geography).sum())  # type: ignore[attr-defined]
+        n_areas = int((ds.areas["area_type"] == geography).sum())
         zoom_levels = n_areas > ZOOM_MAP_THRESHOLD
     if zoom_levels:
         from .maps_national import national_indicator_map
@@ -175,7 +182,7 @@ def indicator_map(
     vals, legend = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition, measure=measure)
     if values is not None:  # the app passes flags it already holds
         vals = values
-    areas = ds.areas  # type: ignore[attr-defined]
+    areas = ds.areas
     polys = areas[areas["area_type"] == geography][["area_code", "area_name", "geometry"]]
     vals = layer_columns(vals, layer)
     return choropleth(
@@ -217,18 +224,18 @@ def tooltip_fields(frames: list[pd.DataFrame]) -> dict[str, str]:
     return {col: label for col, label in TOOLTIP_FIELDS if any(col in f for f in frames)}
 
 
-def map_practices(ds: object) -> pd.DataFrame:
+def map_practices(ds: Dataset) -> pd.DataFrame:
     """GP practices with a location, as the maps draw them."""
-    pr: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
+    pr: pd.DataFrame = ds.practices
     return pr.dropna(subset=["latitude", "longitude"])[
         ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
     ]
 
 
-def map_source_line(ds: object) -> str:
+def map_source_line(ds: Dataset) -> str:
     """Sources, build date and the OS copyright line printed on every map."""
-    manifest = ds.manifest  # type: ignore[attr-defined]
-    source = ds.provenance_line(limit=2) if hasattr(ds, "provenance_line") else ""  # type: ignore[attr-defined]
+    manifest = ds.manifest
+    source = ds.provenance_line(limit=2)
     return (f"{source} Built {str(manifest.get('created', ''))[:10]}. "
             "Contains OS data © Crown copyright and database right.")
 
@@ -246,7 +253,7 @@ def legend_arguments(legend: dict[str, Any], scheme: str | None, k: int | None) 
     }
 
 
-def area_at(ds: object, geography: str, lat: float, lon: float) -> str | None:
+def area_at(ds: Dataset, geography: str, lat: float, lon: float) -> str | None:
     """The code of the ``geography`` area containing the point (WGS84 degrees), or None.
 
     What a click on a map means for the app: the national zoom map draws local authorities or
@@ -260,7 +267,7 @@ def area_at(ds: object, geography: str, lat: float, lon: float) -> str | None:
         return None
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    areas = ds.areas  # type: ignore[attr-defined]
+    areas = ds.areas
 
     def index_of_areas() -> tuple[np.ndarray, Any]:
         polys = areas[areas["area_type"] == geography]

@@ -48,6 +48,8 @@ from .safe_text import script_json
 if TYPE_CHECKING:  # pragma: no cover
     import folium
 
+    from .dataset import Dataset
+
 __all__ = [
     "ZOOM_MAP_THRESHOLD",
     "ZoomLevel",
@@ -621,7 +623,7 @@ def zoom_choropleth(
 
 
 def _level_values(
-    ds: object, indicator: str | None, geography: str, *, layer: str, period: str | None,
+    ds: Dataset, indicator: str | None, geography: str, *, layer: str, period: str | None,
     edition: int | None, measure: str, clusters: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     from .mapping import map_values
@@ -632,14 +634,14 @@ def _level_values(
     from .flags import compute_flags
 
     if indicator is None:
-        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
+        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
     vals = compute_flags(ds, indicator, geography, period=period, with_clusters=clusters,
                          with_expected=False)
     return vals, {}
 
 
 def national_indicator_map(
-    ds: object,
+    ds: Dataset,
     indicator: str | None,
     geography: str = "lsoa",
     *,
@@ -678,7 +680,7 @@ def national_indicator_map(
             f"The last zoom level must be the mapped geography {geography!r}.",
             valid=[lv.geography for lv in chain],
         )
-    areas_all = ds.areas  # type: ignore[attr-defined]
+    areas_all = ds.areas
     legend: dict[str, Any] = {}
     parts = []
     for lv in chain:
@@ -701,7 +703,7 @@ def national_indicator_map(
 
         _, legend = map_values(ds, indicator, "lad", layer=layer, period=period, edition=edition,
                                measure=measure)
-    cache = ds.__dict__.setdefault("_zoom_geometry_cache", {}) if hasattr(ds, "__dict__") else {}
+    cache = ds._zoom_geometry_cache  # the dataset's own field: geometry is the same for every map
     if len(cache) > 12:
         cache.clear()
     return zoom_choropleth(
