@@ -197,7 +197,7 @@ def test_profile_of_an_lsoa(demo: Dataset) -> None:
     assert prof.practices["share"].is_monotonic_decreasing and prof.practices["share"].sum() <= 1 + 1e-9
     assert "SYNTHETIC" in (prof.caveat or "") and prof.source
     table = prof.table()
-    assert list(table.columns[:3]) == ["indicator", "period", "value %"] and len(table) == len(prof.indicators)
+    assert list(table.columns[:4]) == ["indicator", "period", "age", "value %"] and len(table) == len(prof.indicators)
     assert prof.deprivation_line().startswith("IMD ")
 
 

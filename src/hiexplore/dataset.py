@@ -88,6 +88,7 @@ class Dataset:
     _features_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _indicator_rows_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _zoom_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 

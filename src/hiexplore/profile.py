@@ -90,7 +90,8 @@ class AreaProfile:
         """JSON-safe (``hiexplore profile --json``): missing figures are null."""
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-            return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out]
+            return [{k: (v.isoformat()[:10] if hasattr(v, "isoformat") else v.item() if hasattr(v, "item") else v)
+                     for k, v in r.items()} for r in out]
 
         return {
             "area_code": self.area_code, "area_name": self.area_name, "geography": self.geography,
