@@ -39,12 +39,19 @@ def build(
         typer.Option("--areas", help="Comma-separated LAD, county, ICB, sub-ICB or region codes to keep."),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: folder name).")] = None,
+    allow_unplaced: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unplaced",
+            help="Build even if more than 5% of an ICB's commissioned practices (or patients) cannot be placed.",
+        ),
+    ] = False,
 ) -> None:
     """Read every official file recognised under the source folders and write the canonical dataset."""
     from .build import build_dataset
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] if areas else None
-    build_dataset(source, out, areas=codes, name=name, echo=typer.echo)
+    build_dataset(source, out, areas=codes, name=name, echo=typer.echo, allow_unplaced=allow_unplaced)
 
 
 @app.command()
@@ -117,7 +124,7 @@ def fetch(
 def flags(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")],
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
     benchmark: Annotated[str, typer.Option("--benchmark", help="england, icb or an area code.")] = "england",
     period: Annotated[str | None, typer.Option("--period", help="Period (default: latest).")] = None,
@@ -138,7 +145,7 @@ def flags(
 def targets(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key(s), comma-separated.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")],
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
     top: Annotated[int | None, typer.Option("--top", min=1, help="Keep the N highest priorities.")] = None,
     benchmark: Annotated[str, typer.Option("--benchmark")] = "england",
@@ -159,7 +166,7 @@ def targets(
 def inequality(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")] = "lsoa",
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")] = "lsoa",
     by: Annotated[str, typer.Option("--by", help="imd_decile or imd_quintile.")] = "imd_decile",
     period: Annotated[str | None, typer.Option("--period")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,

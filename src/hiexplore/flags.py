@@ -49,7 +49,7 @@ FLAG_COLUMNS = [
     "vs_benchmark", "standard_band", "imd_decile", "core20", "expected_value", "vs_expected",
     "cluster", "people_to_reach", "priority_score", "priority_rank", "flagged", "reasons",
 ]
-FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn")
+FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn", "icb", "sub_icb")
 SPATIAL_GEOGRAPHIES = ("lsoa", "msoa", "ward")
 LOW_CONFIDENCE_DENOMINATOR = 30.0  # apportioned estimates resting on fewer people are marked
 SEED = 20261123
@@ -239,11 +239,11 @@ def _feature_table(ds: object, geography: str) -> pd.DataFrame:
         feats = feats.merge(pop[["lsoa_code", *shares]], on="lsoa_code", how="left")
     if geography == "lsoa":
         return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code")
-    if geography in ("practice", "pcn"):
+    if geography in ("practice", "pcn", "sub_icb"):
         reg: pd.DataFrame = ds.registrations  # type: ignore[attr-defined]
         w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
-        if geography == "pcn":
-            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")["pcn_code"])  # type: ignore[attr-defined]
+        if geography != "practice":
+            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")[f"{geography}_code"])  # type: ignore[attr-defined]
         else:
             w["area_code"] = w["practice_code"]
     else:
