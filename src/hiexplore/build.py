@@ -726,10 +726,11 @@ def _check_unplaced(commissioned: pd.DataFrame, allow: bool, echo: Echo, notes: 
     echo(f"Unplaced: {len(listed)} commissioned practices could not be placed (code, name, postcode):")
     for line in lines[:200]:
         echo(line)
-    size = commissioned["list_size"].fillna(0.0)
-    icb = commissioned["icb_code"].astype("string").fillna("?")
-    by_n = miss.groupby(icb).mean()
-    by_pat = (size * miss).groupby(icb).sum() / size.groupby(icb).sum().replace(0, np.nan)
+    size = pd.Series(pd.to_numeric(commissioned["list_size"]).to_numpy(dtype="float64"), index=commissioned.index).fillna(0.0)
+    missf = pd.Series(miss.to_numpy(dtype="float64"), index=commissioned.index)
+    icb = commissioned["icb_code"].astype(str).where(commissioned["icb_code"].notna(), "?")
+    by_n = missf.groupby(icb).mean()
+    by_pat = (size * missf).groupby(icb).sum() / size.groupby(icb).sum().replace(0, np.nan)
     over = sorted(
         c for c in by_n.index
         if by_n[c] > UNPLACED_LIMIT or (pd.notna(by_pat.get(c)) and by_pat[c] > UNPLACED_LIMIT)
