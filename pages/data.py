@@ -13,6 +13,7 @@ from app_support.data import DATA_DIR, available_datasets
 from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
+from hiexplore.dataset import unplaced_practices
 from hiexplore.errors import HiexploreError
 from hiexplore.io import READERS
 from hiexplore.uploads import ALLOWED_SUFFIXES, DEFAULT_MAX_BYTES, check_upload, safe_dataset_path
@@ -78,6 +79,9 @@ st.subheader("3. Build a dataset")
 name = st.text_input("Dataset name (letters, digits, - and _)", value="my-area")
 areas = st.text_input("Keep only these areas (LAD, county, ICB or region codes, comma-separated; blank = all)",
                       value="", placeholder="E06000016,E06000017,E10000018")
+allow_unplaced = st.checkbox(
+    "Build even if more than 5% of an ICB's practices cannot be placed (they are listed either way)",
+    value=False, key="allow_unplaced")
 if st.button("Build", type="primary", disabled=not sources):
     try:
         target = safe_dataset_path(DATA_DIR, name)
@@ -97,7 +101,7 @@ if st.button("Build", type="primary", disabled=not sources):
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] or None
     try:
-        build_dataset(sources, target, areas=codes, name=name, echo=echo)
+        build_dataset(sources, target, areas=codes, name=name, echo=echo, allow_unplaced=allow_unplaced)
     except HiexploreError as err:
         bar.empty()
         st.error(f"Build failed; nothing was replaced. {err}")
@@ -106,6 +110,18 @@ if st.button("Build", type="primary", disabled=not sources):
     st.success(f"Built dataset {name!r}. Choose it in the sidebar.")
     shutil.rmtree(staging, ignore_errors=True)
     available_datasets()
+
+st.subheader("Practices that could not be placed")
+unplaced = unplaced_practices(ds.manifest)
+if len(unplaced):
+    st.warning(f"{len(unplaced)} practices of {ds.name!r} could not be placed: they keep their practice figures "
+               "but are not on the map and have no catchment, so their patients are missing from neighbourhood figures.")
+    st.dataframe(unplaced, hide_index=True)
+else:
+    st.markdown(f"Every practice of {ds.name!r} was placed from its postcode.")
+membership = ds.manifest.get("practice_membership") or {}
+if membership:
+    st.caption("Practices by why they belong (in_area_by): " + ", ".join(f"{k} {v}" for k, v in membership.items()))
 
 st.subheader("Datasets")
 for dname, path in available_datasets().items():

@@ -150,11 +150,15 @@ if len(ok) >= 3:
     source_caption(ds, indicator, period)
 
 # --- table and download
-cols = ["area_code", "practice_name", "pcn_name", "list_size", "numerator", "denominator", "value", "lower_ci_95",
+cols = ["area_code", "practice_name", "in_area_by", "pcn_name", "list_size", "numerator", "denominator", "value", "lower_ci_95",
         "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
         "rank_among_peers", "peers", "people_to_reach", "flagged", "reasons"]
 table = sel[[c for c in cols if c in sel]].sort_values("value")
+if "in_area_by" in table:
+    st.caption("In area by: 'commissioner' (commissioned for the dataset's areas, wherever it stands), "
+               "'location' (stands inside them, commissioned elsewhere) or 'both'.")
 st.dataframe(table, hide_index=True, column_config={
+    "in_area_by": st.column_config.TextColumn("in area by"),
     "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
     "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
     "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),

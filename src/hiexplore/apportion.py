@@ -359,6 +359,8 @@ def area_figures(
         out = in_dataset.rename(columns={})[["area_code", "numerator", "denominator", "value"]].copy()
         names = practices.set_index("practice_code")["practice_name"]
         out["area_name"] = out["area_code"].map(names)
+        if "in_area_by" in practices:  # commissioner, location or both: why it is the area's
+            out["in_area_by"] = out["area_code"].map(practices.set_index("practice_code")["in_area_by"])
         out["method"] = METHOD_PUBLISHED
         out["catchment_source"] = "not used"
     elif geography in ("icb", "sub_icb") and "in_area_by" in practices:
@@ -517,4 +519,10 @@ def commissioned_figures(
         out["value"] = np.where(out["denominator"] > 0, 100 * out["numerator"] / out["denominator"], np.nan)
     out["method"] = METHOD_COMMISSIONED
     out["catchment_source"] = "not used"
+    out["basis_note"] = [
+        f"sum of {int(n)} commissioned practices"
+        + (f"; {int(e)} with a suppressed denominator (1-4) estimated from their published coverage" if e else "")
+        + (f"; {u:g} children with no known practice (COVER V81999) added" if u else "")
+        for n, e, u in zip(out["practices"], out["estimated_practices"], out["unregistered"], strict=True)
+    ]
     return out

@@ -847,10 +847,13 @@ def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_we
         notes.append(f"{len(fit.unallocated)} practices could not be allocated by the catchment model")
     reg = reg[reg["patients"] > 0].reset_index(drop=True)
     reg["catchment_source"] = "modelled"
-    outside = reg.loc[~reg["in_area"], "patients"].sum() / max(reg["patients"].sum(), 1)
+    own = reg
+    if "in_area_by" in practices:
+        own = reg[reg["practice_code"].isin(set(practices.loc[practices["in_area_by"] != "catchment", "practice_code"]))]
+    outside = own.loc[~own["in_area"], "patients"].sum() / max(own["patients"].sum(), 1)
     msg = (
         f"Catchments MODELLED for {reg['practice_code'].nunique()} practices (spatial interaction model; "
-        f"{outside:.1%} of their patients modelled as living outside the dataset's areas)"
+        f"{outside:.1%} of the areas' own practices' patients modelled as living outside the dataset's areas)"
     )
     echo(msg)
     notes.append(msg)

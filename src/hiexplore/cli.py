@@ -87,6 +87,16 @@ def info(
     typer.echo(f"Indicators loaded ({len(loaded)}): {', '.join(loaded)}")
     for item in man.get("indicators_not_loaded", []):
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
+    if man.get("practice_membership"):
+        typer.echo("Practices by membership (in_area_by): "
+                   + ", ".join(f"{k} {v}" for k, v in man["practice_membership"].items()))
+    from .dataset import unplaced_practices
+
+    unplaced = unplaced_practices(man)
+    if len(unplaced):
+        typer.echo(f"Unplaced practices ({len(unplaced)}): not on the map, no catchment")
+        for r in unplaced.itertuples():
+            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}  ({r.reason})")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
 

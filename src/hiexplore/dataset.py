@@ -42,6 +42,7 @@ from .errors import DatasetError
 from .schemas import SCHEMA_FINGERPRINT, TABLES, structure_matches, validate_table
 
 __all__ = [
+    "unplaced_practices",
     "TABLE_FILES",
     "Dataset",
     "write_dataset",
@@ -355,3 +356,13 @@ def dataset_summary(path: str | Path) -> dict[str, Any]:
     man["tables"] = counts
     man["path"] = str(p.resolve())
     return man
+
+
+def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The practices a build could not place (``code, name, postcode, icb, reason``), from the manifest.
+
+    What the Data page lists and ``hiexplore info`` prints; empty (with the columns) when none.
+    """
+    cols = ["practice_code", "practice_name", "postcode", "icb_code", "reason"]
+    rows = manifest.get("unplaced_practices") or []
+    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)

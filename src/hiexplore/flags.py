@@ -572,6 +572,9 @@ def compute_flags(
         f"low confidence: an estimate resting on fewer than {low_confidence_below:g} eligible people",
         np.where(figs["method"] == "published", "published figure", "estimate (apportioned)"),
     )
+    if "basis_note" in figs:  # sums of commissioned practices say what they rest on
+        figs["estimate_note"] = np.where(figs["low_confidence"], figs["estimate_note"], figs["basis_note"])
+        figs = figs.drop(columns="basis_note")
     sig_worse = figs["vs_benchmark"] == "Worse"
     figs["flagged"] = (figs["denominator"] > 0) & (sig_worse | (figs["standard_band"] == "below acceptable"))
     figs["priority_score"] = _priority(figs, weights)
