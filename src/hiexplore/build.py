@@ -618,6 +618,10 @@ def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, a
     for col in ("pcn_code", "pcn_name"):
         if col not in pr:
             pr[col] = pd.NA
+    # QOF marks practices in no PCN with the code "U": not a PCN
+    no_pcn = pr["pcn_code"].notna() & ~pr["pcn_code"].astype("string").str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False)
+    if no_pcn.any():
+        pr.loc[no_pcn, ["pcn_code", "pcn_name"]] = pd.NA
     sub_to_icb: dict[str, str] = {}
     if {"sub_icb_code_nhs", "icb_code_nhs"} <= set(lookup.columns):
         sub_to_icb = lookup.dropna(subset=["sub_icb_code_nhs"]).drop_duplicates("sub_icb_code_nhs").set_index(
