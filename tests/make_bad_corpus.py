@@ -989,12 +989,36 @@ def _fix_dbf_date(data: bytes) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
+def build_epraccur_row_cases(ctx: dict[str, object]) -> None:
+    """One bad row in epraccur (issue 11 item 4): normalised with a note, never 'not recognised'.
+
+    The row is the second of the file, inside the head a sniffer looks at.
+    """
+    t, _codes = llr_practices()
+    base = "gp/epraccur_2023-02-20.zip"
+    code = _cells(t.rows[1])[0]
+    add("epraccur__lower_case_code.csv", "ods_epraccur", "csv", "one practice code in lower case", "bad numbers",
+        "accepted", t.set(1, 0, code.lower()).bytes(), note=r"lower case.*upper case.*row\(s\) 2",
+        base=base, description="a hand-edited row; the code is upper-cased and the row named in a note")
+    padded = t.set(1, 0, code + "   ").set(1, 9, _cells(t.rows[1])[9] + "  ")
+    add("epraccur__trailing_spaces.csv", "ods_epraccur", "csv", "trailing spaces in a code and a postcode",
+        "bad numbers", "accepted", padded.bytes(), note=r"spaces.*trimmed.*row\(s\): 2", base=base,
+        description="fixed-width padding left by a spreadsheet export; trimmed with a note")
+    add("epraccur__serial_open_date.csv", "ods_epraccur", "csv", "open date as a spreadsheet serial (27120)",
+        "bad numbers", "accepted", t.set(1, 10, "27120").bytes(), note=r"serial.*1974-04-01.*row\(s\) 2",
+        base=base, description="the file went through Excel, which turned 19740401 into its day number")
+    add("epraccur__text_open_date.csv", "ods_epraccur", "csv", "open date as text in the second row",
+        "bad numbers", "error", t.set(1, 10, "April 1974").bytes(), row=True, column=True, base=base,
+        description="not a date hiexplore can read: the error names row 2 and the Open Date column")
+
+
 def generate() -> dict[str, bytes]:
     CASES.clear()
     VALID.clear()
     ctx = build_csv_cases()
     build_workbook_cases(ctx)
     build_geo_cases(ctx)
+    build_epraccur_row_cases(ctx)
     files: dict[str, bytes] = {c.case: c.data for c in CASES}
     files.update({f"valid/{k}": v for k, v in VALID.items()})
     buf = io.StringIO()
