@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     active = epr[(epr["status"] == "open") & (epr["setting"] == 4) & epr["practice_code"].str.match(r"^[A-Z]\d{5}$")]
     pr = ds.practices.set_index("practice_code")
     placed = pr.index[pr["latitude"].notna()]
-    english = active[active["icb_code"].astype("string").str.startswith("Q").fillna(False)]  # ICBs; Wales: 7A*
+    english = active[active["icb_code"].astype("string").str.startswith("Q").fillna(False)
+                     & (active["icb_code"] != "Q99")]  # English ICBs; Q99 (7A* sub-codes) is Wales
     share = float(english["practice_code"].isin(placed).mean())
     lsoas = int((ds.areas["area_type"] == "lsoa").sum())
     unplaced = len(ds.manifest.get("unplaced_practices") or [])

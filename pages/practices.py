@@ -42,7 +42,9 @@ try:
 except HiexploreError as err:
     st.error(str(err))
     st.stop()
-data = flags.merge(pr, left_on="area_code", right_on="practice_code", how="left")
+# flags already carry in_area_by for practices (exports keep it); the practice table adds the rest
+data = flags.merge(pr.drop(columns=[c for c in ("in_area_by",) if c in flags]), left_on="area_code",
+                   right_on="practice_code", how="left")
 
 f1, f2, f3, f4 = st.columns(4)
 with f1:

@@ -21,6 +21,7 @@ from hiexplore.errors import DatasetError, RequestError
 from hiexplore.flags import FLAG_GEOGRAPHIES, compute_flags
 
 LLR_AREAS = ["E06000016", "E06000017", "E10000018"]
+APP = Path(__file__).resolve().parents[1] / "app.py"
 COVER_GP = "immunisation/cover_gp_quarterly"
 CODEPOINT = "postcodes/os_codepoint_open_2025_4"
 
@@ -181,7 +182,9 @@ def test_unplaced_practices_stop_the_build_unless_allowed(no_le_postcodes: Path,
     assert not (tmp_path / "out").exists()
 
 
-def test_allow_unplaced_builds_and_lists_them(no_le_postcodes: Path, tmp_path: Path) -> None:
+def test_allow_unplaced_builds_and_lists_them(
+    no_le_postcodes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from hiexplore.build import build_dataset
 
     out = build_dataset([no_le_postcodes], tmp_path / "out", areas=LLR_AREAS, allow_unplaced=True)
@@ -199,3 +202,28 @@ def test_allow_unplaced_builds_and_lists_them(no_le_postcodes: Path, tmp_path: P
     assert any(n.startswith("built with --allow-unplaced") for n in ds.manifest["notes"])
     # practice figures still exist for the unplaced: a practice is not lost for lack of a position
     assert set(listed) & set(ds.practices["practice_code"]) == set(listed)
+    # the Data page lists them (code, name, postcode)
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(out))
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [d.value for d in at.dataframe]
+    table = next(t for t in shown if "practice_code" in t.columns)
+    assert "C82001" in set(table["practice_code"]) and "LE8 0LG" in set(table["postcode"])
+    assert any("could not be placed" in w.value for w in at.warning)
+
+
+def test_practices_page_shows_in_area_by(llr, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(llr.path))
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.switch_page("pages/practices.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "in_area_by" in d.value.columns)
+    assert set(table["in_area_by"]) <= {"commissioner", "location", "both"} and "both" in set(table["in_area_by"])
+    assert "C82076" in set(table["area_code"])  # standing in LLR, Lincolnshire's: still on the page
