@@ -123,7 +123,12 @@ def test_apportioning_uses_the_eligible_age_band(llr) -> None:
     assert eligible_columns("cervical_screening_25_49", llr.registrations) == ("patients_age_16_49",)
     lsoa = area_figures(llr, "mmr1_24m", "lsoa")
     assert (lsoa["weighted_by"] == "registered patients aged 0-15").all()
-    prac = area_figures(llr, "mmr1_24m", "practice").dropna(subset=["denominator"])
+    # every practice of the catchment model: the areas' own and the neighbours lending patients
+    ind = llr.indicators
+    prac = ind[(ind["indicator"] == "mmr1_24m") & (ind["area_type"] == "practice")
+               & (ind["period"] == lsoa["period"].iloc[0])
+               & ind["area_code"].isin(set(llr.practices["practice_code"]))].dropna(subset=["denominator"])
+    assert len(prac) > len(area_figures(llr, "mmr1_24m", "practice").dropna(subset=["denominator"]))
     out = lsoa.attrs["out_of_area"]
     # conservation with the age-band weights: in-area LSOAs + the reported out-of-area part
     assert lsoa["denominator"].sum() + out["denominator"] == pytest.approx(
