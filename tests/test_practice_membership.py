@@ -154,9 +154,11 @@ def test_cli_flags_accepts_icb(llr, tmp_path: Path) -> None:
 def test_no_practices_message_names_the_cause(llr) -> None:
     import dataclasses
 
-    empty = dataclasses.replace(
+    ind = llr.indicators
+    empty = dataclasses.replace(  # as a build leaves it: no practices, so no practice rows either
         llr,
         practices=llr.practices.iloc[0:0],
+        indicators=ind[ind["area_type"] != "practice"].reset_index(drop=True),
         manifest={**llr.manifest, "unplaced_practices": [{"practice_code": "C82001"}]},
     )
     with pytest.raises(RequestError) as err:

@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .catalogue import get_indicator
-from .dataset import derived
+from .dataset import derived, own_practices
 from .errors import RequestError
 
 __all__ = [
@@ -342,15 +342,16 @@ def area_figures(
     """
     if geography not in GEOGRAPHIES:
         raise RequestError(f"Unknown geography {geography!r}.", valid=list(GEOGRAPHIES))
+    if ds.practices.empty:  # type: ignore[attr-defined]
+        get_indicator(indicator)  # an unknown key is still named as such
+        raise RequestError(_no_practices_message(ds))
     indicators: pd.DataFrame = _indicator_rows(ds, indicator)
     period = _check_request(indicators, indicator, period)
     prac_rows = practice_figures(indicators, indicator, period)
     practices: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
-    if practices.empty:
-        raise RequestError(_no_practices_message(ds))
-    if geography in ("practice", "pcn") and "in_area_by" in practices:
+    if geography in ("practice", "pcn"):
         # the areas' own practices; neighbours only lend their patients to LSOA figures
-        members = practices[practices["in_area_by"] != "catchment"]
+        members = own_practices(practices)
     else:
         members = practices
     known = set(members["practice_code"].tolist())  # a set: Arrow-string isin is slow here

@@ -43,6 +43,7 @@ from .schemas import SCHEMA_FINGERPRINT, TABLES, structure_matches, validate_tab
 
 __all__ = [
     "unplaced_practices",
+    "own_practices",
     "TABLE_FILES",
     "Dataset",
     "write_dataset",
@@ -366,3 +367,14 @@ def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
     cols = ["practice_code", "practice_name", "postcode", "icb_code", "reason"]
     rows = manifest.get("unplaced_practices") or []
     return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+
+def own_practices(practices: pd.DataFrame) -> pd.DataFrame:
+    """The areas' own practices: commissioned for them or standing inside them.
+
+    Drops the neighbours (``in_area_by == "catchment"``) that only lend the patients they have in
+    the areas to neighbourhood figures; datasets built before ``in_area_by`` keep every row.
+    """
+    if "in_area_by" not in practices:
+        return practices
+    return practices[practices["in_area_by"] != "catchment"]
