@@ -229,3 +229,17 @@ def test_practices_page_shows_in_area_by(llr, monkeypatch: pytest.MonkeyPatch) -
     table = next(d.value for d in at.dataframe if "in_area_by" in d.value.columns)
     assert set(table["in_area_by"]) <= {"commissioner", "location", "both"} and "both" in set(table["in_area_by"])
     assert "C82076" in set(table["area_code"])  # standing in LLR, Lincolnshire's: still on the page
+
+
+def test_practice_export_carries_in_area_by(llr, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hiexplore.cli import app
+
+    out = tmp_path / "practices.csv"
+    res = CliRunner().invoke(app, ["flags", "--dataset", str(llr.path), "--indicator", "mmr1_24m",
+                                   "--geography", "practice", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    back = pd.read_csv(out, encoding="utf-8-sig").set_index("area_code")
+    assert back.loc["C82076", "in_area_by"] == "location" and back.loc["C82001", "in_area_by"] == "both"
+    assert not back.index.isin(llr.practices.loc[llr.practices["in_area_by"] == "catchment", "practice_code"]).any()
