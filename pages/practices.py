@@ -17,6 +17,8 @@ from hiexplore.stats.funnel import estimate_overdispersion, funnel_curve, funnel
 
 ensure_router()
 
+DOT_PLOT_EACH_END = 30  # practices drawn at each end of the dot plot when more are selected
+
 ds = current_dataset()
 st.title("Practices: compare GP practices")
 st.caption("Filter practices, compare them on any indicator with 95% confidence intervals, and see "
@@ -96,6 +98,9 @@ st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {indicator_lab
 # --- comparison with CIs
 chart = sel.dropna(subset=["value"]).sort_values("value")
 no_figure = len(sel) - len(chart)
+with_figure = len(chart)
+if with_figure > 2 * DOT_PLOT_EACH_END:  # a national selection: the ends, not 6,000 rows
+    chart = pd.concat([chart.head(DOT_PLOT_EACH_END), chart.tail(DOT_PLOT_EACH_END)])
 fig = go.Figure()
 fig.add_trace(go.Scatter(
     x=chart["value"], y=chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")",
@@ -117,7 +122,10 @@ fig.update_layout(
     showlegend=False,
 )
 st.plotly_chart(fig, width="stretch")
-st.caption((f"{no_figure} selected practices have no published figure (suppressed small numbers) and are only in the table. " if no_figure else "")
+st.caption((f"The chart shows the {DOT_PLOT_EACH_END} lowest and {DOT_PLOT_EACH_END} highest of {with_figure:,} "
+            "selected practices; filter by ICB, sub-ICB or PCN to see the others (all are in the table). "
+            if with_figure > 2 * DOT_PLOT_EACH_END else "")
+           + (f"{no_figure} selected practices have no published figure (suppressed small numbers) and are only in the table. " if no_figure else "")
            + "Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
            "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
 source_caption(ds, indicator, period)

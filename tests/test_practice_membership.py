@@ -243,3 +243,23 @@ def test_practice_export_carries_in_area_by(llr, tmp_path: Path) -> None:
     back = pd.read_csv(out, encoding="utf-8-sig").set_index("area_code")
     assert back.loc["C82076", "in_area_by"] == "location" and back.loc["C82001", "in_area_by"] == "both"
     assert not back.index.isin(llr.practices.loc[llr.practices["in_area_by"] == "catchment", "practice_code"]).any()
+
+
+def test_practices_dot_plot_shows_the_ends_of_a_large_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At national scale (6,000 practices) the dot plot draws the 30 lowest and 30 highest."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from hiexplore.demo import write_demo
+
+    out = tmp_path / "demo"
+    write_demo(out, 400, 120, 5)
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(out))
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.switch_page("pages/practices.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"][0]["y"]) == 60
+    assert any("30 lowest and 30 highest" in c.value for c in at.caption)
