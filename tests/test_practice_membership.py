@@ -263,3 +263,14 @@ def test_practices_dot_plot_shows_the_ends_of_a_large_selection(tmp_path: Path, 
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["data"][0]["y"]) == 60
     assert any("30 lowest and 30 highest" in c.value for c in at.caption)
+
+
+def test_no_placed_practice_is_never_a_successful_build(tmp_path: Path) -> None:
+    """Without any postcode file even --allow-unplaced stops, naming the cause; nothing is written."""
+    _need_shared()
+    from hiexplore.build import build_dataset
+
+    src = _mirror(tmp_path, {str(p.relative_to(SHARED_DATA)) for p in (SHARED_DATA / CODEPOINT).glob("*.csv")})
+    with pytest.raises(DatasetError, match="could be placed: no postcode file .* was recognised") as err:
+        build_dataset([src], tmp_path / "out", areas=["E06000017"], allow_unplaced=True)
+    assert "Code-Point" in str(err.value) and not (tmp_path / "out").exists()

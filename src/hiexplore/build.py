@@ -670,6 +670,14 @@ def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, a
         f = r.frame.drop_duplicates("practice_code").set_index("practice_code")["list_size"]
         sizes = f if sizes is None else sizes.combine_first(f)
     pr["list_size"] = pr["practice_code"].map(sizes) if sizes is not None else np.nan
+    if not placed.any():  # without positions no practice can be found inside the areas either
+        raise DatasetError(
+            f"None of the {len(pr):,} open GP practices could be placed: no postcode file (OS Code-Point "
+            "Open, ONS or NHS Postcode Directory) "
+            + ("was recognised" if not pcs else "holds their postcodes")
+            + ", so neither the practices standing in the areas nor any catchment can be found. Add the "
+            "postcode file(s) to the source folder."
+        )
     unplaced = _check_unplaced(pr[commissioned], allow_unplaced, echo, notes)
     pr = pr[pr["in_area_by"] != ""].copy()
     if not (pr["in_area_by"] != "catchment").any():
