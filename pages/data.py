@@ -12,7 +12,7 @@ from app_support.data import DATA_DIR, available_datasets, upload_staging
 from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, left_out_files, validation_report
-from hiexplore.dataset import read_manifest
+from hiexplore.dataset import read_manifest, unplaced_practices
 from hiexplore.errors import DamagedFileError, HiexploreError, InputFileError
 from hiexplore.io import READERS
 from hiexplore.safe_text import markdown_text as md
@@ -94,6 +94,9 @@ skip_damaged = st.checkbox(
     help="Build without data files that cannot be opened (truncated, empty, an HTML page...). Each is "
     "listed with its reason here and in the dataset's manifest. Unticked, a damaged file stops the build.",
 )
+allow_unplaced = st.checkbox(
+    "Build even if more than 5% of an ICB's practices cannot be placed (they are listed either way)",
+    value=False, key="allow_unplaced")
 if st.button("Build", type="primary", disabled=not sources):
     try:
         target = safe_dataset_path(DATA_DIR, name)
@@ -113,7 +116,8 @@ if st.button("Build", type="primary", disabled=not sources):
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] or None
     try:
-        build_dataset(sources, target, areas=codes, name=name, echo=echo, skip_damaged=skip_damaged)
+        build_dataset(sources, target, areas=codes, name=name, echo=echo, skip_damaged=skip_damaged,
+                      allow_unplaced=allow_unplaced)
     except DamagedFileError as err:
         bar.empty()
         st.error("Build stopped on damaged file(s); nothing was replaced. Replace or remove them, or tick "
@@ -146,6 +150,18 @@ if left_out.empty:
     st.caption("None: every file under its sources was read and used (or this dataset predates the listing).")
 else:
     st.dataframe(left_out, hide_index=True)
+
+st.subheader("Practices that could not be placed")
+unplaced = unplaced_practices(ds.manifest)
+if len(unplaced):
+    st.warning(f"{len(unplaced)} practices of {md(ds.name)} could not be placed: they keep their practice figures "
+               "but are not on the map and have no catchment, so their patients are missing from neighbourhood figures.")
+    st.dataframe(unplaced, hide_index=True)
+else:
+    st.markdown(f"Every practice of {md(ds.name)} was placed from its postcode.")
+membership = ds.manifest.get("practice_membership") or {}
+if membership:
+    st.caption("Practices by why they belong (in_area_by): " + md(", ".join(f"{k} {v}" for k, v in membership.items())))
 
 st.subheader("Datasets")
 for dname, path in available_datasets().items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -24,6 +25,8 @@ from hiexplore.safe_text import markdown_text as md
 from hiexplore.stats.funnel import FUNNEL_LEFT_OUT
 
 ensure_router()
+
+DOT_PLOT_EACH_END = 30  # practices drawn at each end of the dot plot when more are selected
 
 ds = current_dataset()
 st.title("Practices: compare GP practices")
@@ -85,6 +88,9 @@ if age_mark:
 chart = sel.dropna(subset=["value", "lower_ci_95", "upper_ci_95"]).sort_values("value")
 no_figure = len(sel) - len(chart)
 suppressed_sel = int(sel["funnel"].eq(FUNNEL_LEFT_OUT).sum())
+with_figure = len(chart)
+if with_figure > 2 * DOT_PLOT_EACH_END:  # a national selection: the ends, not 6,000 rows
+    chart = pd.concat([chart.head(DOT_PLOT_EACH_END), chart.tail(DOT_PLOT_EACH_END)])
 fig = go.Figure()
 fig.add_trace(go.Scatter(
     # names are data: plotly reads pseudo-HTML in labels, so they are escaped; the template is constant
@@ -107,9 +113,12 @@ fig.update_layout(
     showlegend=False,
 )
 st.plotly_chart(fig, width="stretch")
-st.caption((f"{no_figure} selected practices are only in the table: "
-            f"{suppressed_sel} with fewer than 5 eligible (suppressed: a value but no interval), "
-            f"{no_figure - suppressed_sel} with no published figure. " if no_figure else "")
+st.caption((f"The chart shows the {DOT_PLOT_EACH_END} lowest and {DOT_PLOT_EACH_END} highest of {with_figure:,} "
+            "selected practices; filter by ICB, sub-ICB or PCN to see the others (all are in the table). "
+            if with_figure > 2 * DOT_PLOT_EACH_END else "")
+           + (f"{no_figure} selected practices are only in the table: "
+              f"{suppressed_sel} with fewer than 5 eligible (suppressed: a value but no interval), "
+              f"{no_figure - suppressed_sel} with no published figure. " if no_figure else "")
            + "Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
            "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
 source_caption(ds, indicator, period)
@@ -144,7 +153,12 @@ if funnel is not None:
 
 # --- table and download
 table = practice_table(sel)
+if "in_area_by" in table:
+    st.caption("In area by: 'commissioner' (commissioned for the dataset's areas, wherever it stands), "
+               "'location' (stands inside them, commissioned elsewhere), 'both', or 'catchment' "
+               "(a neighbouring practice whose patients live here).")
 st.dataframe(table, hide_index=True, column_config={
+    "in_area_by": st.column_config.TextColumn("in area by"),
     "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
     "value_note": st.column_config.TextColumn("value note", width="large"),
     "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),

@@ -1338,6 +1338,106 @@ def build_suppression_cases() -> None:
         description="kept with value_note 'fewer than 5 eligible (suppressed): 66.7%, no interval'; never flagged")
 
 
+def build_epraccur_row_cases(ctx: dict[str, object]) -> None:
+    """One bad row in epraccur (issue 11 item 4): normalised with a note, never 'not recognised'.
+
+    The row is the second of the file, inside the head a sniffer looks at.
+    """
+    t, _codes = llr_practices()
+    base = "gp/epraccur_2023-02-20.zip"
+    code = _cells(t.rows[1])[0]
+    add("epraccur__lower_case_code.csv", "ods_epraccur", "csv", "one practice code in lower case", "bad numbers",
+        "accepted", t.set(1, 0, code.lower()).bytes(), note=r"lower case.*upper case.*row\(s\) 2",
+        base=base, description="a hand-edited row; the code is upper-cased and the row named in a note")
+    padded = t.set(1, 0, code + "   ").set(1, 9, _cells(t.rows[1])[9] + "  ")
+    add("epraccur__trailing_spaces.csv", "ods_epraccur", "csv", "trailing spaces in a code and a postcode",
+        "bad numbers", "accepted", padded.bytes(), note=r"spaces.*trimmed.*row\(s\): 2", base=base,
+        description="fixed-width padding left by a spreadsheet export; trimmed with a note")
+    add("epraccur__serial_open_date.csv", "ods_epraccur", "csv", "open date as a spreadsheet serial (27120)",
+        "bad numbers", "accepted", t.set(1, 10, "27120").bytes(), note=r"serial.*1974-04-01.*row\(s\) 2",
+        base=base, description="the file went through Excel, which turned 19740401 into its day number")
+    add("epraccur__text_open_date.csv", "ods_epraccur", "csv", "open date as text in the second row",
+        "bad numbers", "error", t.set(1, 10, "April 1974").bytes(), row=True, column=True, base=base,
+        description="not a date hiexplore can read: the error names row 2 and the Open Date column")
+
+
+def build_postcode_directory_cases(ctx: dict[str, object]) -> None:
+    """ONSPD and NHSPD (issue 12 item 2): Rutland's real Code-Point positions in the published layouts.
+
+    Neither directory is in ../shared/data, so each case writes Code-Point Open rows of LE15
+    (gp_practice_postcodes.csv) into the record specification of the ONS Postcode Directory
+    User Guide (header ``pcd, pcd2, pcds, dointr, doterm, ..., oseast1m, osnrth1m, osgrdind, ...,
+    lsoa21, msoa21``) and of the NHSPD User Guide (headerless; OSEAST1M/OSNRTH1M at fields 37/38,
+    LSOA21 at 48 of 49).
+    """
+    base = "postcodes/os_codepoint_open_2025_4/gp_practice_postcodes.csv"
+    cp = [r for r in csv.reader(read_text(base).splitlines()) if r and r[0].startswith("LE15")][:12]
+    head = ("pcd,pcd2,pcds,dointr,doterm,oscty,ced,oslaua,osward,parish,usertype,oseast1m,osnrth1m,"
+            "osgrdind,oshlthau,nhser,ctry,rgn,streg,pcon,eer,teclec,ttwa,pct,itl,statsward,oa01,casward,"
+            "npark,lsoa01,msoa01,ur01ind,oac01,oa11,lsoa11,msoa11,wz11,sicbl,bua24,ru11ind,oac11,lat,long,"
+            "lep1,lep2,pfa,imd,calncv,icb,oa21,lsoa21,msoa21").split(",")
+
+    def onspd(rows: list[list[str]], edit: Callable[[int, dict[str, str]], None] | None = None) -> bytes:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(head)
+        for i, r in enumerate(rows):
+            out, inw = r[0].split()
+            rec = dict.fromkeys(head, "")
+            rec.update(pcd=(out + inw) if len(out) == 4 else f"{out:<4}{inw}"[:7], pcd2=f"{out:<4} {inw}",
+                       pcds=r[0], dointr="198001", oslaua=r[8], osward=r[9], oseast1m=r[2], osnrth1m=r[3],
+                       osgrdind="1", ctry="E92000001")
+            if edit:
+                edit(i, rec)
+            w.writerow([rec[c] for c in head])
+        return buf.getvalue().encode()
+
+    def nhspd(rows: list[list[str]], edit: Callable[[int, list[str]], None] | None = None) -> bytes:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        for i, r in enumerate(rows):
+            out, inw = r[0].split()
+            rec = [""] * 49
+            rec[0], rec[1], rec[2], rec[8], rec[11] = f"{out:<4} {inw}", r[0], "198001", r[8], "1"
+            rec[36], rec[37] = r[2], r[3].zfill(7)
+            if edit:
+                edit(i, rec)
+            w.writerow(rec)
+        return buf.getvalue().encode()
+
+    ok_on, ok_nh = onspd(cp), nhspd(cp)
+    # the valid set's directory places every practice of the valid epraccur slice (the Code-Point
+    # slice holds only Rutland's postcodes): a build from valid/ must not stop on unplaced practices
+    t, _codes = llr_practices()
+    wanted = {_cells(r)[9].strip() for r in t.rows}
+    every = [r for r in csv.reader(read_text(base).splitlines()) if r and r[0] in wanted]
+    VALID["onspd.csv"] = onspd(every)
+    for name, rd, good in (("onspd", "ons_postcode_directory", ok_on), ("nhspd", "nhs_postcode_directory", ok_nh)):
+        add(f"{name}__truncated.csv", rd, "csv", "cut in the middle of a row", "truncated", "error",
+            good[: len(good) // 2], base=base)
+        add(f"{name}__empty.csv", rd, "csv", "empty file", "empty", "error", b"", base=base)
+        add(f"{name}__gzip_truncated.csv.gz", rd, "gz", "truncated gzip", "truncated", "error",
+            gz(good)[: len(gz(good)) // 2], base=base)
+    add("onspd__bad_easting.csv", "ons_postcode_directory", "csv", "an easting with a letter", "bad numbers",
+        "error", onspd(cp, lambda i, r: r.update(oseast1m="49x123") if i == 3 else None), row=True, column=True,
+        base=base)
+    add("onspd__terminated_and_no_grid.csv", "ons_postcode_directory", "csv",
+        "a terminated postcode and one without a grid reference", "value notes/suppression", "accepted",
+        onspd(cp, lambda i, r: r.update(doterm="202301") if i == 1 else
+              (r.update(oseast1m="0", osnrth1m="0") if i == 2 else None)),
+        note=r"1 terminated.*1 without a grid reference", base=base)
+    add("onspd__no_easting_column.csv", "ons_postcode_directory", "csv", "the oseast1m column left out",
+        "columns", "error", b"pcds,dointr,doterm,osnrth1m\n" + b"".join(
+            f"{r[0]},198001,,{r[3]}\n".encode() for r in cp), row=True, base=base)
+    add("nhspd__northing_off_grid.csv", "nhs_postcode_directory", "csv", "a northing beyond Great Britain",
+        "bad numbers", "error", nhspd(cp, lambda i, r: r.__setitem__(37, "9999999") if i == 4 else None),
+        row=True, column=True, base=base)
+    add("nhspd__short_rows.csv", "nhs_postcode_directory", "csv", "rows of 20 fields (not the NHSPD layout)",
+        "columns", "error", b"".join(
+            (",".join(f'"{c}"' for c in (next(csv.reader([line]))[:20])) + "\n").encode()
+            for line in ok_nh.decode().splitlines()), row=True, base=base)
+
+
 def generate() -> dict[str, bytes]:
     CASES.clear()
     VALID.clear()
@@ -1347,6 +1447,8 @@ def generate() -> dict[str, bytes]:
     build_geocheck_cases(ctx)
     build_damaged_cases()
     build_suppression_cases()
+    build_epraccur_row_cases(ctx)
+    build_postcode_directory_cases(ctx)
     files: dict[str, bytes] = {c.case: c.data for c in CASES}
     files.update({f"valid/{k}": v for k, v in VALID.items()})
     buf = io.StringIO()

@@ -62,15 +62,22 @@ def test_llr_facts(llr) -> None:
     assert len(dep25) == 634 and dep25["imd_decile"].between(1, 10).all()
     dep19 = llr.deprivation[llr.deprivation["edition"] == 2019]
     assert dep19["crosswalked"].all() and dep19["imd_decile"].notna().all()
-    # all 134 active LLR GP practices are placed inside an LLR LSOA
+    # all 134 active LLR GP practices are placed inside an LLR LSOA, commissioned and located
     qk1 = llr.practices[llr.practices["icb_code"] == "QK1"]
     assert len(qk1) == 134 and qk1["lsoa_code"].isin(lsoas["area_code"]).all()
+    assert (qk1["in_area_by"] == "both").all()
+    # two practices stand in LLR but are commissioned elsewhere (C82076 by Lincolnshire); practices
+    # over the border lend the patients they have in LLR to its neighbourhood figures
+    by = llr.practices.set_index("practice_code")["in_area_by"]
+    assert set(by[by == "location"].index) == {"C82040", "C82076"}
+    assert (by == "catchment").sum() >= 10 and llr.manifest["unplaced_practices"] == []
     # each practice's catchment sums to its list size, counting patients outside the areas
     reg = llr.registrations.groupby("practice_code")["patients"].sum()
     sizes = llr.practices.set_index("practice_code")["list_size"].reindex(reg.index)
     assert np.allclose(reg, sizes, rtol=1e-9)
-    outside = llr.registrations.loc[~llr.registrations["in_area"], "patients"].sum()
-    assert 0 < outside < 0.05 * reg.sum()
+    own = llr.registrations[llr.registrations["practice_code"].isin(by[by != "catchment"].index)]
+    outside = own.loc[~own["in_area"], "patients"].sum()
+    assert 0 < outside < 0.05 * own["patients"].sum()
     assert (llr.registrations["catchment_source"] == "modelled").all()
     # immunisation (COVER) and cervical screening are loaded; breast/bowel are listed as not loaded
     assert {"mmr1_24m", "cervical_screening_25_49"} <= set(llr.indicator_keys())
@@ -90,7 +97,9 @@ def test_flags_every_indicator_on_llr(llr, geography: str) -> None:
     for key in llr.indicator_keys():
         f = compute_flags(llr, key, geography, permutations=99)
         assert len(f) and f["reasons"].notna().all()
-        if geography != "practice":
+        if geography in ("icb", "sub_icb"):
+            assert (f["method"] == "sum of commissioned practices").all()
+        elif geography != "practice":
             assert f["method"].iloc[0] in ("apportioned from practices", "sum of practices")
 
 
@@ -114,7 +123,12 @@ def test_apportioning_uses_the_eligible_age_band(llr) -> None:
     assert eligible_columns("cervical_screening_25_49", llr.registrations) == ("patients_age_16_49",)
     lsoa = area_figures(llr, "mmr1_24m", "lsoa")
     assert (lsoa["weighted_by"] == "registered patients aged 0-15").all()
-    prac = area_figures(llr, "mmr1_24m", "practice").dropna(subset=["denominator"])
+    # every practice of the catchment model: the areas' own and the neighbours lending patients
+    ind = llr.indicators
+    prac = ind[(ind["indicator"] == "mmr1_24m") & (ind["area_type"] == "practice")
+               & (ind["period"] == lsoa["period"].iloc[0])
+               & ind["area_code"].isin(set(llr.practices["practice_code"]))].dropna(subset=["denominator"])
+    assert len(prac) > len(area_figures(llr, "mmr1_24m", "practice").dropna(subset=["denominator"]))
     out = lsoa.attrs["out_of_area"]
     # conservation with the age-band weights: in-area LSOAs + the reported out-of-area part
     assert lsoa["denominator"].sum() + out["denominator"] == pytest.approx(

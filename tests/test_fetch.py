@@ -87,3 +87,32 @@ def test_fetch_errors(server, tmp_path: Path) -> None:
         resolve_source("bogus")
     with pytest.raises(RequestError, match="fingertips:<indicator id>"):
         resolve_source("fingertips:abc")
+
+
+@pytest.mark.parametrize("key", ["codepoint-open", "onspd"])
+def test_fetch_knows_postcode_sources(server, tmp_path: Path, key: str) -> None:
+    """Code-Point Open and the ONSPD at their official open addresses, served from 127.0.0.1."""
+    import zipfile
+
+    from test_io_postcode_directories import _codepoint_rows, onspd_text
+
+    root, base = server
+    url, name = resolve_source(key)
+    assert url.startswith("https://") and name.endswith(".zip")
+    dest = root / urlsplit(url).path.lstrip("/")  # the query (?area=GB&format=CSV&redirect) is not a path
+    dest.parent.mkdir(parents=True)
+    rows = _codepoint_rows(n=40)
+    with zipfile.ZipFile(dest, "w") as zf:
+        if key == "codepoint-open":  # the product's layout: Data/CSV/<area>.csv, headerless
+            zf.writestr("Data/CSV/le.csv", "".join(",".join(f'"{c}"' if not c.isdigit() else c for c in r) + "\n"
+                                                   for r in rows))
+        else:
+            zf.writestr("Data/ONSPD_MAY_2020_UK.csv", onspd_text(rows))
+    out = tmp_path / "downloads"
+    fetch_sources([key], out, base_url=base, echo=lambda _: None)
+    got = out / name
+    assert got.read_bytes() == dest.read_bytes()
+    reader = recognise(got)
+    assert reader is not None and reader.kind == "postcodes"
+    frame = reader.read(got)[0].frame
+    assert len(frame) == 40 and frame["easting"].notna().all()

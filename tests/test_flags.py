@@ -90,8 +90,8 @@ def test_formula_cells_are_neutralised() -> None:
 
 
 def test_bad_requests(ds, tmp_path: Path) -> None:
-    with pytest.raises(RequestError, match="Unknown geography 'icb'.*lsoa, msoa, ward, lad, practice, pcn"):
-        compute_flags(ds, "mmr1_24m", "icb")
+    with pytest.raises(RequestError, match="Unknown geography 'region'.*lsoa, msoa, ward, lad, practice, pcn, icb, sub_icb"):
+        compute_flags(ds, "mmr1_24m", "region")
     with pytest.raises(RequestError, match="Unknown indicator"):
         compute_flags(ds, "nope", "lsoa")
     with pytest.raises(RequestError, match="Unknown benchmark"):

@@ -683,7 +683,11 @@ def test_cover_gp_quarters_practices_and_keys(cover_gp):
         f = res.frame
         assert set(f["period"].unique()) == {GP_PERIODS[name[:2]]}, name
         assert set(f["indicator"].unique()) == COVER_KEYS
-        assert set(f["area_type"].unique()) == {"practice", "icb", "england"}
+        assert set(f["area_type"].unique()) == {"practice", "icb", "icb_unregistered", "england"}
+        # V81999 (practice unknown) rows are each ICB's unregistered children, not practices
+        unreg = f[f["area_type"] == "icb_unregistered"]
+        assert len(unreg) and not unreg.duplicated(["indicator", "area_code"]).any()
+        assert not f.loc[f["area_type"] == "practice", "area_code"].str.startswith("V81").any()
         qk1 = f[(f["area_type"] == "practice") & (f["parent_code"] == "QK1")]
         # SOURCES.md: 126-127 QK1 rows a quarter, one of them V81999 ("practice unknown")
         assert 126 <= qk1["area_code"].nunique() <= 127, name

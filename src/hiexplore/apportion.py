@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .catalogue import get_indicator
-from .dataset import Dataset, derived
+from .dataset import Dataset, derived, own_practices
 from .errors import RequestError
 from .suppression import mark_suppressed, suppression_summary
 
@@ -46,12 +46,18 @@ __all__ = [
     "apportion_to_lsoa",
     "aggregate_lsoa",
     "area_figures",
+    "commissioned_figures",
+    "METHOD_COMMISSIONED",
+    "SUPPRESSED_MAX_DENOMINATOR",
 ]
 
 GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "icb", "practice", "pcn", "sub_icb")
 METHOD_APPORTIONED = "apportioned from practices"
 METHOD_PUBLISHED = "published"
 METHOD_AGGREGATED = "sum of practices"
+METHOD_COMMISSIONED = "sum of commissioned practices"
+#: COVER suppresses practice denominators below 5 but still publishes their coverage
+SUPPRESSED_MAX_DENOMINATOR = 4
 
 
 @dataclass(frozen=True)
@@ -344,19 +350,31 @@ def area_figures(
     """
     if geography not in GEOGRAPHIES:
         raise RequestError(f"Unknown geography {geography!r}.", valid=list(GEOGRAPHIES))
+    if ds.practices.empty:  # type: ignore[attr-defined]
+        get_indicator(indicator)  # an unknown key is still named as such
+        raise RequestError(_no_practices_message(ds))
     indicators: pd.DataFrame = _indicator_rows(ds, indicator)
     period = _check_request(indicators, indicator, period)
     prac_rows = practice_figures(indicators, indicator, period)
     practices: pd.DataFrame = ds.practices
-    known = set(practices["practice_code"].tolist())  # a set: Arrow-string isin is slow here
+    if geography in ("practice", "pcn"):
+        # the areas' own practices; neighbours only lend their patients to LSOA figures
+        members = own_practices(practices)
+    else:
+        members = practices
+    known = set(members["practice_code"].tolist())  # a set: Arrow-string isin is slow here
     in_dataset = prac_rows[np.fromiter((c in known for c in prac_rows["area_code"].tolist()), bool, len(prac_rows))]
     if geography == "practice":
         cols = ["area_code", "numerator", "denominator", "value"] + (["value_note"] if "value_note" in in_dataset else [])
         out = in_dataset[cols].copy()
         names = practices.set_index("practice_code")["practice_name"]
         out["area_name"] = out["area_code"].map(names)
+        if "in_area_by" in practices:  # commissioner, location or both: why it is the area's
+            out["in_area_by"] = out["area_code"].map(practices.set_index("practice_code")["in_area_by"])
         out["method"] = METHOD_PUBLISHED
         out["catchment_source"] = "not used"
+    elif geography in ("icb", "sub_icb") and "in_area_by" in practices:
+        out = commissioned_figures(ds, indicators, prac_rows, geography, period)
     elif geography in ("pcn", "sub_icb"):
         code_col = f"{geography}_code"
         merged = in_dataset.merge(
@@ -381,6 +399,8 @@ def area_figures(
         out["method"] = METHOD_AGGREGATED
         out["catchment_source"] = "not used"
     else:
+        if ds.registrations.empty:
+            raise RequestError(_no_practices_message(ds, placed=True))
         weights = eligible_columns(indicator, ds.registrations)
         catchments = _dataset_catchment(ds, weights)
         lsoa = apportion_to_lsoa(
@@ -406,4 +426,115 @@ def area_figures(
     out["period"] = period
     out = out.reset_index(drop=True)
     out.attrs["suppressed"] = suppression_summary(in_dataset, indicator, period)
+    return out
+
+
+def _no_practices_message(ds: object, *, placed: bool = False) -> str:
+    """Why a dataset has no practice (or no catchment) figures: the real cause, from the manifest."""
+    man = getattr(ds, "manifest", {}) or {}
+    unplaced = man.get("unplaced_practices") or []
+    listed = ", ".join(u.get("practice_code", "?") for u in unplaced[:20])
+    if placed:
+        return (
+            "This dataset has no catchments: its practices could not be placed on the map "
+            + (f"({len(unplaced)} unplaced: {listed}), " if unplaced else "")
+            + "so no neighbourhood figures can be apportioned. Rebuild it with a postcode file "
+            "(OS Code-Point Open, ONSPD or NHSPD) that holds the practices' postcodes."
+        )
+    return (
+        "This dataset has no GP practices"
+        + (f": {len(unplaced)} could not be placed ({listed})" if unplaced else "")
+        + ". Rebuild it with the epraccur file and a postcode file that holds the practices' postcodes."
+    )
+
+
+def _suppressed_estimate(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected denominator and numerator of practices whose denominator (1 to 4) is suppressed.
+
+    COVER publishes the coverage of such practices; the denominators d in 1..4 for which
+    d x coverage / 100 is a whole number are equally likely, so the estimate is their mean
+    (100% -> 2.5 of 2.5; 75% -> 4 of 4 x 0.75 = 3; 66.7% -> 3). NaN where no d fits.
+    """
+    den = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        fits = [d for d in range(1, SUPPRESSED_MAX_DENOMINATOR + 1) if abs(d * v / 100 - round(d * v / 100)) < 1e-6]
+        if fits:
+            den[i] = float(np.mean(fits))
+    return den, den * values / 100.0
+
+
+def commissioned_figures(
+    ds: object, indicators: pd.DataFrame, prac_rows: pd.DataFrame, geography: str, period: str
+) -> pd.DataFrame:
+    """ICB or sub-ICB figures as the sum over the practices each one commissions.
+
+    .. math:: N_a = \\sum_{p \\in C(a)} N_p + \\hat N^{supp}_a + N^{unreg}_a
+
+    :math:`C(a)` are the dataset's practices whose commissioner (epraccur, else the QOF mapping,
+    else ePCN) is ``a``, wherever they stand. For COVER (UKHSA, GP-level quarterly tables) two
+    published parts complete the ICB total that the ``ICB_Code`` sheet gives: practices whose
+    denominator (1-4) is suppressed but whose coverage is published, estimated by
+    :func:`_suppressed_estimate`, and the ICB's children with no known practice (COVER's V81999
+    row, ``icb_unregistered``; ICB level only). ``estimated_practices`` counts the first;
+    ``unregistered`` is the denominator of the second.
+    """
+    practices: pd.DataFrame = ds.practices  # type: ignore[attr-defined]
+    lookup: pd.DataFrame = ds.lookup  # type: ignore[attr-defined]
+    members = practices[practices["in_area_by"].isin(["commissioner", "both"])]
+    code_col = f"{geography}_code"
+    rows = prac_rows.merge(members[["practice_code", code_col]], left_on="area_code", right_on="practice_code")
+    rows = rows.dropna(subset=[code_col])
+    published = rows.dropna(subset=["numerator", "denominator"])
+    supp = rows[rows["denominator"].isna() & rows["value"].notna()]
+    supp = supp[supp["source"].astype(str).str.startswith("UKHSA COVER GP-level")]
+    est_den, est_num = _suppressed_estimate(supp["value"].to_numpy(dtype="float64"))
+    supp = supp.assign(numerator=est_num, denominator=est_den).dropna(subset=["denominator"])
+    parts = pd.concat([published.assign(_est=0), supp.assign(_est=1)], ignore_index=True)
+    out = parts.groupby(code_col).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        practices=("practice_code", "nunique"),
+        estimated_practices=("_est", "sum"),
+    ).reset_index().rename(columns={code_col: "area_code"})
+    out["unregistered"] = 0.0
+    if geography == "icb":
+        ods_to_ons: dict[str, str] = {}
+        if {"icb_code_nhs", "icb_code"} <= set(lookup.columns):
+            ods_to_ons = lookup.dropna(subset=["icb_code_nhs"]).drop_duplicates("icb_code_nhs").set_index(
+                "icb_code_nhs")["icb_code"].astype(str).to_dict()
+        out["area_code"] = out["area_code"].map(lambda c: ods_to_ons.get(c, c))
+        unreg = indicators[
+            (indicators["area_type"] == "icb_unregistered")
+            & (indicators["period"] == period)
+        ].set_index("area_code")
+        hidden = unreg["denominator"].isna() & unreg["value"].notna()
+        if hidden.any():  # suppressed like a small practice: same estimate
+            d, n = _suppressed_estimate(unreg.loc[hidden, "value"].to_numpy(dtype="float64"))
+            unreg = unreg.astype({"numerator": "float64", "denominator": "float64"})
+            unreg.loc[hidden, "denominator"] = d
+            unreg.loc[hidden, "numerator"] = n
+        unreg = unreg.dropna(subset=["numerator", "denominator"])
+        codes = out["area_code"].astype(str).to_numpy()
+        u_num = unreg["numerator"].astype("float64").reindex(codes).fillna(0.0).to_numpy()
+        u_den = unreg["denominator"].astype("float64").reindex(codes).fillna(0.0).to_numpy()
+        out["numerator"] = out["numerator"].to_numpy(dtype="float64") + u_num
+        out["denominator"] = out["denominator"].to_numpy(dtype="float64") + u_den
+        out["unregistered"] = u_den
+    name_col = f"{geography}_name"
+    key = code_col if geography == "icb" else f"{code_col}_nhs"
+    if name_col in lookup and key in lookup:
+        names = lookup.dropna(subset=[key]).drop_duplicates(key).set_index(key)[name_col]
+        out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
+    else:
+        out["area_name"] = out["area_code"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["value"] = np.where(out["denominator"] > 0, 100 * out["numerator"] / out["denominator"], np.nan)
+    out["method"] = METHOD_COMMISSIONED
+    out["catchment_source"] = "not used"
+    out["basis_note"] = [
+        f"sum of {int(n)} commissioned practices"
+        + (f"; {int(e)} with a suppressed denominator (1-4) estimated from their published coverage" if e else "")
+        + (f"; {u:g} children with no known practice (COVER V81999) added" if u else "")
+        for n, e, u in zip(out["practices"], out["estimated_practices"], out["unregistered"], strict=True)
+    ]
     return out

@@ -28,6 +28,7 @@ from .io.registry import Reader
 
 __all__ = [
     "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset",
+    "commissioned_codes", "UNPLACED_LIMIT", "IN_AREA_BY",
     "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
     "check_boundary_codes", "LOOKUP_MATCH_SHARE",
 ]
@@ -319,6 +320,7 @@ def build_dataset(
     name: str | None = None,
     echo: Echo = _noop,
     skip_damaged: bool = False,
+    allow_unplaced: bool = False,
 ) -> Path:
     """Read every recognised official file under ``sources`` and write the dataset to ``out``.
 
@@ -326,6 +328,10 @@ def build_dataset(
     and the reason) unless ``skip_damaged``: then each is listed with its reason, in the output
     and in the manifest (``damaged_files``). Leftovers of killed builds beside ``out`` are
     removed first. The output ends with one line: files read, not recognised, damaged.
+
+    ``allow_unplaced``: build even when more than :data:`UNPLACED_LIMIT` of an ICB's commissioned
+    practices (or of their patients) cannot be placed from the postcode files found; they are
+    listed in the manifest (``unplaced_practices``) either way.
     """
     from .dataset import remove_leftovers
 
@@ -407,6 +413,7 @@ def build_dataset(
             )
     keep_lsoas = resolve_areas(lookup, areas)
     lookup_all = lookup  # every LSOA the lookups place: ranks areas against all of England
+    commissioners = commissioned_codes(lookup, keep_lsoas)
     lookup = lookup[lookup["lsoa_code"].isin(keep_lsoas)].reset_index(drop=True)
     for path, res in by_kind.get("lookup", []):
         if str(res.meta.get("vintage")) == "2021":
@@ -433,7 +440,9 @@ def build_dataset(
     deprivation_summary = build_summary(deprivation_national, lookup_all, lookup, pop_weights)
 
     # --- practices
-    practices = _practices(by_kind, lookup, areas_gdf, use, echo, notes)
+    practices, unplaced = _practices(
+        by_kind, lookup, areas_gdf, commissioners, use, echo, notes, allow_unplaced=allow_unplaced
+    )
 
     # --- registrations (observed or modelled catchments)
     postcodes_all = (
@@ -444,7 +453,13 @@ def build_dataset(
         by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, national_ages, postcodes_all,
         use, echo, notes,
     )
-    practices = practices[practices["practice_code"].isin(registrations["practice_code"]) | practices["lsoa_code"].isin(lsoa_set)]
+    # neighbours stay only when the model gives them patients living in the areas
+    reaching = set(registrations.loc[registrations["in_area"], "practice_code"])
+    practices = practices[(practices["in_area_by"] != "catchment") | practices["practice_code"].isin(reaching)]
+    registrations = registrations[registrations["practice_code"].isin(set(practices["practice_code"]))]
+    registrations = registrations.reset_index(drop=True)
+    membership = {k: int(v) for k, v in practices["in_area_by"].value_counts().sort_index().items()}
+    echo("Practices by membership: " + ", ".join(f"{k} {v}" for k, v in membership.items()))
 
     # PCN areas: the LSOAs where each PCN has most of its patients
     areas_gdf = _add_pcn_areas(areas_gdf, registrations, practices)
@@ -470,6 +485,8 @@ def build_dataset(
             "lookup (split LSOAs copy their parent's rank and decile; merged LSOAs take the mean). "
             "IoD2019 and IoD2025 ranks are relative within each edition: compare positions, not scores."
         ),
+        "practice_membership": membership,
+        "unplaced_practices": unplaced,
         "sources": sources_list,
         "skipped_files": [_relative(p, sources) for p in skipped],
         "damaged_files": [{"file": _relative(p, sources), "reason": r} for p, r in damaged],
@@ -737,7 +754,66 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
     return pd.concat(frames, ignore_index=True), national
 
 
-def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, ANN202
+#: share of an ICB's commissioned practices (or of their registered patients) that may be left
+#: unplaced before the build stops (``--allow-unplaced`` overrides)
+UNPLACED_LIMIT = 0.05
+#: practices outside the areas but this close (metres) to one of their LSOAs join the catchment
+#: model: their patients who live in the areas are apportioned like everyone else's
+REACH_M = 5_000.0
+#: ``in_area_by`` values: why a practice is in the dataset
+IN_AREA_BY = ("commissioner", "location", "both", "catchment")
+
+
+def commissioned_codes(lookup: pd.DataFrame, keep_lsoas: Iterable[str]) -> dict[str, set[str]]:
+    """Sub-ICB and ICB ODS codes that commission for the dataset's areas.
+
+    A sub-ICB location (or ICB) counts when at least half of its LSOAs (national lookup) are in
+    ``keep_lsoas``: its practices are then the areas' practices wherever they stand. Returns
+    ``{"sub_icb": {...}, "icb": {...}}`` (empty sets when the lookup has no such codes).
+    """
+    keep = pd.Index(keep_lsoas)
+    out: dict[str, set[str]] = {"sub_icb": set(), "icb": set()}
+    inside = lookup["lsoa_code"].isin(keep)
+    for level in out:
+        col = f"{level}_code_nhs"
+        if col not in lookup:
+            continue
+        share = inside.groupby(lookup[col].astype("string")).mean()
+        out[level] = {str(c) for c, v in share.items() if pd.notna(c) and v >= 0.5}
+    return out
+
+
+def _commissioner(pr: pd.DataFrame, by_kind: dict, lookup_sub_to_icb: dict[str, str]) -> pd.DataFrame:
+    """Fill each practice's commissioner: epraccur first, then the QOF mapping, then ePCN."""
+    for col in ("sub_icb_code", "icb_code"):
+        if col not in pr:
+            pr[col] = pd.NA
+        pr[col] = pr[col].astype("string")
+    for _p, r in by_kind.get("practice_geography", []):
+        g = r.frame.drop_duplicates("practice_code").set_index("practice_code")
+        pr["sub_icb_code"] = pr["sub_icb_code"].fillna(pr["practice_code"].map(g["sub_icb_code"]).astype("string"))
+        if "icb_code_nhs" in g:
+            pr["icb_code"] = pr["icb_code"].fillna(pr["practice_code"].map(g["icb_code_nhs"]).astype("string"))
+    for _p, r in by_kind.get("pcn_membership", []):
+        f = r.frame
+        if "sub_icb_code" not in f:
+            continue
+        f = f[f["end_date"].isna()] if "end_date" in f else f
+        g = f.dropna(subset=["sub_icb_code"]).drop_duplicates("practice_code", keep="last").set_index("practice_code")
+        pr["sub_icb_code"] = pr["sub_icb_code"].fillna(pr["practice_code"].map(g["sub_icb_code"]).astype("string"))
+    pr["icb_code"] = pr["icb_code"].fillna(pr["sub_icb_code"].map(lookup_sub_to_icb).astype("string"))
+    return pr
+
+
+def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, allow_unplaced=False):  # noqa: ANN001, ANN202, E501
+    """The dataset's practices and the list of those that could not be placed.
+
+    Members are the open GP practices commissioned for the areas (their sub-ICB or ICB is one of
+    ``commissioners``) together with those standing inside the areas: ``in_area_by`` says which
+    (``commissioner``, ``location``, ``both``). Practices outside the areas within
+    :data:`REACH_M` of them join as ``catchment`` (kept only if the catchment model gives them
+    patients living in the areas).
+    """
     from .io.practices import place_practices
 
     if not by_kind.get("practices"):
@@ -767,32 +843,86 @@ def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, A
     for col in ("pcn_code", "pcn_name"):
         if col not in pr:
             pr[col] = pd.NA
-    # place from postcodes
+    # QOF marks practices in no PCN with the code "U": not a PCN
+    no_pcn = pr["pcn_code"].notna() & ~pr["pcn_code"].astype("string").str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False)
+    if no_pcn.any():
+        pr.loc[no_pcn, ["pcn_code", "pcn_name"]] = pd.NA
+    sub_to_icb: dict[str, str] = {}
+    if {"sub_icb_code_nhs", "icb_code_nhs"} <= set(lookup.columns):
+        sub_to_icb = lookup.dropna(subset=["sub_icb_code_nhs"]).drop_duplicates("sub_icb_code_nhs").set_index(
+            "sub_icb_code_nhs")["icb_code_nhs"].astype(str).to_dict()
+    pr = _commissioner(pr, by_kind, sub_to_icb)
+    known_subs = set(sub_to_icb)
+    commissioned = pr["sub_icb_code"].isin(commissioners["sub_icb"]).fillna(False).to_numpy(dtype=bool) | (
+        ~pr["sub_icb_code"].isin(known_subs).fillna(False).to_numpy(dtype=bool)
+        & pr["icb_code"].isin(commissioners["icb"]).fillna(False).to_numpy(dtype=bool)
+    )
+    # place from every postcode file found (Code-Point Open areas or subsets, ONSPD, NHSPD)
     pcs = [r.frame for _, r in by_kind.get("postcodes", [])]
     if pcs:
-        postcodes = pd.concat(pcs, ignore_index=True).drop_duplicates("postcode")
-        placed = place_practices(pr, postcodes)
-        pr = placed[0] if isinstance(placed, tuple) else placed
+        postcodes = pd.concat([f[["postcode", "easting", "northing"]] for f in pcs], ignore_index=True)
+        postcodes = postcodes.sort_values("easting", na_position="last").drop_duplicates("postcode")
+        pr = place_practices(pr, postcodes).frame
     else:
         pr["easting"] = pr["northing"] = pr["latitude"] = pr["longitude"] = np.nan
-        notes.append("No postcode file (OS Code-Point Open) was recognised: practices are not placed on the map")
+        notes.append("No postcode file (OS Code-Point Open, ONSPD or NHSPD) was recognised: practices cannot be placed")
+    placed = pr["easting"].notna().to_numpy()
     # the LSOA each practice stands in
     lsoa_polys = areas_gdf[areas_gdf["area_type"] == "lsoa"][["area_code", "geometry"]]
     pts = gpd.GeoDataFrame(pr, geometry=gpd.points_from_xy(pr["longitude"], pr["latitude"]), crs=4326)
     joined = gpd.sjoin(pts, lsoa_polys, how="left", predicate="within")
     joined = joined[~joined.index.duplicated()]
     pr["lsoa_code"] = joined["area_code"].to_numpy()
-    # list sizes
-    sizes = None
+    located = pr["lsoa_code"].notna().to_numpy()
+    # neighbours: placed practices within reach of an in-area LSOA
+    near = np.zeros(len(pr), dtype=bool)
+    if placed.any() and len(lsoa_polys):
+        from scipy.spatial import cKDTree
+
+        cent = lsoa_polys.to_crs(27700).geometry.centroid
+        tree = cKDTree(np.c_[cent.x.to_numpy(), cent.y.to_numpy()])
+        d, _ = tree.query(pr.loc[placed, ["easting", "northing"]].to_numpy(), k=1)
+        near[np.flatnonzero(placed)] = d <= REACH_M
+    pr["in_area_by"] = np.select(
+        [commissioned & located, commissioned, located, near],
+        ["both", "commissioner", "location", "catchment"],
+        default="",
+    )
     # list sizes by age band first (they feed the catchment model, whose totals must match)
+    sizes = None
     ordered = sorted(by_kind.get("list_sizes", []), key=lambda pr: "list_65_plus" not in pr[1].frame.columns)
     for _p, r in ordered:
         f = r.frame.drop_duplicates("practice_code").set_index("practice_code")["list_size"]
         sizes = f if sizes is None else sizes.combine_first(f)
     pr["list_size"] = pr["practice_code"].map(sizes) if sizes is not None else np.nan
-    in_area = pr["lsoa_code"].notna()
-    pr = pr[in_area].copy()
-    echo(f"Practices: {len(pr)} open GP practices stand inside the areas")
+    if not placed.any():  # without positions no practice can be found inside the areas either
+        raise DatasetError(
+            f"None of the {len(pr):,} open GP practices could be placed: no postcode file (OS Code-Point "
+            "Open, ONS or NHS Postcode Directory) "
+            + ("was recognised" if not pcs else "holds their postcodes")
+            + ", so neither the practices standing in the areas nor any catchment can be found. Add the "
+            "postcode file(s) to the source folder."
+        )
+    unplaced = _check_unplaced(pr[commissioned], allow_unplaced, echo, notes)
+    pr = pr[pr["in_area_by"] != ""].copy()
+    if not (pr["in_area_by"] != "catchment").any():
+        raise DatasetError(
+            "No open GP practice is commissioned for, or stands inside, the requested areas: "
+            "the dataset would have no practices. Check the epraccur file and --areas."
+        )
+    if not pr["easting"].notna().any():
+        raise DatasetError(
+            f"None of the {len(pr)} practices of the areas could be placed: no postcode file (OS "
+            "Code-Point Open, ONS or NHS Postcode Directory) holds their postcodes, so no catchment "
+            "can be modelled. Add the postcode file(s) to the source folder."
+        )
+    counts = pr["in_area_by"].value_counts()
+    echo(
+        f"Practices: {int((pr['in_area_by'] != 'catchment').sum())} open GP practices of the areas "
+        f"(commissioned {int(counts.get('commissioner', 0) + counts.get('both', 0))}, inside "
+        f"{int(counts.get('location', 0) + counts.get('both', 0))}, both {int(counts.get('both', 0))}); "
+        f"{int(counts.get('catchment', 0))} more within {REACH_M / 1000:.0f} km join the catchment model"
+    )
     use(path, res, len(pr))
     for p, r in by_kind.get("postcodes", []):
         use(p, r, int(r.frame["postcode"].isin(pr["postcode"]).sum()))
@@ -803,13 +933,63 @@ def _practices(by_kind, lookup, areas_gdf, use, echo, notes):  # noqa: ANN001, A
     missing_size = pr["list_size"].isna().sum()
     if missing_size:
         notes.append(f"{missing_size} practices have no published list size")
-    pr["sub_icb_code"] = pr.get("sub_icb_code")
     pr["status"] = "open"
     cols = [
         "practice_code", "practice_name", "pcn_code", "pcn_name", "sub_icb_code", "icb_code", "postcode",
-        "easting", "northing", "latitude", "longitude", "list_size", "status", "lsoa_code",
+        "easting", "northing", "latitude", "longitude", "list_size", "status", "lsoa_code", "in_area_by",
     ]
-    return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True)
+    return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True), unplaced
+
+
+def _check_unplaced(commissioned: pd.DataFrame, allow: bool, echo: Echo, notes: list[str]) -> list[dict[str, Any]]:
+    """List the commissioned practices that could not be placed; stop past :data:`UNPLACED_LIMIT`.
+
+    The share is judged per ICB, by practices and by registered patients (list size).
+    """
+    miss = commissioned["easting"].isna()
+    listed = [
+        {
+            "practice_code": str(r.practice_code),
+            "practice_name": None if pd.isna(r.practice_name) else str(r.practice_name),
+            "postcode": None if pd.isna(r.postcode) else str(r.postcode),
+            "icb_code": None if pd.isna(r.icb_code) else str(r.icb_code),
+            "reason": "no postcode in epraccur" if pd.isna(r.postcode) else "postcode not in the postcode file(s) found",
+        }
+        for r in commissioned[miss].itertuples()
+    ]
+    if not listed:
+        return []
+    lines = [f"  {u['practice_code']}  {u['practice_name'] or ''}  {u['postcode'] or '(no postcode)'}" for u in listed]
+    echo(f"Unplaced: {len(listed)} commissioned practices could not be placed (code, name, postcode):")
+    for line in lines[:200]:
+        echo(line)
+    size = pd.Series(pd.to_numeric(commissioned["list_size"]).to_numpy(dtype="float64"), index=commissioned.index).fillna(0.0)
+    missf = pd.Series(miss.to_numpy(dtype="float64"), index=commissioned.index)
+    icb = commissioned["icb_code"].astype(str).where(commissioned["icb_code"].notna(), "?")
+    by_n = missf.groupby(icb).mean()
+    by_pat = (size * missf).groupby(icb).sum() / size.groupby(icb).sum().replace(0, np.nan)
+    over = sorted(
+        c for c in by_n.index
+        if by_n[c] > UNPLACED_LIMIT or (pd.notna(by_pat.get(c)) and by_pat[c] > UNPLACED_LIMIT)
+    )
+    msg = (
+        f"{len(listed)} commissioned practices could not be placed (their postcode is missing from "
+        "the postcode files): " + ", ".join(u["practice_code"] for u in listed[:50])
+        + (" ..." if len(listed) > 50 else "")
+    )
+    notes.append(msg + "; they keep their practice figures but have no catchment")
+    if over:
+        detail = "; ".join(f"{c}: {by_n[c]:.1%} of practices, {by_pat.get(c, 0.0):.1%} of patients" for c in over)
+        if not allow:
+            raise DatasetError(
+                f"More than {UNPLACED_LIMIT:.0%} of the commissioned practices (or of their registered "
+                f"patients) could not be placed ({detail}). Unplaced (code, name, postcode):\n"
+                + "\n".join(lines)
+                + "\nAdd a postcode file that holds them (OS Code-Point Open, ONSPD or NHSPD), or "
+                "build anyway with --allow-unplaced."
+            )
+        notes.append(f"built with --allow-unplaced although {detail}")
+    return listed
 
 
 def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_weights, national_ages, postcodes, use, echo, notes):  # noqa: ANN001, ANN202, E501
@@ -904,10 +1084,13 @@ def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_we
         notes.append(f"{len(fit.unallocated)} practices could not be allocated by the catchment model")
     reg = reg[reg["patients"] > 0].reset_index(drop=True)
     reg["catchment_source"] = "modelled"
-    outside = reg.loc[~reg["in_area"], "patients"].sum() / max(reg["patients"].sum(), 1)
+    own = reg
+    if "in_area_by" in practices:
+        own = reg[reg["practice_code"].isin(set(practices.loc[practices["in_area_by"] != "catchment", "practice_code"]))]
+    outside = own.loc[~own["in_area"], "patients"].sum() / max(own["patients"].sum(), 1)
     msg = (
         f"Catchments MODELLED for {reg['practice_code'].nunique()} practices (spatial interaction model; "
-        f"{outside:.1%} of their patients modelled as living outside the dataset's areas)"
+        f"{outside:.1%} of the areas' own practices' patients modelled as living outside the dataset's areas)"
     )
     echo(msg)
     notes.append(msg)
@@ -915,6 +1098,8 @@ def _registrations(by_kind, practices, lsoa_set, lsoa_all_gdf, crosswalk, pop_we
 
 
 def _add_pcn_areas(areas_gdf: gpd.GeoDataFrame, registrations: pd.DataFrame, practices: pd.DataFrame) -> gpd.GeoDataFrame:
+    if "in_area_by" in practices:  # the areas' own PCNs, not their neighbours'
+        practices = practices[practices["in_area_by"] != "catchment"]
     if practices["pcn_code"].isna().all():
         return areas_gdf
     reg = registrations[registrations["in_area"]].merge(practices[["practice_code", "pcn_code", "pcn_name"]], on="practice_code")
@@ -959,7 +1144,7 @@ def _indicators(by_kind, practices, lookup, use, notes):  # noqa: ANN001, ANN202
                 eng["value"] = 100 * eng["numerator"] / eng["denominator"]
                 eng["source"] = f.get("source", pd.Series(["?"])).iloc[0] + " (England = sum of all practices)"
                 f = pd.concat([f, eng], ignore_index=True)
-        icb = f["area_type"] == "icb"
+        icb = f["area_type"].isin(["icb", "icb_unregistered"])
         f.loc[icb, "area_code"] = f.loc[icb, "area_code"].map(lambda c: icb_ods_to_ons.get(c, c))
         keep = (
             ((f["area_type"] == "practice") & f["area_code"].isin(codes))

@@ -51,12 +51,20 @@ def build(
             "recorded in the manifest as damaged_files); by default a damaged file stops the build.",
         ),
     ] = False,
+    allow_unplaced: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unplaced",
+            help="Build even if more than 5% of an ICB's commissioned practices (or patients) cannot be placed.",
+        ),
+    ] = False,
 ) -> None:
     """Read every official file recognised under the source folders and write the canonical dataset."""
     from .build import build_dataset
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] if areas else None
-    build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged)
+    build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged,
+                  allow_unplaced=allow_unplaced)
 
 
 @app.command()
@@ -99,6 +107,16 @@ def info(
 
     for row in left_out_files(man).itertuples():
         typer.echo(f"File {row.status}: {row.file}: {row.reason}")
+    if man.get("practice_membership"):
+        typer.echo("Practices by membership (in_area_by): "
+                   + ", ".join(f"{k} {v}" for k, v in man["practice_membership"].items()))
+    from .dataset import unplaced_practices
+
+    unplaced = unplaced_practices(man)
+    if len(unplaced):
+        typer.echo(f"Unplaced practices ({len(unplaced)}): not on the map, no catchment")
+        for r in unplaced.itertuples():
+            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}  ({r.reason})")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
     typer.echo("Deprivation of the local authorities, upper tiers and ICBs (MHCLG's summary measures):")
@@ -141,7 +159,7 @@ def fetch(
 def flags(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")],
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
     benchmark: Annotated[str, typer.Option("--benchmark", help="england, icb or an area code.")] = "england",
     period: Annotated[str | None, typer.Option("--period", help="Period (default: latest).")] = None,
@@ -163,7 +181,7 @@ def flags(
 def targets(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key(s), comma-separated.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")],
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
     top: Annotated[int | None, typer.Option("--top", min=1, help="Keep the N highest priorities.")] = None,
     benchmark: Annotated[str, typer.Option("--benchmark")] = "england",
@@ -194,7 +212,7 @@ def _echo_figure_notes(frame: object) -> None:
 def inequality(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
-    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice or pcn.")] = "lsoa",
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb or sub_icb.")] = "lsoa",
     by: Annotated[str, typer.Option("--by", help="imd_decile or imd_quintile.")] = "imd_decile",
     period: Annotated[str | None, typer.Option("--period")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,

@@ -43,6 +43,8 @@ from .errors import DatasetError
 from .schemas import SCHEMA_FINGERPRINT, TABLES, structure_matches, validate_table
 
 __all__ = [
+    "unplaced_practices",
+    "own_practices",
     "TABLE_FILES",
     "Dataset",
     "write_dataset",
@@ -463,3 +465,24 @@ def dataset_summary(path: str | Path) -> dict[str, Any]:
     man["tables"] = counts
     man["path"] = str(p.resolve())
     return man
+
+
+def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The practices a build could not place (``code, name, postcode, icb, reason``), from the manifest.
+
+    What the Data page lists and ``hiexplore info`` prints; empty (with the columns) when none.
+    """
+    cols = ["practice_code", "practice_name", "postcode", "icb_code", "reason"]
+    rows = manifest.get("unplaced_practices") or []
+    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+
+def own_practices(practices: pd.DataFrame) -> pd.DataFrame:
+    """The areas' own practices: commissioned for them or standing inside them.
+
+    Drops the neighbours (``in_area_by == "catchment"``) that only lend the patients they have in
+    the areas to neighbourhood figures; datasets built before ``in_area_by`` keep every row.
+    """
+    if "in_area_by" not in practices:
+        return practices
+    return practices[practices["in_area_by"] != "catchment"]

@@ -71,6 +71,21 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
             "NHS ODS GP practices (epraccur), NHS England",
         ),
         KnownSource(
+            "codepoint-open",
+            "https://api.os.uk/downloads/v1/products/CodePointOpen/downloads?area=GB&format=CSV&redirect",
+            "codepo_gb.zip",
+            "OS Code-Point Open, all of Great Britain (postcode positions; the OS Downloads API's open "
+            "address, which redirects to the current release), Ordnance Survey",
+        ),
+        KnownSource(
+            "onspd",
+            "https://www.arcgis.com/sharing/rest/content/items/fb894c51e72748ec8004cc582bf27e83/data",
+            "ONSPD_MAY_2020_UK.zip",
+            "ONS Postcode Directory, May 2020 release (postcode grid references, terminated postcodes "
+            "too), ONS Open Geography Portal; each release has its own item: give a newer one's "
+            "download address as an https source",
+        ),
+        KnownSource(
             "epcn",
             "https://files.digital.nhs.uk/assets/ods/current/ePCN.zip",
             "ePCN.zip",

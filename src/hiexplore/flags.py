@@ -59,7 +59,7 @@ FLAG_COLUMNS = [
     "cluster", "people_to_reach", "priority_score", "priority_rank", "flagged", "reasons",
     "period_end", "out_of_date", "value_note",
 ]
-FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn")
+FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn", "icb", "sub_icb")
 SPATIAL_GEOGRAPHIES = ("lsoa", "msoa", "ward")
 LOW_CONFIDENCE_DENOMINATOR = 30.0  # apportioned estimates resting on fewer people are marked
 SEED = 20261123
@@ -252,11 +252,11 @@ def _feature_table(ds: Dataset, geography: str) -> pd.DataFrame:
         feats = feats.merge(pop[["lsoa_code", *shares]], on="lsoa_code", how="left")
     if geography == "lsoa":
         return feats.rename(columns={"lsoa_code": "area_code"}).set_index("area_code")
-    if geography in ("practice", "pcn"):
+    if geography in ("practice", "pcn", "sub_icb"):
         reg: pd.DataFrame = ds.registrations
         w = reg[reg["in_area"]][["practice_code", "lsoa_code", "patients"]].rename(columns={"patients": "w"})
-        if geography == "pcn":
-            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")["pcn_code"])
+        if geography != "practice":
+            w["area_code"] = w["practice_code"].map(ds.practices.set_index("practice_code")[f"{geography}_code"])
         else:
             w["area_code"] = w["practice_code"]
     else:
@@ -616,6 +616,9 @@ def compute_flags(
         f"low confidence: an estimate resting on fewer than {low_confidence_below:g} eligible people",
         np.where(figs["method"] == "published", "published figure", "estimate (apportioned)"),
     )
+    if "basis_note" in figs:  # sums of commissioned practices say what they rest on
+        figs["estimate_note"] = np.where(figs["low_confidence"], figs["estimate_note"], figs["basis_note"])
+        figs = figs.drop(columns="basis_note")
     sig_worse = figs["vs_benchmark"] == "Worse"
     figs["flagged"] = (figs["denominator"] > 0) & (sig_worse | (figs["standard_band"] == "below acceptable"))
     figs["priority_score"] = _priority(figs, weights)

@@ -46,7 +46,7 @@ __all__ = [
 OVERDISPERSION = ("none", "multiplicative", "additive")
 #: the columns of the Practices page's table and of ``hiexplore practices``, in order
 PRACTICE_COLUMNS = [
-    "area_code", "practice_name", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator",
+    "area_code", "practice_name", "in_area_by", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator",
     "lower_ci_95", "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
     "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "reasons",
 ]
@@ -75,7 +75,9 @@ def compare_practices(
         from .flags import compute_flags
 
         flags = compute_flags(ds, indicator, "practice", period=period)
-    data = flags.merge(ds.practices, left_on="area_code", right_on="practice_code", how="left")
+    # flags already carry in_area_by (why the practice is the area's); the details add the rest
+    details = ds.practices.drop(columns=[c for c in ("in_area_by",) if c in flags])
+    data = flags.merge(details, left_on="area_code", right_on="practice_code", how="left")
     data.attrs = dict(flags.attrs)
     data["rank_in_pcn"] = data.groupby("pcn_code")["value"].rank(ascending=False, method="min")
     data["pcn_size"] = data.groupby("pcn_code")["value"].transform("count")

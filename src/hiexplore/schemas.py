@@ -54,6 +54,8 @@ __all__ = [
 AREA_TYPES = ("lsoa", "msoa", "ward", "lad", "pcn", "icb")
 INDICATOR_AREA_TYPES = (
     "practice", "lsoa", "msoa", "ward", "lad", "utla", "pcn", "sub_icb", "icb", "region", "england",
+    # COVER's V81999 rows: an ICB's children with no known practice (allocated by residence)
+    "icb_unregistered",
 )
 LSOA_PATTERN = r"^[EW]01\d{6}$"
 PRACTICE_PATTERN = r"^[A-Z]\d{5}$|^[A-Z]{1,2}\d{3,5}[A-Z0-9]?$"
@@ -133,6 +135,8 @@ class Practices(pa.DataFrameModel):
     list_size: Series[float] = pa.Field(nullable=True, ge=0)
     status: Series[str] = pa.Field(isin=["open", "closed"])
     lsoa_code: Series[str] = pa.Field(nullable=True)
+    # why the practice is in the dataset (absent in datasets built before it existed)
+    in_area_by: Series[str] | None = pa.Field(isin=["commissioner", "location", "both", "catchment"])
 
     class Config:
         coerce = True

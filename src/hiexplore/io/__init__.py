@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import deprivation, geography, indicators, population, practices, registrations
+from . import deprivation, geography, indicators, population, postcodes, practices, registrations
 from .registry import OGL, Reader, ReadResult, SourceInfo
 
 __all__ = ["READERS", "recognise", "read_any", "Reader", "ReadResult", "SourceInfo", "OGL"]
@@ -17,6 +17,7 @@ READERS: list[Reader] = [
     *deprivation.READERS,
     *geography.READERS,
     *practices.READERS,
+    *postcodes.READERS,
     *registrations.READERS,
     *indicators.READERS,
     *population.READERS,

@@ -1548,10 +1548,14 @@ def read_cover_gp_ods(path: str | Path) -> list[ReadResult]:
     gp = table[col["gp code"]].astype("string").str.strip()
     is_practice = gp.str.fullmatch(PRACTICE_PATTERN).fillna(False)
     pseudo = gp.str.fullmatch(_PSEUDO_PRACTICE.pattern, case=False).fillna(False)
+    icb_of = _code_text(table[col["icb code"]])
+    unregistered = table.loc[pseudo & icb_of.notna()]
+    unregistered = unregistered.loc[~icb_of.loc[unregistered.index].duplicated()]
     if pseudo.any():
         notes.append(
-            f"{int(pseudo.sum())} rows for pseudo-practice codes (V81999: practice unknown) "
-            "dropped: they are not practices"
+            f"{int(pseudo.sum())} rows for pseudo-practice codes (V81999: practice unknown; "
+            "unregistered children, allocated to an ICB by residence) kept as "
+            f"{len(unregistered)} 'icb_unregistered' rows (one per ICB), not as practices"
         )
     other = table.loc[~is_practice & ~pseudo & ~_blank(table[col["gp code"]])]
     if len(other):
@@ -1578,6 +1582,23 @@ def read_cover_gp_ods(path: str | Path) -> list[ReadResult]:
     parts = _cover_long(
         path, table, header, sheet=gp_sheet, base=base, notes=notes, marks=marks, skipped=skipped
     )
+    if len(unregistered) and parts:
+        ubase = pd.DataFrame(
+            {
+                "area_type": "icb_unregistered",
+                "area_code": icb_of.loc[unregistered.index],
+                "area_name": "children with no known practice",
+                "period": period,
+                "parent_code": icb_of.loc[unregistered.index],
+                "parent_name": _text(unregistered[col["icb name"]]) if "icb name" in col else np.nan,
+                "la_ods_code": np.nan,
+                "_row": unregistered["_row"],
+            }
+        )
+        parts += _cover_long(
+            path, unregistered, header, sheet=gp_sheet, base=ubase, notes=[], marks=Counter(),
+            skipped=Counter(),
+        )
     if not parts:
         raise InputFileError(
             path,

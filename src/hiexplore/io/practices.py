@@ -407,27 +407,58 @@ def _looks_like_postcode(value: str) -> bool:
 _EPRACCUR_STATUS = {"A": "open", "C": "closed", "D": "closed", "P": "closed"}
 
 
+def _epraccur_row_ok(r: Sequence[str]) -> bool:
+    return (
+        bool(_ORG_CODE.match(r[0].strip().upper()))
+        and bool(_YYYYMMDD.match(r[10].strip()))
+        and r[12].strip().upper() in _EPRACCUR_STATUS
+        and (not r[25].strip() or bool(_INT.match(r[25].strip())))
+    )
+
+
 def sniff_epraccur(path: Path) -> bool:
     """Headerless, 27 fields; an org code, a postcode in field 9, a YYYYMMDD open date,
-    an A/C/D/P status and an integer prescribing setting."""
+    an A/C/D/P status and an integer prescribing setting.
+
+    Every row of the head must have 27 fields, but one odd row (a lower-case code, a date that
+    went through a spreadsheet) does not hide the file: the reader then names or mends it.
+    """
     try:
         rows = csv_rows(Path(path), nrows=5)
         if not rows:
             return False
         if any(len(r) != EPRACCUR_FIELDS for r in rows):
             return False
-        for r in rows:
-            if not _ORG_CODE.match(r[0].strip()):
-                return False
-            if not _YYYYMMDD.match(r[10].strip()):
-                return False
-            if r[12].strip() not in _EPRACCUR_STATUS:
-                return False
-            if r[25].strip() and not _INT.match(r[25].strip()):
-                return False
+        good = sum(_epraccur_row_ok(r) for r in rows)
+        if good < max(1, len(rows) - 1):
+            return False
         return any(_looks_like_postcode(r[9]) for r in rows)
     except Exception:  # noqa: BLE001 - a sniffer never raises
         return False
+
+
+#: spreadsheet day numbers (1900 date system) of 1948-07-05 (the NHS) to 2099-12-31
+_SERIAL_DAYS = (17_719, 73_050)
+
+
+def _serial_dates(values: pd.Series, column: str, notes: list[str], *, row_offset: int) -> pd.Series:
+    """Spreadsheet day numbers (27120 = 1974-04-01) turned back into YYYYMMDD, with a note."""
+    looks = values.str.fullmatch(r"\d{5}(\.0+)?").fillna(False).astype(bool)
+    num = pd.Series(pd.to_numeric(values.where(looks), errors="coerce"), index=values.index).astype("float64")
+    serial = pd.Series(num.between(*_SERIAL_DAYS).fillna(False).to_numpy(dtype=bool), index=values.index)
+    if not serial.any():
+        return values
+    dates = pd.Timestamp("1899-12-30") + pd.to_timedelta(num[serial], unit="D")
+    fixed = values.copy()
+    fixed[serial] = dates.dt.strftime("%Y%m%d")
+    rows = (np.flatnonzero(serial.to_numpy()) + row_offset).tolist()
+    first = np.flatnonzero(serial.to_numpy())[0]
+    notes.append(
+        f"{column}: {len(rows)} date(s) written as a spreadsheet serial day number read as dates "
+        f"(e.g. {values.iloc[first]} -> {dates.iloc[0]:%Y-%m-%d}) on row(s) "
+        + ", ".join(map(str, rows[:10]))
+    )
+    return fixed
 
 
 def _epraccur_member(name: str, head: str) -> bool:
@@ -462,8 +493,27 @@ def read_epraccur(path: Path) -> list[ReadResult]:
                 f"expected {EPRACCUR_FIELDS} fields (epraccur has no header row), found {len(r)}{hint}",
                 row=i + 1,
             )
-    raw = pd.DataFrame(rows, dtype="string").apply(lambda s: s.str.strip())
+    raw = pd.DataFrame(rows, dtype="string")
     off = 1  # headerless: data row i is line i + 1
+    notes_rows: list[str] = []
+    padded = (raw != raw.apply(lambda c: c.str.strip())).any(axis=1).to_numpy()
+    raw = raw.apply(lambda c: c.str.strip())
+    if padded.any():
+        pos = np.flatnonzero(padded)
+        notes_rows.append(
+            f"spaces around values trimmed on {len(pos)} row(s): "
+            + ", ".join(str(p + off) for p in pos[:10])
+            + (" ..." if len(pos) > 10 else "")
+        )
+    lower = (raw[0] != raw[0].str.upper()).to_numpy()
+    if lower.any():
+        pos = np.flatnonzero(lower)
+        notes_rows.append(
+            f"{len(pos)} organisation code(s) in lower case read in upper case (e.g. "
+            f"{raw[0].iloc[pos[0]]!r}) on row(s) " + ", ".join(str(p + off) for p in pos[:10])
+        )
+    for i, label in ((10, "10 (Open Date)"), (11, "11 (Close Date)")):
+        raw[i] = _serial_dates(raw[i], label, notes_rows, row_offset=off)
     code = raw[0].str.upper()
     _fail_first(
         ~code.str.match(_ORG_CODE.pattern),
@@ -538,6 +588,7 @@ def read_epraccur(path: Path) -> list[ReadResult]:
         notes.append(f"extract dated {period} (date of {src.member!r} in the zip)")
     if src.encoding == "cp1252":
         notes.append("decoded as Windows-1252 (not UTF-8)")
+    notes.extend(notes_rows)
     info = source_info(
         path,
         "GP and prescribing organisations (epraccur)",
