@@ -86,8 +86,10 @@ def ensure_demo() -> Path:
     """The synthetic demo, generated on first use if missing."""
     if not is_dataset(DEMO):
         from hiexplore.demo import write_demo
+        from hiexplore.derived import derive_flags
 
         write_demo(DEMO, 634, 134, 1)
+        derive_flags(load_dataset(DEMO))  # what `hiexplore demo` does: flags stored with it
     return DEMO
 
 
@@ -107,8 +109,9 @@ def get_dataset(path: Path) -> Dataset:
     return _load(str(path), _mtime(path))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="Computing flags ...")
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Computing flags against this benchmark ...")
 def flags_frame(path: str, mtime: float, indicator: str, geography: str, benchmark: str, period: str | None) -> pd.DataFrame:
+    """Flags against a benchmark other than England: not stored, so computed and cached here."""
     from hiexplore.flags import compute_flags
 
     ds = _load(path, mtime)
@@ -116,30 +119,44 @@ def flags_frame(path: str, mtime: float, indicator: str, geography: str, benchma
 
 
 def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "england", period: str | None = None) -> pd.DataFrame:
-    return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
+    """The dataset's stored flags (``derived/``); computed and stored there only on first use."""
+    from hiexplore.derived import stored_flags
+
+    if benchmark.strip().lower() != "england":
+        return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
+    with st.spinner("Computing flags for this dataset (once; then stored with it) ..."):
+        frame = stored_flags(ds, indicator, geography, period)
+    show_store_notes(ds)
+    return frame
 
 
-@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def profile_frame(path: str, mtime: float, indicator: str, geography: str) -> pd.DataFrame:
-    """Quick flags (no clusters, no expected model) for an area's profile of every indicator."""
-    from hiexplore.flags import compute_flags
+def show_store_notes(ds: Dataset) -> None:
+    """Say what happened to the stored flags (recomputed, or kept in memory: folder read-only).
 
-    return compute_flags(_load(path, mtime), indicator, geography, with_clusters=False, with_expected=False)
+    Plain text (``st.text``): a note quotes file paths, which are data, never markdown.
+    """
+    from hiexplore.derived import store_notes
+
+    shown: set[str] = st.session_state.setdefault("derived_notes_shown", set())
+    for note in store_notes(ds):
+        if note not in shown:
+            shown.add(note)
+            st.text(f"Note: {note}")
 
 
 def get_profile_flags(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
-    return profile_frame(str(ds.path), _mtime(ds.path), indicator, geography)
-
-
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Ranking targets ...")
-def targets_frame(path: str, mtime: float, indicators: tuple[str, ...], geography: str) -> pd.DataFrame:
-    from hiexplore.flags import compute_targets
-
-    return compute_targets(_load(path, mtime), list(indicators), geography)
+    """An area's profile of every indicator: the stored flags of each (latest period)."""
+    return get_flags(ds, indicator, geography)
 
 
 def get_targets(ds: Dataset, indicators: list[str], geography: str) -> pd.DataFrame:
-    return targets_frame(str(ds.path), _mtime(ds.path), tuple(indicators), geography)
+    """The ranked target list, over the stored flags of each indicator."""
+    from hiexplore.derived import stored_targets
+
+    with st.spinner("Ranking targets ..."):
+        frame = stored_targets(ds, list(indicators), geography)
+    show_store_notes(ds)
+    return frame
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Inequality gradient ...")

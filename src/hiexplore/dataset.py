@@ -76,6 +76,8 @@ class Dataset:
     registrations: pd.DataFrame
     indicators: pd.DataFrame
     population: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: SHA-256 of each table file's bytes as loaded (what derived results are keyed by)
+    file_sha256: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -316,6 +318,7 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
     manifest = read_manifest(p)
     trusted = validated_checksums(p) if validate else {}
     frames: dict[str, pd.DataFrame] = {}
+    sums: dict[str, str] = {}
     for name, fname in TABLE_FILES.items():
         fpath = p / fname
         if not fpath.is_file():
@@ -327,7 +330,8 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
         try:
             if validate:  # read once: the bytes hashed are the bytes parsed
                 data = fpath.read_bytes()
-                verified = fname in trusted and _sha256(data) == trusted[fname]
+                sums[fname] = _sha256(data)
+                verified = fname in trusted and sums[fname] == trusted[fname]
                 source: Any = io.BytesIO(data)
             else:
                 source = fpath
@@ -337,7 +341,7 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
         if validate and len(frame) and not (verified and structure_matches(name, frame)):
             frame = validate_table(name, frame)
         frames[name] = frame
-    return Dataset(path=p, manifest=manifest, **frames)  # type: ignore[arg-type]
+    return Dataset(path=p, manifest=manifest, file_sha256=sums, **frames)  # type: ignore[arg-type]
 
 
 def dataset_summary(path: str | Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ universalism), lower-than-expected uptake and cold-spot membership.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -616,16 +616,22 @@ def compute_targets(
     top: int | None = None,
     benchmark: str = "england",
     weights: PriorityWeights = DEFAULT_WEIGHTS,
+    flags_for: Callable[[str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Ranked outreach targets across indicators: areas low on several programmes first.
 
     One row per area: the number of indicators flagged, combined people to reach, the mean
     priority score of its flagged indicators, and the reasons joined. Sorted by indicators
-    flagged, then combined priority, then people to reach.
+    flagged, then combined priority, then people to reach. ``flags_for(indicator)`` supplies
+    each indicator's flags (:func:`hiexplore.derived.stored_targets` passes the stored ones);
+    by default they are computed here with ``benchmark`` and ``weights``.
     """
     if not indicators:
         raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))  # type: ignore[attr-defined]
-    per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights) for k in indicators]
+    if flags_for is None:
+        def flags_for(k: str) -> pd.DataFrame:
+            return compute_flags(ds, k, geography, benchmark=benchmark, weights=weights)
+    per = [flags_for(k) for k in indicators]
     long = pd.concat(per, ignore_index=True)
     first = long.drop_duplicates("area_code").set_index("area_code")
     flagged = long[long["flagged"]]
