@@ -247,3 +247,16 @@ def test_pages_read_the_store(small: Path, counted: list[tuple], monkeypatch: py
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert counted == []
+
+
+def test_info_says_whether_the_store_is_fresh(copy: Path, tmp_path: Path) -> None:
+    out = runner.invoke(app, ["info", str(copy)])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("Derived flags:"))
+    assert line.endswith(": fresh") and f"{derived_record(copy)['keys']} keys" in line
+    pop = pd.read_parquet(copy / "population.parquet")
+    pop.iloc[:1].to_parquet(copy / "population.parquet", index=False)  # a changed input table
+    out = runner.invoke(app, ["info", str(copy)])
+    assert "STALE: the tables changed since" in out.output
+    shutil.rmtree(copy / DERIVED_DIR)
+    assert "Derived flags: none stored" in runner.invoke(app, ["info", str(copy)]).output

@@ -104,6 +104,9 @@ def info(
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
+    from .derived import derived_status
+
+    typer.echo(f"Derived flags: {derived_status(dataset)}")
 
 
 @app.command()

@@ -64,6 +64,7 @@ __all__ = [
     "stored_targets",
     "derive_flags",
     "derived_record",
+    "derived_status",
     "store_notes",
 ]
 
@@ -136,11 +137,15 @@ def inputs_hash(ds: Any) -> str:
     """
     sums = getattr(ds, "file_sha256", None)
     if not sums:
-        def from_files() -> dict[str, str]:
-            root = Path(ds.path)
-            return {f: _sha256((root / f).read_bytes())
-                    for f in TABLE_FILES.values() if (root / f).is_file()}
-        sums = derived(ds, "_derived_file_sums", "files", from_files, keep=1)
+        sums = derived(ds, "_derived_file_sums", "files", lambda: _file_sums(Path(ds.path)), keep=1)
+    return _combine(sums)
+
+
+def _file_sums(root: Path) -> dict[str, str]:
+    return {f: _sha256((root / f).read_bytes()) for f in TABLE_FILES.values() if (root / f).is_file()}
+
+
+def _combine(sums: dict[str, str]) -> str:
     h = hashlib.sha256()
     for name in sorted(sums):
         h.update(f"{name}={sums[name]}\n".encode())
@@ -367,6 +372,26 @@ def derived_record(path: str | Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
+
+
+def derived_status(path: str | Path) -> str:
+    """One line on a dataset folder's stored flags, for ``hiexplore info``: fresh, stale or none.
+
+    The tables are hashed from the files (the bytes a load would parse), so this reads the
+    folder without loading the dataset.
+    """
+    record = derived_record(path)
+    if not record:
+        return "none stored (computed on first use and stored then, or run `hiexplore build`/`demo`)"
+    if record.get("inputs_hash") != _combine(_file_sums(Path(path))):
+        state = "STALE: the tables changed since; keys are recomputed on first use"
+    elif record.get("engine_version") != engine_version():
+        state = "STALE: the flags code changed since; keys are recomputed on first use"
+    else:
+        state = "fresh"
+    return (f"{record.get('keys', '?')} keys, {len(record.get('errors') or {})} without flags, "
+            f"created {record.get('created', '?')} in {record.get('seconds', '?')} s, "
+            f"{(record.get('bytes') or 0) / 1e6:.1f} MB: {state}")
 
 
 def derive_flags(ds: Any, *, keys: Iterable[tuple[str, str, str]] | None = None,
