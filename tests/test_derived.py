@@ -260,3 +260,19 @@ def test_info_says_whether_the_store_is_fresh(copy: Path, tmp_path: Path) -> Non
     assert "STALE: the tables changed since" in out.output
     shutil.rmtree(copy / DERIVED_DIR)
     assert "Derived flags: none stored" in runner.invoke(app, ["info", str(copy)]).output
+
+
+def test_cli_build_derives_and_prints_what_it_adds(tmp_path: Path) -> None:
+    from test_bad_inputs import BAD, _sources
+
+    if not BAD.is_dir():
+        pytest.skip(f"bad-input corpus not generated at {BAD} (run tests/make_bad_corpus.py)")
+    src = _sources(tmp_path)
+    out = runner.invoke(app, ["build", "--source", str(src), "--out", str(tmp_path / "built")])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("derived flags:"))
+    assert " s, " in line and " MB" in line
+    ds = load_dataset(tmp_path / "built")
+    record = derived_record(tmp_path / "built")
+    assert record["keys"] == len(flag_keys(ds)) > 0 and record["inputs_hash"] == inputs_hash(ds)
+    assert "fresh" in runner.invoke(app, ["info", str(tmp_path / "built")]).output
