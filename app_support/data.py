@@ -120,11 +120,13 @@ def flags_frame(path: str, mtime: float, indicator: str, geography: str, benchma
 
 def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "england", period: str | None = None) -> pd.DataFrame:
     """The dataset's stored flags (``derived/``); computed and stored there only on first use."""
-    from hiexplore.derived import stored_flags
+    from hiexplore.derived import flags_in_memory, stored_flags
 
     if benchmark.strip().lower() != "england":
         return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
-    with st.spinner("Computing flags for this dataset (once; then stored with it) ..."):
+    if flags_in_memory(ds, indicator, geography, period):
+        return stored_flags(ds, indicator, geography, period)
+    with st.spinner("Reading the stored flags (computed once and stored if absent) ..."):
         frame = stored_flags(ds, indicator, geography, period)
     show_store_notes(ds)
     return frame

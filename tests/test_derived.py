@@ -23,6 +23,7 @@ from hiexplore.derived import (
     derived_record,
     engine_version,
     flag_keys,
+    flags_in_memory,
     inputs_hash,
     store_notes,
     stored_flags,
@@ -103,9 +104,11 @@ def test_store_covers_every_key_and_equals_fresh_flags(small: Path) -> None:
 def test_fresh_store_is_read_not_computed(small: Path, counted: list[tuple]) -> None:
     ds = load_dataset(small)
     keys = ds.indicator_keys()[:2]
+    assert not flags_in_memory(ds, keys[0], "lsoa")
     for k in keys:
         for g in FLAG_GEOGRAPHIES:
             stored_flags(ds, k, g)
+    assert flags_in_memory(ds, keys[0], "lsoa") and flags_in_memory(ds, keys[0], "lsoa", ds.latest_period(keys[0]))
     stored_targets(ds, keys, "lsoa")
     assert counted == []
     # another benchmark is not stored: computed on request, and counted

@@ -62,6 +62,7 @@ __all__ = [
     "flag_keys",
     "stored_flags",
     "stored_targets",
+    "flags_in_memory",
     "derive_flags",
     "derived_record",
     "derived_status",
@@ -340,12 +341,23 @@ def stored_flags(
             or period not in ds.periods(indicator)):
         return compute_flags(ds, indicator, geography, benchmark=benchmark, period=period)
     frame, record = derived(ds, "_stored_flags", (indicator, geography, period),
-                            lambda: _load_or_compute(ds, indicator, geography, str(period)), keep=512)
+                            lambda: _load_or_compute(ds, indicator, geography, str(period)), keep=64)
     if frame is None:
         raise RequestError(str(record.get("error", "no flags")))
     out = frame.copy()
     out.attrs = json.loads(json.dumps(frame.attrs))  # callers may change theirs
     return out
+
+
+def flags_in_memory(ds: Any, indicator: str, geography: str, period: str | None = None) -> bool:
+    """True when :func:`stored_flags` has this key in memory already (no read, no compute).
+
+    Why: the app shows a spinner only when the flags may take a moment (read or first compute).
+    """
+    if period is None and hasattr(ds, "latest_period") and indicator in ds.indicator_keys():
+        period = ds.latest_period(indicator)
+    cache = ds.__dict__.get("_stored_flags", {}) if hasattr(ds, "__dict__") else {}
+    return (indicator, geography, period) in cache
 
 
 def stored_targets(
