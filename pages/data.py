@@ -11,6 +11,7 @@ from app_support.data import DATA_DIR, available_datasets, upload_staging
 from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, validation_report
+from hiexplore.derived import derive_dataset
 from hiexplore.errors import HiexploreError, InputFileError
 from hiexplore.io import READERS
 from hiexplore.uploads import (
@@ -109,6 +110,12 @@ if st.button("Build", type="primary", disabled=not sources):
         else:
             st.error(f"Build failed; nothing was replaced. {err}")
         st.stop()
+    bar.progress(0.9, text="Computing derived flags ...")
+    try:
+        derive_dataset(target, echo=echo)
+    except HiexploreError as err:
+        st.warning(f"Built dataset {name!r}, but its flags could not be stored; pages will compute "
+                   f"them on first use. {err}")
     bar.progress(1.0, text="Done")
     used = clear_staging(staging, ledger)
     st.success(f"Built dataset {name!r}. Choose it in the sidebar."

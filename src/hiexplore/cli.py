@@ -54,11 +54,9 @@ def build(
 
 def _derive(path: Path) -> None:
     """Store the dataset's flags with it (``derived/``) and print what that added."""
-    from .dataset import load_dataset
-    from .derived import derive_flags
+    from .derived import derive_dataset
 
-    typer.echo("Computing derived flags (every indicator x geography x period) ...")
-    derive_flags(load_dataset(path), echo=typer.echo)
+    derive_dataset(path, echo=typer.echo)
 
 
 def _store_notes(ds: object) -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "stored_targets",
     "flags_in_memory",
     "derive_flags",
+    "derive_dataset",
     "derived_record",
     "derived_status",
     "store_notes",
@@ -462,6 +463,19 @@ def derive_flags(ds: Any, *, keys: Iterable[tuple[str, str, str]] | None = None,
     if echo is not None:
         echo(out.line())
     return out
+
+
+def derive_dataset(path: str | Path, *, echo: Echo | None = None) -> DerivedSummary:
+    """Load the dataset at ``path`` and store its flags: the last step of every build.
+
+    What ``hiexplore build``, ``hiexplore demo`` and the app's Data page run after writing a
+    dataset, so its pages read flags instead of computing them.
+    """
+    from .dataset import load_dataset
+
+    if echo is not None:
+        echo("Computing derived flags (every indicator x geography x period) ...")
+    return derive_flags(load_dataset(path), echo=echo)
 
 
 def _swap(tmp: Path, target: Path) -> None:
