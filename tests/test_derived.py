@@ -161,7 +161,7 @@ def test_engine_version_follows_the_flags_code() -> None:
     assert "flags.py" in derived_module._ENGINE_SOURCES and len(engine_version()) == 20
 
 
-@pytest.mark.parametrize("damage", ["flip_byte", "truncate", "bad_record"])
+@pytest.mark.parametrize("damage", ["flip_byte", "truncate", "bad_record", "not_flags"])
 def test_corrupt_derived_file_is_detected_and_recomputed(copy: Path, counted: list[tuple], damage: str) -> None:
     ds = load_dataset(copy)
     k = ds.indicator_keys()[0]
@@ -175,12 +175,21 @@ def test_corrupt_derived_file_is_detected_and_recomputed(copy: Path, counted: li
         parquet.write_bytes(bytes(data))
     elif damage == "truncate":
         parquet.write_bytes(parquet.read_bytes()[:100])
-    else:
+    elif damage == "bad_record":
         record.write_text("{not json", "utf-8")
+    else:  # consistent with its record, but not a flags table
+        frame = pd.read_parquet(parquet).drop(columns=["flagged"])
+        frame.to_parquet(parquet, index=False)
+        rec = json.loads(record.read_text("utf-8"))
+        rec.update(sha256=derived_module._sha256(parquet.read_bytes()), columns=list(frame.columns),
+                   dtypes=[str(t) for t in frame.dtypes])
+        record.write_text(json.dumps(rec), "utf-8")
     got = stored_flags(ds, k, "lsoa", period)
     assert counted == [(k, "lsoa", period)]
     notes = store_notes(ds)
-    assert notes and str(folder) in notes[0] and ("corrupt" in notes[0] or "unreadable" in notes[0])
+    expected = {"flip_byte": "corrupt", "truncate": "corrupt", "bad_record": "unreadable record",
+                "not_flags": "not a flags table (no column flagged)"}[damage]
+    assert len(notes) == 1 and str(folder) in notes[0] and expected in notes[0], notes
     _same(got, flags_module.compute_flags(ds, k, "lsoa", period=period))
     # repaired on disk
     counted.clear()

@@ -266,6 +266,11 @@ def _read_key(folder: Path, name: str, key: dict, ihash: str, engine: str) -> tu
         frame = pd.read_parquet(io.BytesIO(data))
         if [str(c) for c in frame.columns] != record["columns"] or len(frame) != record["rows"]:
             return f"{ppath}: columns or rows differ from its record"
+        from .flags import FLAG_COLUMNS
+
+        missing = [c for c in FLAG_COLUMNS if c not in frame.columns]
+        if missing:
+            return f"{ppath}: not a flags table (no column {', '.join(missing)})"
         for col, dtype in zip(record["columns"], record["dtypes"], strict=True):
             if str(frame[col].dtype) != dtype:
                 frame[col] = frame[col].astype(dtype)
