@@ -162,7 +162,27 @@ def flag_keys(ds: Any) -> list[tuple[str, str, str]]:
     """
     from .flags import FLAG_GEOGRAPHIES
 
-    return [(k, g, p) for k in ds.indicator_keys() for p in ds.periods(k) for g in FLAG_GEOGRAPHIES]
+    return [(k, g, p) for k, periods in _periods(ds).items() for p in periods for g in FLAG_GEOGRAPHIES]
+
+
+def _periods(ds: Any) -> dict[str, list[str]]:
+    """Indicator -> its practice periods (oldest first), once per loaded dataset.
+
+    Why: every page request asks which key it wants; filtering the indicators table each time
+    would cost more than reading the stored flags at national size.
+    """
+    return derived(ds, "_derived_periods", "periods",
+                   lambda: {k: list(ds.periods(k)) for k in ds.indicator_keys()}, keep=1)
+
+
+def _resolve(ds: Any, indicator: str, period: str | None) -> str | None:
+    """The period a request means (None: the latest), or None when the store has no such key."""
+    periods = _periods(ds).get(indicator)
+    if not periods:
+        return None
+    if period is None:
+        return periods[-1]
+    return period if period in periods else None
 
 
 def _key_name(indicator: str, geography: str, period: str) -> str:
@@ -341,13 +361,11 @@ def stored_flags(
 
     if benchmark.strip().lower() != "england" or not hasattr(ds, "path") or not hasattr(ds, "indicator_keys"):
         return compute_flags(ds, indicator, geography, benchmark=benchmark, period=period)
-    if period is None and indicator in ds.indicator_keys():
-        period = ds.latest_period(indicator)
-    if (geography not in FLAG_GEOGRAPHIES or indicator not in ds.indicator_keys()
-            or period not in ds.periods(indicator)):
+    key_period = _resolve(ds, indicator, period)
+    if geography not in FLAG_GEOGRAPHIES or key_period is None:
         return compute_flags(ds, indicator, geography, benchmark=benchmark, period=period)
-    frame, record = derived(ds, "_stored_flags", (indicator, geography, period),
-                            lambda: _load_or_compute(ds, indicator, geography, str(period)), keep=64)
+    frame, record = derived(ds, "_stored_flags", (indicator, geography, key_period),
+                            lambda: _load_or_compute(ds, indicator, geography, key_period), keep=64)
     if frame is None:
         raise RequestError(str(record.get("error", "no flags")))
     out = frame.copy()
@@ -360,10 +378,9 @@ def flags_in_memory(ds: Any, indicator: str, geography: str, period: str | None 
 
     Why: the app shows a spinner only when the flags may take a moment (read or first compute).
     """
-    if period is None and hasattr(ds, "latest_period") and indicator in ds.indicator_keys():
-        period = ds.latest_period(indicator)
-    cache = ds.__dict__.get("_stored_flags", {}) if hasattr(ds, "__dict__") else {}
-    return (indicator, geography, period) in cache
+    if not hasattr(ds, "indicator_keys") or not hasattr(ds, "__dict__"):
+        return False
+    return (indicator, geography, _resolve(ds, indicator, period)) in ds.__dict__.get("_stored_flags", {})
 
 
 def stored_targets(
