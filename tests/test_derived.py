@@ -44,6 +44,12 @@ def _same(stored: pd.DataFrame, fresh: pd.DataFrame) -> None:
     assert stored.attrs == _plain_attrs(fresh.attrs)
 
 
+@pytest.fixture(autouse=True)
+def store_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests use temporary datasets: first-use flags are written, as in the app."""
+    monkeypatch.setenv("HIEXPLORE_DERIVED_WRITE", "1")
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic dataset with its whole flag store derived (as `hiexplore demo` does)."""
@@ -288,3 +294,15 @@ def test_cli_build_derives_and_prints_what_it_adds(tmp_path: Path) -> None:
     record = derived_record(tmp_path / "built")
     assert record["keys"] == len(flag_keys(ds)) > 0 and record["inputs_hash"] == inputs_hash(ds)
     assert "fresh" in runner.invoke(app, ["info", str(tmp_path / "built")]).output
+
+
+def test_no_writes_when_the_environment_says_so(copy: Path, counted: list[tuple],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIEXPLORE_DERIVED_WRITE", "0")
+    shutil.rmtree(copy / DERIVED_DIR)
+    ds = load_dataset(copy)
+    k = ds.indicator_keys()[0]
+    _same(stored_flags(ds, k, "pcn"), flags_module.compute_flags(ds, k, "pcn"))
+    stored_flags(ds, k, "pcn")
+    assert not (copy / DERIVED_DIR).exists() and len(counted) == 2  # ours and the test's own
+    assert any("HIEXPLORE_DERIVED_WRITE=0" in n for n in store_notes(ds))

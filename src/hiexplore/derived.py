@@ -68,6 +68,8 @@ __all__ = [
     "derived_record",
     "derived_status",
     "store_notes",
+    "writes_allowed",
+    "WRITE_ENV",
 ]
 
 DERIVED_DIR = "derived"
@@ -78,6 +80,7 @@ FLAGS_ENGINE = "flags-1"
 #: the modules whose code decides the flags: any change to them makes stored flags stale
 _ENGINE_SOURCES = ("flags.py", "apportion.py", "spatial.py", "catalogue.py", "catalogue.json",
                    "schemas.py", "stats")
+WRITE_ENV = "HIEXPLORE_DERIVED_WRITE"
 _PARQUET: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -332,12 +335,25 @@ def _load_or_compute(ds: Any, indicator: str, geography: str, period: str) -> tu
         frame, extra = _compute(ds, indicator, geography, period)
         base = {"key": key, "inputs_hash": ihash, "engine_version": engine, **extra}
         data, record = _encode(frame, base) if frame is not None else (None, base)
+        if not writes_allowed():
+            _note(ds, f"derived flags kept in memory only: {WRITE_ENV}=0 (nothing written to {folder})")
+            return frame, record
         try:
             _write_key(folder, name, data, record)
         except OSError as err:
             _note(ds, f"derived flags kept in memory only: cannot write {folder} ({err.strerror or err})",
                   warn=True)
         return frame, record
+
+
+def writes_allowed() -> bool:
+    """False when ``HIEXPLORE_DERIVED_WRITE=0``: first-use flags are then kept in memory only.
+
+    Why: the test suite must not write into the committed ``data/llr`` (its store goes stale
+    whenever the flags code changes); ``tests/conftest.py`` sets it. :func:`derive_flags`, an
+    explicit request, writes regardless.
+    """
+    return os.environ.get(WRITE_ENV, "1").strip().lower() not in ("0", "false", "no")
 
 
 def stored_flags(
