@@ -330,7 +330,10 @@ def _load_or_compute(ds: Any, indicator: str, geography: str, period: str) -> tu
         got = _read_key(folder, name, key, ihash, engine)
         if not isinstance(got, str):
             return got
-        if got != "absent":
+        if ": stale (" in got:  # one note per reason, not one per key: a whole store goes stale
+            why = got.split(": stale (", 1)[1].rstrip(")")
+            _note(ds, f"{folder}: stored flags are stale ({why}); recomputed and stored as used")
+        elif got != "absent":
             _note(ds, f"recomputed derived flags: {got}")
         frame, extra = _compute(ds, indicator, geography, period)
         base = {"key": key, "inputs_hash": ihash, "engine_version": engine, **extra}
