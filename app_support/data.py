@@ -127,23 +127,24 @@ def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "eng
     if flags_in_memory(ds, indicator, geography, period):
         return stored_flags(ds, indicator, geography, period)
     with st.spinner("Reading the stored flags (computed once and stored if absent) ..."):
-        frame = stored_flags(ds, indicator, geography, period)
-    show_store_notes(ds)
-    return frame
+        return stored_flags(ds, indicator, geography, period)
 
 
-def show_store_notes(ds: Dataset) -> None:
-    """Say what happened to the stored flags (recomputed, or kept in memory: folder read-only).
+def show_store_notes() -> None:
+    """Say in the sidebar what happened to the current dataset's stored flags (recomputed when
+    stale or damaged, or kept in memory only): app.py calls it after the page, once per run.
 
-    Plain text (``st.text``): a note quotes file paths, which are data, never markdown.
+    In the sidebar, so that a note appearing does not move the page's own elements (a moved
+    map component is remounted); every run, so the sidebar is the same from run to run. Plain
+    text (``st.text``): a note quotes file paths, which are data, never markdown.
     """
     from hiexplore.derived import store_notes
 
-    shown: set[str] = st.session_state.setdefault("derived_notes_shown", set())
-    for note in store_notes(ds):
-        if note not in shown:
-            shown.add(note)
-            st.text(f"Note: {note}")
+    path = st.session_state.get("dataset_path")
+    if not path:
+        return
+    for note in store_notes(get_dataset(Path(path))):
+        st.sidebar.text(f"Note: {note}")
 
 
 def get_profile_flags(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
@@ -156,9 +157,7 @@ def get_targets(ds: Dataset, indicators: list[str], geography: str) -> pd.DataFr
     from hiexplore.derived import stored_targets
 
     with st.spinner("Ranking targets ..."):
-        frame = stored_targets(ds, list(indicators), geography)
-    show_store_notes(ds)
-    return frame
+        return stored_targets(ds, list(indicators), geography)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Inequality gradient ...")

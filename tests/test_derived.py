@@ -310,3 +310,18 @@ def test_no_writes_when_the_environment_says_so(copy: Path, counted: list[tuple]
     stored_flags(ds, k, "pcn")
     assert not (copy / DERIVED_DIR).exists() and len(counted) == 2  # ours and the test's own
     assert any("HIEXPLORE_DERIVED_WRITE=0" in n for n in store_notes(ds))
+
+
+def test_app_says_in_the_sidebar_when_stored_flags_were_recomputed(copy: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(copy))
+    monkeypatch.setattr(derived_module, "engine_version", lambda: "another-engine")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    notes = [t.value for t in at.sidebar.text]
+    assert any("stale (the flags code changed)" in n and str(copy) in n for n in notes), notes
+    assert not any("stale" in t.value for t in at.main.text)  # the page itself is not moved
+    at.run()  # the same notes on the next run: the sidebar does not change from run to run
+    assert [t.value for t in at.sidebar.text] == notes
