@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app_support.data import sweep_staging_at_start  # noqa: E402
+from app_support.data import show_store_notes, sweep_staging_at_start  # noqa: E402
 from app_support.layout import dataset_sidebar  # noqa: E402
 from app_support.router import ensure_router  # noqa: E402
 
@@ -31,3 +31,4 @@ pages = [
 nav = st.navigation(pages)
 dataset_sidebar()
 nav.run()
+show_store_notes()  # after the page: what its flags needed (recomputed, kept in memory only)

@@ -84,8 +84,10 @@ def ensure_demo() -> Path:
     """The synthetic demo, generated on first use if missing."""
     if not is_dataset(DEMO):
         from hiexplore.demo import write_demo
+        from hiexplore.derived import derive_flags
 
         write_demo(DEMO, 634, 134, 1)
+        derive_flags(load_dataset(DEMO))  # what `hiexplore demo` does: flags stored with it
     return DEMO
 
 
@@ -105,8 +107,9 @@ def get_dataset(path: Path) -> Dataset:
     return _load(str(path), _mtime(path))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="Computing flags ...")
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Computing flags against this benchmark ...")
 def flags_frame(path: str, mtime: float, indicator: str, geography: str, benchmark: str, period: str | None) -> pd.DataFrame:
+    """Flags against a benchmark other than England: not stored, so computed and cached here."""
     from hiexplore.flags import compute_flags
 
     ds = _load(path, mtime)
@@ -114,30 +117,45 @@ def flags_frame(path: str, mtime: float, indicator: str, geography: str, benchma
 
 
 def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "england", period: str | None = None) -> pd.DataFrame:
-    return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
+    """The dataset's stored flags (``derived/``); computed and stored there only on first use."""
+    from hiexplore.derived import flags_in_memory, stored_flags
+
+    if benchmark.strip().lower() != "england":
+        return flags_frame(str(ds.path), _mtime(ds.path), indicator, geography, benchmark, period)
+    if flags_in_memory(ds, indicator, geography, period):
+        return stored_flags(ds, indicator, geography, period)
+    with st.spinner("Reading the stored flags (computed once and stored if absent) ..."):
+        return stored_flags(ds, indicator, geography, period)
 
 
-@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def profile_frame(path: str, mtime: float, indicator: str, geography: str) -> pd.DataFrame:
-    """Quick flags (no clusters, no expected model) for an area's profile of every indicator."""
-    from hiexplore.flags import compute_flags
+def show_store_notes() -> None:
+    """Say in the sidebar what happened to the current dataset's stored flags (recomputed when
+    stale or damaged, or kept in memory only): app.py calls it after the page, once per run.
 
-    return compute_flags(_load(path, mtime), indicator, geography, with_clusters=False, with_expected=False)
+    In the sidebar, so that a note appearing does not move the page's own elements (a moved
+    map component is remounted); every run, so the sidebar is the same from run to run. Plain
+    text (``st.text``): a note quotes file paths, which are data, never markdown.
+    """
+    from hiexplore.derived import store_notes
+
+    path = st.session_state.get("dataset_path")
+    if not path:
+        return
+    for note in store_notes(get_dataset(Path(path))):
+        st.sidebar.text(f"Note: {note}")
 
 
 def get_profile_flags(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
-    return profile_frame(str(ds.path), _mtime(ds.path), indicator, geography)
-
-
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Ranking targets ...")
-def targets_frame(path: str, mtime: float, indicators: tuple[str, ...], geography: str) -> pd.DataFrame:
-    from hiexplore.flags import compute_targets
-
-    return compute_targets(_load(path, mtime), list(indicators), geography)
+    """An area's profile of every indicator: the stored flags of each (latest period)."""
+    return get_flags(ds, indicator, geography)
 
 
 def get_targets(ds: Dataset, indicators: list[str], geography: str) -> pd.DataFrame:
-    return targets_frame(str(ds.path), _mtime(ds.path), tuple(indicators), geography)
+    """The ranked target list, over the stored flags of each indicator."""
+    from hiexplore.derived import stored_targets
+
+    with st.spinner("Ranking targets ..."):
+        return stored_targets(ds, list(indicators), geography)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Inequality gradient ...")

@@ -13,6 +13,7 @@ from app_support.layout import current_dataset
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.build import build_dataset, left_out_files, validation_report
 from hiexplore.dataset import read_manifest, unplaced_practices
+from hiexplore.derived import derive_dataset
 from hiexplore.errors import DamagedFileError, HiexploreError, InputFileError
 from hiexplore.io import READERS
 from hiexplore.safe_text import markdown_text as md
@@ -131,6 +132,12 @@ if st.button("Build", type="primary", disabled=not sources):
         else:
             st.error("Build failed; nothing was replaced. " + md(err))
         st.stop()
+    bar.progress(0.9, text="Computing derived flags ...")
+    try:
+        derive_dataset(target, echo=echo)
+    except HiexploreError as err:
+        st.warning(f"Built dataset {name!r}, but its flags could not be stored; pages will compute "
+                   f"them on first use. {err}")
     bar.progress(1.0, text="Done")
     used = clear_staging(staging, ledger)
     st.success(f"Built dataset {md(name)}. Choose it in the sidebar."

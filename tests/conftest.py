@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Flags computed on first use stay in memory during tests: never written into the committed
+# data/llr (the app servers the tests start inherit this). tests/test_derived.py turns it on for
+# its own temporary datasets. See hiexplore.derived.writes_allowed.
+os.environ.setdefault("HIEXPLORE_DERIVED_WRITE", "0")
 SHARED_DATA = Path(os.environ.get("HIEXPLORE_SHARED_DATA", REPO.parent / "shared" / "data"))
 EMBEDDED = REPO / "data" / "llr"
 

@@ -63,8 +63,24 @@ def build(
     from .build import build_dataset
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] if areas else None
-    build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged,
-                  allow_unplaced=allow_unplaced)
+    path = build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged,
+                         allow_unplaced=allow_unplaced)
+    _derive(path)
+
+
+def _derive(path: Path) -> None:
+    """Store the dataset's flags with it (``derived/``) and print what that added."""
+    from .derived import derive_dataset
+
+    derive_dataset(path, echo=typer.echo)
+
+
+def _store_notes(ds: object) -> None:
+    """Print what happened to the stored flags (recomputed, kept in memory only): never silent."""
+    from .derived import store_notes
+
+    for note in store_notes(ds):
+        typer.echo(f"note: {note}", err=True)
 
 
 @app.command()
@@ -124,6 +140,9 @@ def info(
         typer.echo("  not available: the dataset has no IMD ranks")
     for line in summary_lines(depr):
         typer.echo(line)
+    from .derived import derived_status
+
+    typer.echo(f"Derived flags: {derived_status(dataset)}")
 
 
 @app.command()
@@ -138,6 +157,7 @@ def demo(
 
     path = write_demo(out, lsoas, practices, seed)
     typer.echo(f"Wrote SYNTHETIC demo dataset ({lsoas} LSOAs, {practices} practices, seed {seed}) to {path}")
+    _derive(path)
 
 
 @app.command()
@@ -166,11 +186,12 @@ def flags(
 ) -> None:
     """Flag low-uptake areas: one row per area with CIs, benchmark, band, people to reach, reasons."""
     from .dataset import load_dataset
+    from .derived import stored_flags
     from .exports import write_table
-    from .flags import compute_flags
 
     ds = load_dataset(dataset)
-    frame = compute_flags(ds, indicator, geography, benchmark=benchmark, period=period)
+    frame = stored_flags(ds, indicator, geography, period, benchmark=benchmark)
+    _store_notes(ds)
     path = write_table(frame, out, ds=ds, kind="flags")
     n_flag = int(frame["flagged"].sum())
     typer.echo(f"{len(frame)} {geography} areas, {n_flag} flagged; wrote {path}")
@@ -188,12 +209,13 @@ def targets(
 ) -> None:
     """Write the ranked outreach target list across one or more indicators."""
     from .dataset import load_dataset
+    from .derived import stored_targets
     from .exports import write_table
-    from .flags import compute_targets
 
     ds = load_dataset(dataset)
     keys = [k.strip() for k in indicator.split(",") if k.strip()]
-    frame = compute_targets(ds, keys, geography, top=top, benchmark=benchmark)
+    frame = stored_targets(ds, keys, geography, top=top, benchmark=benchmark)
+    _store_notes(ds)
     path = write_table(frame, out, ds=ds, kind="targets")
     typer.echo(f"{len(frame)} target areas ranked; wrote {path}")
     _echo_figure_notes(frame)
@@ -290,6 +312,7 @@ def map_cmd(
 
     ds = load_dataset(dataset)
     m = indicator_map(ds, indicator, geography, layer=layer, period=period)
+    _store_notes(ds)
     save_map(m, out)
     typer.echo(f"wrote {out}")
 

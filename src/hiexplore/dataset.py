@@ -93,6 +93,8 @@ class Dataset:
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _zoom_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: SHA-256 of each table file's bytes as loaded (what derived results are keyed by)
+    file_sha256: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -426,6 +428,7 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
     manifest = read_manifest(p)
     trusted = validated_checksums(p) if validate else {}
     frames: dict[str, pd.DataFrame] = {}
+    sums: dict[str, str] = {}
     for name, fname in TABLE_FILES.items():
         fpath = p / fname
         if not fpath.is_file():
@@ -437,7 +440,8 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
         try:
             if validate:  # read once: the bytes hashed are the bytes parsed
                 data = fpath.read_bytes()
-                verified = fname in trusted and _sha256(data) == trusted[fname]
+                sums[fname] = _sha256(data)
+                verified = fname in trusted and sums[fname] == trusted[fname]
                 source: Any = io.BytesIO(data)
             else:
                 source = fpath
@@ -447,7 +451,7 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
         if validate and len(frame) and not (verified and structure_matches(name, frame)):
             frame = validate_table(name, frame)
         frames[name] = frame
-    return Dataset(path=p, manifest=manifest, **frames)  # type: ignore[arg-type]
+    return Dataset(path=p, manifest=manifest, file_sha256=sums, **frames)  # type: ignore[arg-type]
 
 
 def dataset_summary(path: str | Path) -> dict[str, Any]:

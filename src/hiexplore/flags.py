@@ -19,7 +19,7 @@ never compared, banded or flagged on its value.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -687,12 +687,15 @@ def compute_targets(
     benchmark: str = "england",
     weights: PriorityWeights = DEFAULT_WEIGHTS,
     out_of_date_years: float = OUT_OF_DATE_YEARS,
+    flags_for: Callable[[str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Ranked outreach targets across indicators: areas low on several programmes first.
 
     One row per area: the number of indicators flagged, combined people to reach, the mean
     priority score of its flagged indicators, and the reasons joined. Sorted by indicators
-    flagged, then combined priority, then people to reach.
+    flagged, then combined priority, then people to reach. ``flags_for(indicator)`` supplies
+    each indicator's flags (:func:`hiexplore.derived.stored_targets` passes the stored ones);
+    by default they are computed here with ``benchmark``, ``weights`` and ``out_of_date_years``.
 
     ``value_note`` joins the notes of the area's figures ("MMR1 at 24 months: fewer than 5
     eligible (suppressed): 66.7%, no interval"), missing where there are none.
@@ -704,8 +707,11 @@ def compute_targets(
     """
     if not indicators:
         raise RequestError("Give at least one indicator.", valid=list(ds.indicator_keys()))
-    per = [compute_flags(ds, k, geography, benchmark=benchmark, weights=weights,
-                         out_of_date_years=out_of_date_years) for k in indicators]
+    if flags_for is None:
+        def flags_for(k: str) -> pd.DataFrame:
+            return compute_flags(ds, k, geography, benchmark=benchmark, weights=weights,
+                                 out_of_date_years=out_of_date_years)
+    per = [flags_for(k) for k in indicators]
     long = pd.concat(per, ignore_index=True)
     first = long.drop_duplicates("area_code").set_index("area_code")
     flagged = long[long["flagged"]]

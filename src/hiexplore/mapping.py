@@ -113,11 +113,11 @@ def map_values(
         return vals, legend
     if indicator is None:
         raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
-    from .flags import compute_flags
+    from .derived import stored_flags
 
     ind = get_indicator(indicator)
     geo = geography
-    flags = compute_flags(ds, indicator, geo, period=period)
+    flags = stored_flags(ds, indicator, geo, period)
     period = str(flags["period"].iloc[0])
     std = standard_for(indicator, period)
     vals = flags.copy()

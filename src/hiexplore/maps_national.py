@@ -631,12 +631,13 @@ def _level_values(
     if layer == "deprivation" or geography == "lad":
         return map_values(ds, indicator, geography, layer=layer, period=period, edition=edition,
                           measure=measure)
-    from .flags import compute_flags
+    from .derived import stored_flags
 
     if indicator is None:
         raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
-    vals = compute_flags(ds, indicator, geography, period=period, with_clusters=clusters,
-                         with_expected=False)
+    vals = stored_flags(ds, indicator, geography, period)  # computed once per dataset
+    if not clusters and "cluster" in vals:
+        vals = vals.drop(columns=["cluster"])  # this layer draws no cluster dashes
     return vals, {}
 
 
@@ -661,8 +662,8 @@ def national_indicator_map(
 
     Each level's figures are the dataset's own for that geography (local authorities,
     MSOAs, LSOAs); ``values`` (what the app already holds) stand for the requested geography.
-    The coarser levels skip the expected-uptake model and, unless the layer is ``"flags"``,
-    the spatial clusters. The simplified geometry is kept on the dataset object, so a second
+    Flags are the dataset's stored ones (:func:`hiexplore.derived.stored_flags`); the coarser
+    levels draw no cluster dashes. The simplified geometry is kept on the dataset object, so a second
     indicator or layer only re-colours.
     """
     from .mapping import (
