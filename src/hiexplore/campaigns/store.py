@@ -41,6 +41,7 @@ __all__ = [
     "CampaignConflict",
     "CampaignStore",
     "default_dataset_path",
+    "redact_url",
     "default_db_url",
     "get_store",
     "head_revision",
@@ -401,7 +402,7 @@ class CampaignStore:
                     frame.to_excel(xw, sheet_name="campaigns", index=False)
                     pd.DataFrame(
                         [("generated", _now().isoformat()), ("content", "hiexplore campaign log"),
-                         ("database", _redact(self.url))],
+                         ("database", redact_url(self.url))],
                         columns=["field", "value"],
                     ).to_excel(xw, sheet_name="metadata", index=False)
             os.replace(tmp, path)
@@ -413,7 +414,7 @@ class CampaignStore:
         self.engine.dispose()
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A database URL without its password (for metadata and messages)."""
     from sqlalchemy.engine import make_url
 
