@@ -21,7 +21,7 @@ from hiexplore.errors import HiexploreError
 ensure_router()
 
 ds = current_dataset()
-st.title("Campaigns: what was done where, and did it work?")
+st.title("Campaigns: did it work?")
 st.caption("Record outreach campaigns (programmes, areas or practices, dates), then compare uptake before and "
            "after the start with comparable areas that were not targeted. The same log as `hiexplore campaign`.")
 try:
@@ -191,12 +191,19 @@ with tab_eval:
                 st.info("No event study: the dataset needs quarters both before and after the start.")
             if r["trend"]:
                 st.caption("Mean uptake (%) by quarter, targeted and comparison units")
-                st.dataframe(pd.DataFrame(r["trend"]), hide_index=True, width="stretch")
+                st.dataframe(pd.DataFrame(r["trend"]), hide_index=True, width="stretch", column_config={
+                    "targeted": st.column_config.NumberColumn("targeted (%)", format="%.1f"),
+                    "comparison": st.column_config.NumberColumn("comparison (%)", format="%.1f")})
         with right:
             st.markdown(f"**Comparison group** ({md_escape(r['matching'])}, {len(r['comparison'])} units)")
-            st.dataframe(pd.DataFrame(r["comparison"]), hide_index=True, width="stretch", height=260)
+            unit_cols = {"baseline": st.column_config.NumberColumn("baseline uptake (%)", format="%.1f"),
+                         "imd_rank": st.column_config.NumberColumn("IMD rank (1 = most deprived)", format="%.0f"),
+                         "distance": st.column_config.NumberColumn("match distance", format="%.2f")}
+            st.dataframe(pd.DataFrame(r["comparison"]), hide_index=True, width="stretch", height=260,
+                         column_config=unit_cols)
             st.markdown("**Targeted**")
-            st.dataframe(pd.DataFrame(r["treated"]), hide_index=True, width="stretch", height=180)
+            st.dataframe(pd.DataFrame(r["treated"]), hide_index=True, width="stretch", height=180,
+                         column_config=unit_cols)
         st.caption(md_escape(f"Method: {r['method']}. {r['source']}"))
         st.download_button("Download the evaluation (JSON)", json.dumps(r, indent=1, default=str),
                            file_name=f"campaign_{cid}_{indicator}_evaluation.json", mime="application/json")

@@ -607,7 +607,8 @@ def event_study_figure(result: dict[str, Any]) -> Any:
     fig.update_layout(
         title=f"Effect by quarter relative to the start: {result.get('indicator_name', '')}",
         xaxis_title="quarters relative to the start (−1 = reference)",
-        yaxis_title="difference from comparison units (percentage points, 95% CI)",
-        legend={"orientation": "h", "y": -0.25}, height=420, margin={"t": 60, "b": 110},
+        yaxis_title="effect, percentage points (95% CI)",
+        legend={"orientation": "h", "y": -0.25}, height=420, margin={"t": 70, "b": 110},
+        title_y=0.97,
     )
     return fig
