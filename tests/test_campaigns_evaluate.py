@@ -63,6 +63,15 @@ def test_no_effect_ci_covers_zero_in_at_least_90_percent_of_200_seeded_runs() ->
     assert covered >= 180, covered
 
 
+def test_diverging_trends_before_the_start_give_no_verdict_on_the_effect() -> None:
+    p = synthetic_panel(effect=0.0, seed=3, noise=0.5)
+    p.loc[p["treated"], "value"] += 1.5 * (p.loc[p["treated"], "quarter"] - p["quarter"].min())  # a steeper trend
+    r = did_estimate(p, START)
+    assert r["pretrend_p_value"] < 0.05
+    result = {**r, "periods": ["2023/24 Q1"], "start_quarter": "2024/25 Q3"}
+    assert ev._verdict(result).startswith("Cannot tell: before the start")
+
+
 def test_too_few_quarters_gives_no_estimate() -> None:
     p = synthetic_panel(quarters_before=3, quarters_after=0, effect=2.0)
     r = did_estimate(p, quarter_index("2023/24 Q1") + 3)

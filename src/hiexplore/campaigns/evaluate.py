@@ -69,6 +69,7 @@ CONFIDENCE = 0.95
 MATCH_K = 3  # comparison units per targeted unit (nearest neighbours, without replacement)
 MIN_BEFORE_FOR_TRENDS = 2  # before quarters needed for any check of parallel trends
 ENOUGH_BEFORE = 4  # before quarters for a check worth the name
+PRETREND_ALPHA = 0.05  # a joint pre-trend test below this: parallel trends fail, no verdict on the effect
 SMALL_DENOMINATOR = 50  # targeted children (or people) per quarter below which counts are small
 FEW_UNITS = 5  # targeted or comparison units below which clustered errors are unreliable
 RESULT_KEYS = ("effect", "lower_ci", "upper_ci", "quarters_before", "quarters_after", "treated",
@@ -520,7 +521,7 @@ def _caveats(ds: Any, r: dict[str, Any], panel: pd.DataFrame, geography: str,
                    "were moving alike before) cannot be checked at all.")
     elif nb < ENOUGH_BEFORE:
         out.append(f"Only {nb} quarters before the start: the check of parallel trends has little power.")
-    if r.get("pretrend_p_value") is not None and r["pretrend_p_value"] < 0.05:
+    if r.get("pretrend_p_value") is not None and r["pretrend_p_value"] < PRETREND_ALPHA:
         out.append(f"Before the start, targeted and comparison areas already moved differently (pre-trend test "
                    f"p = {r['pretrend_p_value']:.3f}): the estimate may reflect that, not the campaign.")
     nt, nc = len(r["treated"]), len(r["comparison"])
@@ -568,6 +569,11 @@ def _verdict(r: dict[str, Any]) -> str:
                 f"({r['quarters_before']} before, {r['quarters_after']} after).")
     e, lo, hi = r["effect"], r["lower_ci"], r["upper_ci"]
     span = f"{e:+.1f} percentage points (95% CI {lo:+.1f} to {hi:+.1f})"
+    pre_p = r.get("pretrend_p_value")
+    if pre_p is not None and pre_p < PRETREND_ALPHA:
+        return ("Cannot tell: before the start the targeted and comparison units were already moving "
+                f"differently (pre-trend test p = {pre_p:.3f}), so the difference-in-differences, {span}, "
+                "is not a fair estimate of the campaign's effect.")
     few = r["quarters_before"] < ENOUGH_BEFORE or r["quarters_after"] < 2
     prefix = "Too few quarters to tell with confidence. " if few else ""
     if lo > 0:
@@ -605,10 +611,11 @@ def event_study_figure(result: dict[str, Any]) -> Any:
     fig.add_vline(x=-0.5, line={"color": OKABE_ITO["vermillion"], "dash": "dash"},
                   annotation_text=f"start {result.get('start_quarter', '')}", annotation_position="top")
     fig.update_layout(
-        title=f"Effect by quarter relative to the start: {result.get('indicator_name', '')}",
+        title={"text": "Effect by quarter relative to the start<br><sup>"
+                       f"{result.get('indicator_name', '')}: targeted less matched comparison units</sup>",
+               "x": 0.0, "xanchor": "left"},
         xaxis_title="quarters relative to the start (−1 = reference)",
         yaxis_title="effect, percentage points (95% CI)",
-        legend={"orientation": "h", "y": -0.25}, height=420, margin={"t": 70, "b": 110},
-        title_y=0.97,
+        legend={"orientation": "h", "y": -0.25}, height=440, margin={"t": 80, "b": 110},
     )
     return fig
