@@ -148,6 +148,17 @@ def test_evaluate_neighbourhoods_says_they_are_apportioned_and_names_overlaps(ll
     assert r["overlapping_campaigns"][0]["shared_areas"] == ["E01013600"]
 
 
+def test_units_targeted_by_an_overlapping_campaign_are_not_comparison_units(llr) -> None:
+    mine = _campaign(practices=["C82001", "C82002"])
+    first = evaluate_campaign(llr, mine)
+    taken = first["comparison"][0]["code"]
+    other = _campaign(id=7, name="Other team", start_date="2023-12-01", end_date="2024-02-01", practices=[taken])
+    again = evaluate_campaign(llr, mine, others=[other])
+    assert taken not in {c["code"] for c in again["comparison"]} and len(again["comparison"]) == 6
+    later = _campaign(id=8, name="Later", start_date="2025-01-01", practices=[taken])  # not at the same time
+    assert taken in {c["code"] for c in evaluate_campaign(llr, mine, others=[later])["comparison"]}
+
+
 def test_evaluate_a_campaign_after_the_last_quarter_says_too_few_quarters(llr) -> None:
     r = evaluate_campaign(llr, _campaign(practices=["C82001"], start_date="2025-06-01"))
     assert r["effect"] is None and r["quarters_after"] == 0
