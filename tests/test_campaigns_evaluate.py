@@ -149,7 +149,7 @@ def test_evaluate_neighbourhoods_says_they_are_apportioned_and_names_overlaps(ll
 
 
 def test_units_targeted_by_an_overlapping_campaign_are_not_comparison_units(llr) -> None:
-    mine = _campaign(practices=["C82001", "C82002"])
+    mine = _campaign(practices=["C82001", "C82002"], end_date="2024-03-31")
     first = evaluate_campaign(llr, mine)
     taken = first["comparison"][0]["code"]
     other = _campaign(id=7, name="Other team", start_date="2023-12-01", end_date="2024-02-01", practices=[taken])
