@@ -102,9 +102,21 @@ def test_bad_edit_writes_nothing(db_url: str, llr) -> None:
 
 
 def test_two_sessions_writing_at_once_lose_nothing(db_url: str, llr) -> None:
-    """Two sessions (own engines, as two app processes would have) add and edit at the same time."""
-    CampaignStore(db_url).dispose()  # migrated once, as the first session would
-    stores = [CampaignStore(db_url), CampaignStore(db_url)]
+    """Two sessions (own engines, as two app processes would have) open a new database, then add and
+    edit at the same time."""
+    stores: list[CampaignStore] = []
+    opened = threading.Barrier(2)
+
+    def open_store() -> None:
+        opened.wait()
+        stores.append(CampaignStore(db_url))  # both migrate a new database at once
+
+    openers = [threading.Thread(target=open_store) for _ in range(2)]
+    for t in openers:
+        t.start()
+    for t in openers:
+        t.join(120)
+    assert len(stores) == 2
     n = 15
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)

@@ -61,7 +61,9 @@ def add(
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key(s), comma-separated.")],
     team: Annotated[str, typer.Option("--team", help="Team that ran it.")],
     start: Annotated[str, typer.Option("--start", help="Start date, YYYY-MM-DD.")],
-    areas: Annotated[str, typer.Option("--areas", help="LSOA, MSOA, ward, PCN or LA codes, comma-separated.")],
+    areas: Annotated[
+        str | None, typer.Option("--areas", help="LSOA, MSOA, ward, PCN or LA codes, comma-separated.")
+    ] = None,
     end: Annotated[str | None, typer.Option("--end", help="End date, YYYY-MM-DD.")] = None,
     practices: Annotated[str | None, typer.Option("--practices", help="GP practice codes, comma-separated.")] = None,
     notes: Annotated[str, typer.Option("--notes", help="Free text.")] = "",

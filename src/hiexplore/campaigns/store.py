@@ -129,8 +129,11 @@ def migrate(engine: Engine, revision: str = "head") -> str | None:
     """Bring the database to ``revision`` (default: the newest) with Alembic; returns where it is."""
     cfg = _alembic_config()
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # one migrator at a time on a shared server
+        # one migrator at a time: two sessions opening a new database at once must not both create it
+        if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4815162342)")
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now (waits up to the busy timeout)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return current_revision(engine)
