@@ -95,7 +95,7 @@ def _campaign_form(prefix: str, current: dict | None) -> dict | None:
             start = st.date_input("Start", value=date.fromisoformat(cur["start_date"]) if cur else date.today(),
                                   format="YYYY-MM-DD", key=f"{prefix}_start")
             has_end = st.checkbox("Has an end date", value=bool(cur.get("end_date")), key=f"{prefix}_hasend")
-            end = st.date_input("End", value=date.fromisoformat(cur["end_date"]) if cur.get("end_date") else
+            end = st.date_input("End (saved only if ticked above)", value=date.fromisoformat(cur["end_date"]) if cur.get("end_date") else
                                 date.today(), format="YYYY-MM-DD", key=f"{prefix}_end")
         areas = st.multiselect("Areas (LSOA, MSOA, ward, PCN, local authority)", area_options,
                                default=[a for a in cur.get("areas", []) if a in known], format_func=_area_label,
