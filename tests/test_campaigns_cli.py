@@ -38,6 +38,10 @@ def test_campaign_verbs_end_to_end_on_real_llr_areas(db_url: str, embedded_datas
     assert "MMR catch-up, Leicester 003" in _ok(["campaign", "list"])
     assert json.loads(_ok(["campaign", "show", "2", "--json"]))["name"] == "Rutland MMR"
     assert "Leicester CDT" in _ok(["campaign", "show", "1"])
+    assert "version 2" in _ok(["campaign", "edit", "1", "--notes", "clinics only"])
+    assert json.loads(_ok(["campaign", "show", "1", "--json"]))["notes"] == "clinics only"
+    missing = runner.invoke(app, ["campaign", "show", "99"])
+    assert missing.exit_code != 0 and "No campaign with id 99" in str(missing.exception)
     assert "Closed campaign 2" in _ok(["campaign", "close", "2", "--end", "2024-04-30"])
     assert json.loads(_ok(["campaign", "show", "2", "--json"]))["status"] == "closed"
     _ok(["campaign", "export", "--out", str(tmp_path / "log.xlsx")])
@@ -49,7 +53,7 @@ def test_campaign_verbs_end_to_end_on_real_llr_areas(db_url: str, embedded_datas
                 "method"):
         assert key in res
     assert (res["quarters_before"], res["quarters_after"]) == (3, 3)
-    assert res["verdict"].startswith("Too few quarters to tell")
+    assert res["verdict"].startswith(("Too few quarters to tell", "Cannot tell"))
     assert {t["code"] for t in res["treated"]} == {"C82001", "C82002"} and len(res["comparison"]) == 6
     # the overlapping campaign (same programme, overlapping dates) is named
     assert any("Campaign 2 (Rutland MMR" in c for c in res["caveats"])
@@ -70,3 +74,13 @@ def test_a_bad_value_is_one_clear_line_exit_2_and_writes_nothing(db_url: str, em
                               str(embedded_dataset)])
     assert out.exit_code != 0 and "Unknown area code 'E0BOGUS'" in str(out.exception)
     assert json.loads(_ok(["campaign", "list", "--json"])) == []
+
+
+def test_an_unreachable_database_is_one_clear_line_without_its_password() -> None:
+    env = dict(os.environ, HIEXPLORE_DB="postgresql+psycopg://team:s3cret@127.0.0.1:9/campaigns")
+    out = subprocess.run([sys.executable, "-m", "hiexplore", "campaign", "list"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: The campaign database postgresql+psycopg://team:***@127.0.0.1:9/campaigns "
+                                 "could not be opened: ")
+    assert "s3cret" not in out.stderr

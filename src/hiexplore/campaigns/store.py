@@ -28,6 +28,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,6 +40,7 @@ __all__ = [
     "DB_ENV",
     "EXPORT_COLUMNS",
     "CampaignConflict",
+    "CampaignDatabaseError",
     "CampaignStore",
     "default_dataset_path",
     "redact_url",
@@ -63,6 +65,10 @@ EXPORT_COLUMNS = [
 
 class CampaignConflict(HiexploreError):
     """An edit was made from a stale copy: another session saved the campaign in between."""
+
+
+class CampaignDatabaseError(HiexploreError):
+    """The campaign database could not be opened or migrated (names it, without the password)."""
 
 
 def _repo_data_dir() -> Path:
@@ -275,9 +281,16 @@ class CampaignStore:
 
     def __init__(self, url: str | None = None, *, auto_migrate: bool = True) -> None:
         self.url = url or default_db_url()
-        self.engine = _make_engine(self.url)
-        if auto_migrate:
-            migrate(self.engine)
+        try:
+            self.engine = _make_engine(self.url)
+            if auto_migrate:
+                migrate(self.engine)
+        except (SQLAlchemyError, OSError) as err:
+            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            raise CampaignDatabaseError(
+                f"The campaign database {redact_url(self.url)} could not be opened: {reason} "
+                f"(set {DB_ENV} to a reachable database URL)."
+            ) from err
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
