@@ -137,7 +137,16 @@ with tab_edit:
         st.caption(f"Recorded {current['recorded_at']} by {md_escape(current['recorded_by'])}; version "
                    f"{current['version']}. If someone else saves it first, your change is refused, not lost: "
                    "reload and make it again.")
-        fields = _campaign_form(f"edit{cid}v{current['version']}", current)
+        foreign = [a for a in current["areas"] if a not in known] + [
+            p for p in current["practices"] if p not in practice_names]
+        if foreign:
+            st.warning(md_escape(
+                f"This campaign names codes that dataset {ds.name} does not hold ({', '.join(foreign[:8])}); it was "
+                f"recorded on {current['dataset'] or 'another dataset'}. Open that dataset to edit it, so that "
+                "nothing is dropped. It can still be closed here."))
+            fields = None
+        else:
+            fields = _campaign_form(f"edit{cid}v{current['version']}", current)
         if fields is not None:
             fields.pop("recorded_by")
             try:

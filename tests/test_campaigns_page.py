@@ -99,3 +99,18 @@ def test_the_page_runs_inside_the_app(page, db_url: str, embedded_dataset: Path)
     assert at.title[0].value.startswith("Campaigns")
     assert any("APPORTIONED" in m.value for m in at.markdown)  # LSOA figures are modelled, and it says so
     store.dispose()
+
+
+def test_a_campaign_from_another_dataset_cannot_be_edited_into_losing_codes(page, db_url: str,
+                                                                           demo_dataset: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    store = CampaignStore(db_url)
+    cid = store.add(name="LLR campaign", indicators="mmr1_24m", team="T", start="2024-01-15",
+                    areas="E01013600", practices="C82001")  # recorded without a dataset check
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(demo_dataset))
+    at = page().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("does not hold" in w.value for w in at.warning)
+    assert not any(b.key == f"edit{cid}v1_save" for b in at.button)
+    assert store.get(cid)["areas"] == ["E01013600"]
+    store.dispose()
