@@ -70,6 +70,6 @@ def postgres_server() -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                            capture_output=True, env=env, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
