@@ -26,6 +26,7 @@ pages = [
     st.Page("pages/practices.py", title="Practices (PCN managers)", icon=":material/local_hospital:", url_path="practices"),
     st.Page("pages/targets.py", title="Targets (planners)", icon=":material/target:", url_path="targets"),
     st.Page("pages/inequalities.py", title="Inequalities", icon=":material/trending_down:", url_path="inequalities"),
+    st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
 ]
 nav = st.navigation(pages)

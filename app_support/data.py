@@ -178,3 +178,33 @@ def deprivation_summary_frame(path: str, mtime: float) -> pd.DataFrame:
 
 def get_deprivation_summary(ds: Dataset) -> pd.DataFrame:
     return deprivation_summary_frame(str(ds.path), _mtime(ds.path))
+@st.cache_resource(max_entries=4, show_spinner=False)
+def campaign_store(url: str):
+    """One campaign store (engine, migrated on first use) per database URL, shared by the sessions."""
+    from hiexplore.campaigns.store import CampaignStore
+
+    return CampaignStore(url)
+
+
+def get_campaign_store():
+    from hiexplore.campaigns.store import default_db_url
+
+    return campaign_store(default_db_url())
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="Evaluating the campaign ...")
+def evaluation_frame(path: str, mtime: float, campaign_json: str, others_json: str, indicator: str) -> dict:
+    import json
+
+    from hiexplore.campaigns.evaluate import evaluate_campaign
+
+    return evaluate_campaign(_load(path, mtime), json.loads(campaign_json), indicator=indicator,
+                             others=json.loads(others_json))
+
+
+def get_evaluation(ds: Dataset, campaign: dict, others: list[dict], indicator: str) -> dict:
+    """The evaluation, recomputed when the campaign, the log or the dataset changes."""
+    import json
+
+    return evaluation_frame(str(ds.path), _mtime(ds.path), json.dumps(campaign, sort_keys=True),
+                            json.dumps(others, sort_keys=True), indicator)

@@ -94,3 +94,11 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
 def indicator_label(key: str) -> str:
     ind = get_indicator(key)
     return f"{ind.short_name} [{ind.programme}]"
+
+
+_MD_SPECIAL = "\\`*_{}[]()#+-.!<>|~$"
+
+
+def md_escape(text: object) -> str:
+    """Text from a user or a file, shown as itself in ``st.markdown`` (never as markup or a link)."""
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in str(text))

@@ -78,3 +78,39 @@ def payload_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_url_factory():
+    """Make a fresh database on a real PostgreSQL server the suite starts (and stops) itself.
+
+    Skipped, with the reason, only where the PostgreSQL binaries are not installed.
+    """
+    import itertools
+
+    from pg_server import pg_bin, postgres_server
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql")
+    import psycopg
+
+    counter = itertools.count(1)
+    with postgres_server() as (host, port):
+        def make() -> str:
+            name = f"hiexplore_t{os.getpid()}_{next(counter)}"
+            with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            return f"postgresql+psycopg://postgres@{host}:{port}/{name}"
+
+        yield make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty campaign database on each engine; HIEXPLORE_DB points at it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'campaigns.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url_factory")()
+    monkeypatch.setenv("HIEXPLORE_DB", url)
+    return url

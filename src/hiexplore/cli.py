@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from .campaigns.cli import campaign_app
 from .errors import HiexploreError
 
 __all__ = ["DEFAULT_HOST", "app", "host_notice", "is_loopback", "main"]
@@ -28,6 +29,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(campaign_app, name="campaign")
 
 
 def _echo_err(msg: str) -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the campaign log, run programmatically by :func:`hiexplore.campaigns.store.migrate`."""
