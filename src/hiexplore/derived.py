@@ -142,7 +142,7 @@ def inputs_hash(ds: Any) -> str:
     """
     sums = getattr(ds, "file_sha256", None)
     if not sums:
-        sums = derived(ds, "_derived_file_sums", "files", lambda: _file_sums(Path(ds.path)), keep=1)
+        sums = derived(ds, "_derived_file_sums_cache", "files", lambda: _file_sums(Path(ds.path)), keep=1)
     return _combine(sums)
 
 
@@ -174,7 +174,7 @@ def _periods(ds: Any) -> dict[str, list[str]]:
     Why: every page request asks which key it wants; filtering the indicators table each time
     would cost more than reading the stored flags at national size.
     """
-    return derived(ds, "_derived_periods", "periods",
+    return derived(ds, "_derived_periods_cache", "periods",
                    lambda: {k: list(ds.periods(k)) for k in ds.indicator_keys()}, keep=1)
 
 
@@ -383,7 +383,7 @@ def stored_flags(
     key_period = _resolve(ds, indicator, period)
     if geography not in FLAG_GEOGRAPHIES or key_period is None:
         return compute_flags(ds, indicator, geography, benchmark=benchmark, period=period)
-    frame, record = derived(ds, "_stored_flags", (indicator, geography, key_period),
+    frame, record = derived(ds, "_stored_flags_cache", (indicator, geography, key_period),
                             lambda: _load_or_compute(ds, indicator, geography, key_period), keep=64)
     if frame is None:
         raise RequestError(str(record.get("error", "no flags")))
@@ -399,7 +399,7 @@ def flags_in_memory(ds: Any, indicator: str, geography: str, period: str | None 
     """
     if not hasattr(ds, "indicator_keys") or not hasattr(ds, "__dict__"):
         return False
-    return (indicator, geography, _resolve(ds, indicator, period)) in ds.__dict__.get("_stored_flags", {})
+    return (indicator, geography, _resolve(ds, indicator, period)) in ds.__dict__.get("_stored_flags_cache", {})
 
 
 def stored_targets(
@@ -498,7 +498,7 @@ def derive_flags(ds: Any, *, keys: Iterable[tuple[str, str, str]] | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    ds.__dict__.pop("_stored_flags", None)  # read the new store from now on
+    ds.__dict__.pop("_stored_flags_cache", None)  # read the new store from now on
     out = DerivedSummary(path=target, keys=len(todo), errors=len(errors),
                          seconds=time.perf_counter() - t0, bytes=size)
     if echo is not None:
