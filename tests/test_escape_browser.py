@@ -8,6 +8,7 @@ The app is served on the payload dataset (conftest ``payload_dataset``: every ki
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -143,6 +144,10 @@ def test_pages_show_payload_names_as_text_and_fire_no_dialog(payload_server, chr
     shown = page.evaluate("() => document.body.innerText")
     assert "T{{ 7" in shown and ")>T.geojson" in shown
     # the dataset's folder name (sidebar and the list of datasets) is shown as it is
+    # (the page reruns after the upload: wait until its last section, the dataset list, is drawn)
+    name_js = json.dumps(payload_dataset.name)
+    page.wait_for_function(f"() => document.body.innerText.split({name_js}).length - 1 >= 2", timeout=60_000)
+    shown = page.evaluate("() => document.body.innerText")
     assert shown.count(payload_dataset.name) >= 2, payload_dataset.name
     page.get_by_role("button", name="Check the files").click()
     _wait_idle(page)

@@ -119,8 +119,14 @@ def test_funnel_leaves_suppressed_practices_out_with_a_count(mmr_practices: pd.D
 
 
 def test_apportioning_reports_eligible_people_missing(llr) -> None:
-    practice = area_figures(llr, MMR, "practice", MMR_PERIOD)
+    # neighbourhood figures rest on every practice of the dataset (the areas' own and the
+    # neighbouring ones whose patients live there), not only those the practice level lists
+    from hiexplore.apportion import _indicator_rows, practice_figures
+
+    rows = practice_figures(_indicator_rows(llr, MMR), MMR, MMR_PERIOD)
+    practice = rows[rows["area_code"].isin(set(llr.practices["practice_code"]))]
     n = int(is_suppressed(practice).sum())
+    assert n >= int(is_suppressed(area_figures(llr, MMR, "practice", MMR_PERIOD)).sum()) > 0
     lsoa = area_figures(llr, MMR, "lsoa", MMR_PERIOD)
     sup = lsoa.attrs["suppressed"]
     assert sup["practices"] == n and sup["eligible_missing_min"] == n and sup["eligible_missing_max"] == 4 * n

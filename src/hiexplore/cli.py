@@ -66,9 +66,19 @@ def build(
     from .build import build_dataset
 
     codes = [c.strip() for c in areas.split(",") if c.strip()] if areas else None
-    path = build_dataset(source, out, areas=codes, name=name, echo=typer.echo, skip_damaged=skip_damaged,
+    lines: list[str] = []
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        typer.echo(line)
+
+    path = build_dataset(source, out, areas=codes, name=name, echo=echo, skip_damaged=skip_damaged,
                          allow_unplaced=allow_unplaced)
     _derive(path)
+    # the build ends with its one summary line (files read, not recognised, damaged), after the flags
+    summary = [ln for ln in lines if ln.startswith("files read: ")]
+    if summary:
+        typer.echo(summary[-1])
 
 
 def _derive(path: Path) -> None:
