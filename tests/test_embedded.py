@@ -145,7 +145,7 @@ def test_committed_derived_flags_match_the_tables(embedded_dataset: Path) -> Non
 
     record = derived_record(embedded_dataset)
     if not record:
-        pytest.skip("data/llr has no derived/ store yet (the lead rebuilds it with `hiexplore build`)")
+        pytest.skip("data/llr has no derived/ store: it is not committed (git-ignored, rebuilt on first use or by `hiexplore build`)")
     ds = load_dataset(embedded_dataset)
     assert record["inputs_hash"] == inputs_hash(ds), "derived/ was made from other tables: rebuild data/llr"
     if record["engine_version"] == engine_version():
