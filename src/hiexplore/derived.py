@@ -50,7 +50,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .dataset import TABLE_FILES, derived
+from .dataset import TABLE_FILES, _swap_into_place, derived
 from .errors import DatasetError, RequestError
 
 __all__ = [
@@ -494,7 +494,7 @@ def derive_flags(ds: Any, *, keys: Iterable[tuple[str, str, str]] | None = None,
         text = json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
         (tmp / RECORD_FILE).write_text(text, "utf-8")
         size += len(text.encode())
-        _swap(tmp, target)
+        _swap_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -517,17 +517,3 @@ def derive_dataset(path: str | Path, *, echo: Echo | None = None) -> DerivedSumm
     if echo is not None:
         echo("Computing derived flags (every indicator x geography x period) ...")
     return derive_flags(load_dataset(path), echo=echo)
-
-
-def _swap(tmp: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(target, old)
-        try:
-            os.rename(tmp, target)
-        except BaseException:
-            os.rename(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, target)
