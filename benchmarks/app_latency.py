@@ -39,7 +39,6 @@ from concurrency import (  # noqa: E402
     IDLE_JS,
     PAGES,
     dataset_env,
-    free_port,
     start_server,
     stop_server,
 )
@@ -52,30 +51,10 @@ TARGET_COLD = 3.0
 
 
 def _start_bare(tmp: Path, env: dict[str, str]) -> tuple[Any, str]:
-    import subprocess
-    import urllib.request
-
+    """The bare page (a title and a line of text), served like the app."""
     script = tmp / "bare.py"
     script.write_text(BARE_APP, encoding="utf-8")
-    port = free_port()
-    log = open(tmp / "bare.log", "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("the bare Streamlit page did not start")
+    return start_server(tmp / "bare.log", env, script=script)
 
 
 def _load(page: Any, url: str, text: str, timeout_s: float = 120.0) -> float:

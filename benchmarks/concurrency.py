@@ -159,12 +159,13 @@ def dataset_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 90.0) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on 127.0.0.1; returns when ``/_stcore/health`` answers 200."""
+def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 90.0,
+                 script: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` (or ``script``) on 127.0.0.1; returns when ``/_stcore/health`` answers 200."""
     port = port or free_port()
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(script or REPO / "app.py"),
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
