@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from test_e2e_app import _serve
 
 from hiexplore.campaigns.store import CampaignStore
 
@@ -22,41 +17,13 @@ ARTIFACTS = REPO / "tests" / "_artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
-def app_url(tmp_path: Path, embedded_dataset: Path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+def app_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, embedded_dataset: Path):
     db = f"sqlite:///{tmp_path / 'campaigns.sqlite'}"
-    env = dict(os.environ, HIEXPLORE_DB=db, HIEXPLORE_DATASET=str(embedded_dataset))
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"app did not become healthy; log:\n{log.read_text()[-3000:]}")
+    served = _serve(tmp_path_factory, embedded_dataset, {"HIEXPLORE_DB": db})
+    url, log = next(served)
     yield url, db
-    proc.terminate()
-    proc.wait(timeout=20)
+    next(served, None)  # stops the server
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 

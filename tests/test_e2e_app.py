@@ -30,7 +30,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(tmp_path_factory: pytest.TempPathFactory, dataset: Path | None):
+def _serve(tmp_path_factory: pytest.TempPathFactory, dataset: Path | None, extra_env: dict[str, str] | None = None):
     """Start ``streamlit run app.py`` on a free port (on ``dataset`` if given) until healthy."""
     if not CHROMIUM.exists():
         pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install chromium)")
@@ -38,6 +38,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, dataset: Path | None):
     env = dict(os.environ)
     if dataset is not None:
         env["HIEXPLORE_DATASET"] = str(dataset)
+    env.update(extra_env or {})
     port = _free_port()
     log = tmp_path_factory.mktemp("log") / "server.log"
     with open(log, "w") as fh:
