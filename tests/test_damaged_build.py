@@ -252,40 +252,17 @@ def test_data_page_lists_damaged_files_of_the_current_dataset(
     assert any(c.label == "Skip damaged files" for c in at.checkbox)
 
 
-PORT = 8612
-
-
 @pytest.mark.browser
-def test_data_page_in_a_browser_shows_damaged_files(skipped_dataset: Path, tmp_path: Path) -> None:
-    import time
-    import urllib.request
+def test_data_page_in_a_browser_shows_damaged_files(skipped_dataset: Path,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    from test_e2e_app import CHROMIUM, _serve
 
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip(f"headless Chromium not installed at {chromium}")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    env = {**os.environ, "HIEXPLORE_DATASET": str(skipped_dataset)}
-    log = tmp_path / "server.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(PORT),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
-        )
+    served = _serve(tmp_path_factory, skipped_dataset)  # a free port, healthy before it yields
+    url, log = next(served)
     try:
-        url = f"http://127.0.0.1:{PORT}"
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.time() > deadline:
-                    pytest.fail(f"app did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=[
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync"])
             page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -303,8 +280,7 @@ def test_data_page_in_a_browser_shows_damaged_files(skipped_dataset: Path, tmp_p
             assert "Skip damaged files" in body
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        next(served, None)  # stops the server
     assert "Traceback" not in log.read_text()
 
 
