@@ -96,9 +96,3 @@ def indicator_label(key: str) -> str:
     return f"{ind.short_name} [{ind.programme}]"
 
 
-_MD_SPECIAL = "\\`*_{}[]()#+-.!<>|~$"
-
-
-def md_escape(text: object) -> str:
-    """Text from a user or a file, shown as itself in ``st.markdown`` (never as markup or a link)."""
-    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in str(text))

@@ -11,12 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from app_support.data import get_campaign_store, get_evaluation
-from app_support.layout import banner, current_dataset, indicator_label, md_escape
+from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from hiexplore.campaigns.evaluate import event_study_figure
 from hiexplore.campaigns.store import CampaignConflict, known_area_codes, redact_url
 from hiexplore.errors import HiexploreError
+from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
 
@@ -27,10 +28,10 @@ st.caption("Record outreach campaigns (programmes, areas or practices, dates), t
 try:
     store = get_campaign_store()
 except HiexploreError as err:
-    st.error(f"The campaign database could not be opened: {err}")
+    st.error(f"The campaign database could not be opened: {md(err)}")
     st.stop()
 except Exception as err:  # noqa: BLE001 - a database that cannot be reached is said, never hidden
-    st.error(f"The campaign database could not be opened ({type(err).__name__}): {err}")
+    st.error(f"The campaign database could not be opened ({type(err).__name__}): {md(err)}")
     st.stop()
 
 st.caption(f"Campaign log: `{redact_url(store.url)}` (HIEXPLORE_DB sets another database).")
@@ -123,7 +124,7 @@ with tab_add:
                                practices=fields["practices"], notes=fields["notes"], ds=ds,
                                recorded_by=fields["recorded_by"] or None)
         except HiexploreError as err:
-            st.error(f"Not saved: {err}")
+            st.error(f"Not saved: {md(err)}")
         else:
             st.query_params["campaign"] = str(new_id)
             st.success(f"Saved as campaign {new_id}.")
@@ -134,13 +135,13 @@ with tab_edit:
         st.info("No campaigns to edit yet.")
     else:
         current = by_id[cid]
-        st.caption(f"Recorded {current['recorded_at']} by {md_escape(current['recorded_by'])}; version "
+        st.caption(f"Recorded {current['recorded_at']} by {md(current['recorded_by'])}; version "
                    f"{current['version']}. If someone else saves it first, your change is refused, not lost: "
                    "reload and make it again.")
         foreign = [a for a in current["areas"] if a not in known] + [
             p for p in current["practices"] if p not in practice_names]
         if foreign:
-            st.warning(md_escape(
+            st.warning(md(
                 f"This campaign names codes that dataset {ds.name} does not hold ({', '.join(foreign[:8])}); it was "
                 f"recorded on {current['dataset'] or 'another dataset'}. Open that dataset to edit it, so that "
                 "nothing is dropped. It can still be closed here."))
@@ -152,7 +153,7 @@ with tab_edit:
             try:
                 store.edit(int(cid), version=current["version"], ds=ds, **fields)
             except (CampaignConflict, HiexploreError) as err:
-                st.error(f"Not saved: {err}")
+                st.error(f"Not saved: {md(err)}")
             else:
                 st.success(f"Campaign {cid} saved.")
                 st.rerun()
@@ -162,7 +163,7 @@ with tab_edit:
                 try:
                     store.close(int(cid), end, version=current["version"])
                 except HiexploreError as err:
-                    st.error(f"Not closed: {err}")
+                    st.error(f"Not closed: {md(err)}")
                 else:
                     st.rerun()
 
@@ -171,7 +172,7 @@ with tab_eval:
         st.info("Record a campaign first; its evaluation appears here.")
     else:
         c = by_id[cid]
-        st.markdown(f"**Campaign {cid}: {md_escape(c['name'])}** · {md_escape(c['team'])} · from "
+        st.markdown(f"**Campaign {cid}: {md(c['name'])}** · {md(c['team'])} · from "
                     f"{c['start_date']}{' to ' + c['end_date'] if c['end_date'] else ''}")
         inds = [k for k in c["indicators"] if k in keys]
         if not inds:
@@ -185,13 +186,13 @@ with tab_eval:
             st.error(str(err))
             st.stop()
         banner(ds, "practice" if r["geography"] in ("practice", "utla") else r["geography"])
-        (st.success if r["effect"] is not None and r["lower_ci"] > 0 else st.info)(md_escape(r["verdict"]))
+        (st.success if r["effect"] is not None and r["lower_ci"] > 0 else st.info)(md(r["verdict"]))
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Effect (percentage points)", "n/a" if r["effect"] is None else f"{r['effect']:+.1f}")
         m2.metric("95% CI", "n/a" if r["effect"] is None else f"{r['lower_ci']:+.1f} to {r['upper_ci']:+.1f}")
         m3.metric("Quarters before / after", f"{r['quarters_before']} / {r['quarters_after']}")
         m4.metric("Targeted / comparison", f"{len(r['treated'])} / {len(r['comparison'])}")
-        st.markdown("**What it can and cannot show**\n\n" + "\n".join(f"- {md_escape(x)}" for x in r["caveats"]))
+        st.markdown("**What it can and cannot show**\n\n" + "\n".join(f"- {md(x)}" for x in r["caveats"]))
         left, right = st.columns([3, 2])
         with left:
             if r["event_study"]:
@@ -204,7 +205,7 @@ with tab_eval:
                     "targeted": st.column_config.NumberColumn("targeted (%)", format="%.1f"),
                     "comparison": st.column_config.NumberColumn("comparison (%)", format="%.1f")})
         with right:
-            st.markdown(f"**Comparison group** ({md_escape(r['matching'])}, {len(r['comparison'])} units)")
+            st.markdown(f"**Comparison group** ({md(r['matching'])}, {len(r['comparison'])} units)")
             unit_cols = {"baseline": st.column_config.NumberColumn("baseline uptake (%)", format="%.1f"),
                          "imd_rank": st.column_config.NumberColumn("IMD rank (1 = most deprived)", format="%.0f"),
                          "distance": st.column_config.NumberColumn("match distance", format="%.2f")}
@@ -213,6 +214,6 @@ with tab_eval:
             st.markdown("**Targeted**")
             st.dataframe(pd.DataFrame(r["treated"]), hide_index=True, width="stretch", height=180,
                          column_config=unit_cols)
-        st.caption(md_escape(f"Method: {r['method']}. {r['source']}"))
+        st.caption(md(f"Method: {r['method']}. {r['source']}"))
         st.download_button("Download the evaluation (JSON)", json.dumps(r, indent=1, default=str),
                            file_name=f"campaign_{cid}_{indicator}_evaluation.json", mime="application/json")
