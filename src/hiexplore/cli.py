@@ -145,7 +145,8 @@ def info(
     if len(unplaced):
         typer.echo(f"Unplaced practices ({len(unplaced)}): not on the map, no catchment")
         for r in unplaced.itertuples():
-            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}  ({r.reason})")
+            where = f"  [{r.areas}]" if r.areas else ""
+            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}{where}  ({r.reason})")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
     typer.echo("Deprivation of the local authorities, upper tiers and ICBs (MHCLG's summary measures):")

@@ -475,13 +475,23 @@ def dataset_summary(path: str | Path) -> dict[str, Any]:
 
 
 def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
-    """The practices a build could not place (``code, name, postcode, icb, reason``), from the manifest.
+    """The practices a build could not place (``code, name, postcode, icb, areas, reason``), from the manifest.
 
-    What the Data page lists and ``hiexplore info`` prints; empty (with the columns) when none.
+    ``areas``: the requested area(s) each belongs to, "E06000017 Rutland; ..." (None in manifests
+    written before the per-area check). What the Data page lists and ``hiexplore info`` prints;
+    empty (with the columns) when none.
     """
-    cols = ["practice_code", "practice_name", "postcode", "icb_code", "reason"]
+    cols = ["practice_code", "practice_name", "postcode", "icb_code", "areas", "reason"]
     rows = manifest.get("unplaced_practices") or []
-    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+    def areas(r: dict[str, Any]) -> str | None:
+        codes = r.get("areas")
+        if not codes:
+            return None
+        names = r.get("area_names") or codes
+        return "; ".join(c if n == c else f"{c} {n}" for c, n in zip(codes, names, strict=False))
+
+    return pd.DataFrame([{**{c: r.get(c) for c in cols}, "areas": areas(r)} for r in rows], columns=cols)
 
 
 def own_practices(practices: pd.DataFrame) -> pd.DataFrame:
