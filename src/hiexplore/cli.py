@@ -102,7 +102,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Show a dataset's manifest: sources, vintage, table counts, catchments, synthetic or not."""
-    from .dataset import dataset_summary
+    from .dataset import PracticeCounts, dataset_summary
     from .la_deprivation import MANIFEST_KEY, summary_for_path, summary_lines, summary_records
 
     man = dataset_summary(dataset)
@@ -137,6 +137,8 @@ def info(
     for row in left_out_files(man).itertuples():
         typer.echo(f"File {row.status}: {row.file}: {row.reason}")
     if man.get("practice_membership"):
+        own = sum(v for k, v in man["practice_membership"].items() if k != "catchment")
+        typer.echo("GP practices: " + PracticeCounts(own, man["practice_membership"].get("catchment", 0)).sentence())
         typer.echo("Practices by membership (in_area_by): "
                    + ", ".join(f"{k} {v}" for k, v in man["practice_membership"].items()))
     from .dataset import unplaced_practices
