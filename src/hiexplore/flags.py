@@ -47,8 +47,6 @@ __all__ = [
     "area_deprivation",
     "compute_flags",
     "compute_targets",
-    "area_profile",
-    "PROFILE_COLUMNS",
     "people_to_reach",
 ]
 
@@ -774,37 +772,6 @@ def compute_targets(
     if out.attrs["period_end"] is not None:
         out.attrs["period_end"] = out.attrs["period_end"].isoformat()
     out.attrs["suppressed"] = [f.attrs["suppressed"] for f in per if f.attrs.get("suppressed")] or None
-    return out
-
-
-PROFILE_COLUMNS = [
-    "indicator", "period", "period_end", "out_of_date", "age", "value", "value_note", "lower_ci_95",
-    "upper_ci_95", "benchmark_value", "vs_benchmark", "standard_band", "people_to_reach", "flagged",
-    "reasons",
-]
-
-
-def area_profile(flags_by_indicator: dict[str, pd.DataFrame], area_code: str) -> pd.DataFrame:
-    """One area's row of each indicator's flags (:func:`compute_flags`): the area profile.
-
-    Columns :data:`PROFILE_COLUMNS`; ``age`` reads "out of date (period ...)" for figures whose
-    period ended more than the flags' ``out_of_date_years`` before the newest in the dataset
-    (empty otherwise), so a profile that puts cervical screening from 2017 beside MMR1 from
-    2024/25 says which is old. Indicators without a row for the area are left out.
-    """
-    rows = []
-    for key, f in flags_by_indicator.items():
-        hit = f[f["area_code"] == area_code]
-        if hit.empty:
-            continue
-        r = hit.iloc[0]
-        rec = {c: r.get(c) for c in PROFILE_COLUMNS if c not in ("indicator", "age")}
-        rec["indicator"] = key
-        stale = r.get("out_of_date")
-        rec["age"] = f.attrs.get("age_mark", "") if pd.notna(stale) and bool(stale) else ""
-        rows.append(rec)
-    out = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
-    out["out_of_date"] = out["out_of_date"].astype("boolean")
     return out
 
 
