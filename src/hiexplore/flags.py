@@ -711,7 +711,6 @@ def compute_targets(
                                  out_of_date_years=out_of_date_years)
     per = [flags_for(k) for k in indicators]
     long = pd.concat(per, ignore_index=True)
-    first = long.drop_duplicates("area_code").set_index("area_code")
     flagged = long[long["flagged"]]
     g = long.groupby("area_code")
     out = pd.DataFrame(
@@ -734,11 +733,16 @@ def compute_targets(
     out["flagged"] = out["indicators_flagged"] > 0
     out["indicators"] = out["indicators"].fillna("")
     out["reasons"] = out["reasons"].fillna("Not flagged on " + ", ".join(indicators) + ".")
-    for col in ("area_name", "geography", "imd_decile", "core20", "cluster", "low_confidence"):
-        out[col] = first[col].reindex(out.index)
+    # facts of the area itself: the first indicator that has a row for it (the same in all)
+    for col in ("area_name", "geography", "imd_decile", "core20"):
+        out[col] = g[col].first().reindex(out.index)
     out["period"] = "; ".join(sorted({f"{k}: {p}" for k, p in zip(long["indicator"], long["period"], strict=True)}))
-    # the age of each row's figures: those it is flagged on, else all of its indicators
+    # facts of each indicator's figure (age, cluster, confidence) are combined over the figures the
+    # row rests on: those it is flagged on, else all of its indicators
     basis = long[long["flagged"] | ~long["area_code"].isin(flagged["area_code"])]
+    out["cluster"] = _combined_labels(basis, "cluster").reindex(out.index)
+    out["low_confidence"] = basis.groupby("area_code")["low_confidence"].agg(
+        lambda s: bool(s.fillna(False).astype(bool).any())).reindex(out.index)
     oldest = basis.groupby("area_code").agg(period_end=("period_end", "min"),
                                             out_of_date=("out_of_date", lambda s: bool(s.fillna(False).any())))
     out["period_end"] = oldest["period_end"].reindex(out.index)
@@ -759,6 +763,11 @@ def compute_targets(
         out = out[out["flagged"]].head(top)
     out.attrs.update(per[0].attrs)
     out.attrs.pop("funnel_left_out", None)  # one indicator's funnel says nothing about the list
+    if len(indicators) > 1:  # each indicator's own standard, benchmark and model, not the first's
+        for key in ("thresholds", "expected_model", "benchmark"):
+            by_ind = {k: f.attrs.get(key) for k, f in zip(indicators, per, strict=True)}
+            same = key == "benchmark" and len({str(v) for v in by_ind.values()}) == 1
+            out.attrs[key] = per[0].attrs.get(key) if same else by_ind
     out.attrs["indicators"] = indicators
     ages = {k: figure_age(ds, str(f["period"].iloc[0]), out_of_date_years=out_of_date_years)
             for k, f in zip(indicators, per, strict=True)}
@@ -773,6 +782,28 @@ def compute_targets(
         out.attrs["period_end"] = out.attrs["period_end"].isoformat()
     out.attrs["suppressed"] = [f.attrs["suppressed"] for f in per if f.attrs.get("suppressed")] or None
     return out
+
+
+def _combined_labels(rows: pd.DataFrame, col: str) -> pd.Series:
+    """Per area, one label from its indicators' ``col``: the label itself when they agree, else
+    "Cervical screening (25-49): not significant; MMR1 at 24 months: cold spot (low-low)" (sorted,
+    so the order the indicators were given in does not matter).
+
+    >>> rows = pd.DataFrame({"area_code": ["a", "a", "b", "b"], "indicator": ["mmr1_24m", "mmr2_5y"] * 2,
+    ...                      "cluster": ["cold spot", "cold spot", "cold spot", "not significant"]})
+    >>> _combined_labels(rows, "cluster").to_dict()["a"]
+    'cold spot'
+    """
+    def one(frame: pd.DataFrame) -> object:
+        labels = frame[col]
+        if labels.isna().all():
+            return None
+        if labels.astype(str).nunique() == 1:
+            return labels.dropna().iloc[0]
+        return "; ".join(sorted(f"{get_indicator(k).short_name}: {v}"
+                                for k, v in zip(frame["indicator"], labels, strict=True) if pd.notna(v)))
+
+    return rows.groupby("area_code")[["indicator", col]].apply(one)
 
 
 def _ceil(x: float) -> int:
