@@ -27,7 +27,8 @@ from .io.damage import inspect_file
 from .io.registry import Reader
 
 __all__ = [
-    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset",
+    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "left_out_lines",
+    "LEFT_OUT_SHOWN", "build_dataset",
     "commissioned_codes", "UNPLACED_LIMIT", "COVER_SHARE", "IN_AREA_BY", "RequestedArea", "requested_areas",
     "area_membership", "unplaced_shares",
     "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
@@ -540,6 +541,46 @@ def left_out_files(manifest: dict[str, Any]) -> pd.DataFrame:
     rows += [{"file": f, "status": "not recognised", "reason": "no reader matched its content"}
              for f in manifest.get("skipped_files", [])]
     return pd.DataFrame(rows, columns=["file", "status", "reason"])
+
+
+#: files of each left-out group that ``hiexplore info`` names before pointing to the manifest
+LEFT_OUT_SHOWN = 3
+
+
+def left_out_lines(manifest: dict[str, Any], shown: int = LEFT_OUT_SHOWN) -> list[str]:
+    """What ``hiexplore info`` prints about the files a dataset was built without.
+
+    Damaged files are each named with the reason (they may hold figures the user expects);
+    files that gave no rows and files not recognised are counted, the first ``shown`` named, and
+    the rest left to the manifest (``files_without_rows``, ``skipped_files``; ``hiexplore info
+    --json`` prints them all): a national source folder gives dozens of each.
+
+    >>> man = {"files_without_rows": [{"file": f"f{i}.csv", "reason": "0 rows"} for i in range(5)]}
+    >>> for line in left_out_lines(man, shown=2):
+    ...     print(line)
+    Files with no rows used: 5 (the first 2 below; all 5 in the manifest's files_without_rows, hiexplore info --json)
+      - f0.csv: 0 rows
+      - f1.csv: 0 rows
+      ... and 3 more: see manifest files_without_rows
+    """
+    table = left_out_files(manifest)
+    lines = [f"File {r.status}: {r.file}: {r.reason}" for r in table[table["status"] == "damaged, left out"].itertuples()]
+    for status, title, key, with_reason in (
+        ("no rows used", "Files with no rows used", "files_without_rows", True),
+        ("not recognised", "Files not recognised", "skipped_files", False),
+    ):
+        rows = table[table["status"] == status]
+        if rows.empty:
+            continue
+        n = len(rows)
+        if n <= shown:
+            lines.append(f"{title}: {n}")
+        else:
+            lines.append(f"{title}: {n} (the first {shown} below; all {n} in the manifest's {key}, hiexplore info --json)")
+        lines += [f"  - {r.file}" + (f": {r.reason}" if with_reason else "") for r in rows.head(shown).itertuples()]
+        if n > shown:
+            lines.append(f"  ... and {n - shown} more: see manifest {key}")
+    return lines
 
 
 def files_summary_line(read: int, not_recognised: int, damaged: int) -> str:

@@ -132,10 +132,10 @@ def info(
     typer.echo(f"Indicators loaded ({len(loaded)}): {', '.join(loaded)}")
     for item in man.get("indicators_not_loaded", []):
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
-    from .build import left_out_files
+    from .build import left_out_lines
 
-    for row in left_out_files(man).itertuples():
-        typer.echo(f"File {row.status}: {row.file}: {row.reason}")
+    for line in left_out_lines(man):
+        typer.echo(line)
     if man.get("practice_membership"):
         own = sum(v for k, v in man["practice_membership"].items() if k != "catchment")
         typer.echo("GP practices: " + PracticeCounts(own, man["practice_membership"].get("catchment", 0)).sentence())
