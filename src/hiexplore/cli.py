@@ -184,11 +184,17 @@ def fetch(
         str | None, typer.Option("--base-url", help="Override the publisher's address (mirrors, tests).")
     ] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, max=10)] = 3,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="ONSPD release for the onspd source: MAY_2020 (the default) or "
+                     "LABEL:ITEMID for another (ITEMID: the 32-character ArcGIS item id of the release's page "
+                     "on the ONS Open Geography Portal)."),
+    ] = None,
 ) -> None:
     """Download official files (Fingertips, NHS Digital, IoD, ONS) into a folder that build reads."""
     from .fetch import fetch_sources
 
-    fetch_sources(sources, out, base_url=base_url, retries=retries, echo=typer.echo)
+    fetch_sources(sources, out, base_url=base_url, retries=retries, echo=typer.echo, release=release)
 
 
 @app.command()
