@@ -116,3 +116,28 @@ def test_area_membership_commissioner_location_and_fallback() -> None:
 
 def test_unplaced_shares_doctest() -> None:
     assert doctest.testmod(B, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_without_areas_judged_per_icb_and_said() -> None:
+    """No --areas (all of England): the share is judged per ICB, and the message says so."""
+    pr = pd.DataFrame({
+        "practice_code": [f"P{i}" for i in range(30)],
+        "practice_name": [f"Practice {i}" for i in range(30)],
+        "postcode": [f"AB1 {i}XY" for i in range(30)],
+        "icb_code": ["QAA"] * 10 + ["QBB"] * 20,
+        "sub_icb_code": ["01A"] * 10 + ["02B"] * 20,
+        "easting": [1.0] * 30, "list_size": [1000.0] * 30, "lsoa_code": [None] * 30,
+    })
+    pr.loc[[0, 12], "easting"] = np.nan  # 1 of 10 in QAA (10%), 1 of 20 in QBB (5%: not over)
+    commissioned = np.ones(30, dtype=bool)
+    lines: list[str] = []
+    with pytest.raises(DatasetError) as err:
+        B._check_unplaced(pr, commissioned, [], {"01A", "02B"}, {"QAA": "NHS Alpha ICB"}, False, lines.append, [])
+    msg = str(err.value)
+    assert "no --areas given: all of England, judged per ICB" in msg
+    assert "QAA NHS Alpha ICB: 1 of 10 practices (10.0%)" in msg and "QBB:" not in msg
+    assert "P0  Practice 0  AB1 0XY" in msg and "P12" not in msg
+    notes: list[str] = []
+    listed = B._check_unplaced(pr, commissioned, [], {"01A", "02B"}, {}, True, lines.append, notes)
+    assert [(u["practice_code"], u["areas"]) for u in listed] == [("P0", ["QAA"]), ("P12", ["QBB"])]
+    assert any(n.startswith("built with --allow-unplaced although QAA: 1 of 10") for n in notes)
