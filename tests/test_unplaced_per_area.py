@@ -141,3 +141,19 @@ def test_without_areas_judged_per_icb_and_said() -> None:
     listed = B._check_unplaced(pr, commissioned, [], {"01A", "02B"}, {}, True, lines.append, notes)
     assert [(u["practice_code"], u["areas"]) for u in listed] == [("P0", ["QAA"]), ("P12", ["QBB"])]
     assert any(n.startswith("built with --allow-unplaced although QAA: 1 of 10") for n in notes)
+
+
+def test_practice_of_a_covering_sub_icb_outside_the_dataset_is_said() -> None:
+    """District A alone: sub-ICB X (20% in A) commissions for it but not for the dataset; an
+    unplaced X practice is judged for A and listed as not in the dataset."""
+    areas = B.requested_areas(_lookup(), ["A"])
+    pr = pd.DataFrame({
+        "practice_code": ["p1", "p2"], "practice_name": ["One", "Two"], "postcode": ["ZZ1 1ZZ", "ZZ1 2ZZ"],
+        "icb_code": ["Q1", "Q1"], "sub_icb_code": ["X", "X"], "easting": [np.nan, 1.0],
+        "list_size": [1000.0, 1000.0], "lsoa_code": [None, "E01000000"],
+    })
+    notes: list[str] = []
+    listed = B._check_unplaced(pr, np.array([False, False]), areas, {"X", "Y", "Z"}, {}, True, lambda _: None, notes)
+    assert [(u["practice_code"], u["areas"], u["in_dataset"]) for u in listed] == [("p1", ["A"], False)]
+    assert "not in the dataset" in listed[0]["reason"] and any("1 of them, p1, are not in the dataset" in n for n in notes)
+    assert unplaced_practices({"unplaced_practices": listed}).loc[0, "areas"] == "A District A"

@@ -1103,20 +1103,30 @@ def _practices(by_kind, lookup, lookup_all, areas_gdf, commissioners, requested,
     return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True), unplaced
 
 
-def _unplaced_entry(r: Any, areas: list[str], names: dict[str, str]) -> dict[str, Any]:
-    """One ``unplaced_practices`` manifest entry."""
+def _unplaced_entry(r: Any, areas: list[str], names: dict[str, str], in_dataset: bool) -> dict[str, Any]:
+    """One ``unplaced_practices`` manifest entry.
+
+    ``in_dataset``: False for a practice whose sub-ICB commissions for a requested area but lies
+    mostly outside the requested areas (Rutland alone within 03W): judged for the area, yet, as
+    it cannot be found standing inside it, not one of the dataset's practices.
+    """
     def text(v: Any) -> str | None:
         return None if pd.isna(v) else str(v)
 
+    reason = "no postcode in epraccur" if pd.isna(r.postcode) else "postcode not in the postcode file(s) found"
+    if not in_dataset:
+        reason += ("; not in the dataset (its commissioner serves the area but lies mostly outside the "
+                   "requested areas, and without a position it cannot be found inside them)")
     return {
         "practice_code": str(r.practice_code),
         "practice_name": text(r.practice_name),
         "postcode": text(r.postcode),
         "icb_code": text(r.icb_code),
         "sub_icb_code": text(getattr(r, "sub_icb_code", None)),
-        "reason": "no postcode in epraccur" if pd.isna(r.postcode) else "postcode not in the postcode file(s) found",
+        "reason": reason,
         "areas": list(areas),
         "area_names": [names.get(c, c) for c in areas],
+        "in_dataset": bool(in_dataset),
     }
 
 
@@ -1168,7 +1178,7 @@ def _check_unplaced(
         per = "requested area"
     else:
         icb = pr["icb_code"].astype("string").fillna("?").to_numpy()
-        com = np.asarray(commissioned, dtype=bool)
+        com = np.asarray(commissioned, dtype=bool)  # every practice judged here is in the dataset
         member_of = [[str(icb[i])] if com[i] else [] for i in range(len(pr))]
         groups = {str(c): com & (icb == c) for c in sorted(set(icb[com]))}
         names = {c: icb_names.get(c, c) for c in groups}
@@ -1178,7 +1188,9 @@ def _check_unplaced(
     rows = [i for i in range(len(pr)) if miss[i] and member_of[i]]
     if not rows:
         return []
-    listed = [_unplaced_entry(r, member_of[i], names) for i, r in zip(rows, pr.iloc[rows].itertuples(), strict=True)]
+    com = np.asarray(commissioned, dtype=bool)
+    listed = [_unplaced_entry(r, member_of[i], names, bool(com[i]))
+              for i, r in zip(rows, pr.iloc[rows].itertuples(), strict=True)]
 
     def line(u: dict[str, Any]) -> str:
         return (f"  {u['practice_code']}  {u['practice_name'] or ''}  {u['postcode'] or '(no postcode)'}"
@@ -1207,7 +1219,10 @@ def _check_unplaced(
         "the postcode files): " + ", ".join(u["practice_code"] for u in listed[:50])
         + (" ..." if len(listed) > 50 else "")
     )
-    notes.append(msg + "; they keep their practice figures but have no catchment")
+    outside = [u["practice_code"] for u in listed if not u["in_dataset"]]
+    notes.append(msg + "; they keep their practice figures but have no catchment" + (
+        f" ({len(outside)} of them, {', '.join(outside[:20])}, are not in the dataset: their commissioner serves "
+        "a requested area but lies mostly outside the requested areas)" if outside else ""))
     if over:
         detail = "; ".join(describe(c) for c in over)
         if not allow:

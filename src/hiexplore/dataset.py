@@ -479,11 +479,12 @@ def dataset_summary(path: str | Path) -> dict[str, Any]:
 def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
     """The practices a build could not place (``code, name, postcode, icb, areas, reason``), from the manifest.
 
-    ``areas``: the requested area(s) each belongs to, "E06000017 Rutland; ..." (None in manifests
-    written before the per-area check). What the Data page lists and ``hiexplore info`` prints;
+    ``areas``: the requested area(s) each belongs to, "E06000017 Rutland; ..."; ``in_dataset``:
+    whether it is one of the dataset's practices (both None in manifests written before the
+    per-area check). What the Data page lists and ``hiexplore info`` prints;
     empty (with the columns) when none.
     """
-    cols = ["practice_code", "practice_name", "postcode", "icb_code", "areas", "reason"]
+    cols = ["practice_code", "practice_name", "postcode", "icb_code", "areas", "in_dataset", "reason"]
     rows = manifest.get("unplaced_practices") or []
 
     def areas(r: dict[str, Any]) -> str | None:
