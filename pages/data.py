@@ -161,8 +161,9 @@ else:
 st.subheader("Practices that could not be placed")
 unplaced = unplaced_practices(ds.manifest)
 if len(unplaced):
-    st.warning(f"{len(unplaced)} practices of {md(ds.name)} could not be placed: they keep their practice figures "
-               "but are not on the map and have no catchment, so their patients are missing from neighbourhood figures.")
+    st.warning(f"{len(unplaced)} practices of {md(ds.name)} could not be placed: those in the dataset keep their "
+               "practice figures but are not on the map and have no catchment, so their patients are missing from "
+               "neighbourhood figures (areas: the requested areas each belongs to).")
     st.dataframe(unplaced, hide_index=True)
 else:
     st.markdown(f"Every practice of {md(ds.name)} was placed from its postcode.")

@@ -9,7 +9,7 @@ from app_support.data import get_deprivation_summary, get_flags, get_inequality
 from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
-from hiexplore.dataset import own_practices
+from hiexplore.dataset import practice_counts
 from hiexplore.errors import HiexploreError
 from hiexplore.la_deprivation import summary_caption, summary_table
 from hiexplore.periods import figure_age, mixed_periods_note
@@ -28,11 +28,13 @@ banner(ds)
 man = ds.manifest
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Neighbourhoods (LSOA 2021)", f"{(ds.areas['area_type'] == 'lsoa').sum():,}")
-c2.metric("GP practices", f"{len(own_practices(ds.practices)):,}",
-          help="Commissioned for the areas or standing inside them (neighbours that only lend patients "
-               "to neighbourhood figures are not counted)")
+counts = practice_counts(ds.practices)
+c2.metric("GP practices", f"{counts.own:,}",
+          help="Commissioned for the areas or standing inside them, as on the Practices page (neighbours "
+               "that only lend patients to neighbourhood figures are not counted)")
 c3.metric("Indicators loaded", f"{len(ds.indicator_keys())}")
 c4.metric("Catchments", ds.catchment_source)
+st.caption(md(counts.sentence()) + ".")
 
 st.subheader("Headline inequality by programme")
 st.caption(

@@ -19,6 +19,7 @@ from hiexplore.practice_compare import (
     filter_practices,
     practice_funnel,
     practice_table,
+    practices_scope_line,
 )
 from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
@@ -80,6 +81,7 @@ when = f"{period}" + (f" · {age_mark}" if age_mark else "")
 mark_line = f"<br>{ht(age_mark)}" if age_mark else ""  # the mark on a line of its own under a chart title
 
 st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {md(indicator_label(indicator))} · {md(when)}")
+st.caption(md(practices_scope_line(data, ds.practices)))
 if age_mark:
     st.warning(f"{md(indicator_label(indicator))}: {md(age_mark)}, more than {flags.attrs['out_of_date_years']:g} years "
                f"before the newest figures in this dataset (period ending {flags.attrs['newest_period_end']}).")

@@ -123,3 +123,39 @@ def test_small_numbers_are_marked_low_confidence(ds) -> None:
     assert (ok["denominator"] >= 40).all() and not ok["reasons"].str.contains("about ").any()
     prac = compute_flags(ds, "mmr1_24m", "practice", permutations=99, low_confidence_below=1e9)
     assert not prac["low_confidence"].any()  # published counts are exact, never marked
+
+
+def test_targets_combine_per_indicator_columns_whatever_the_order(ds) -> None:
+    """cluster, low_confidence and out_of_date come from the figures a row rests on (those it is
+    flagged on), not from the first indicator listed; thresholds are each indicator's own."""
+    keys = ["mmr1_24m", "cervical_screening_25_49"]
+    frames = {k: compute_flags(ds, k, "lsoa", permutations=99, with_expected=False) for k in keys}
+    a, b = frames[keys[0]].copy(), frames[keys[1]].copy()
+    # area x is flagged on the second indicator only, area y on both, area z on neither
+    x, y, z = sorted(set(a["area_code"]) & set(b["area_code"]))[:3]
+    for frame, flags in ((a, {x: False, y: True, z: False}), (b, {x: True, y: True, z: False})):
+        for code, flag in flags.items():
+            frame.loc[frame["area_code"] == code, "flagged"] = flag
+    a.loc[a["area_code"].isin([x, y]), ["cluster", "low_confidence", "out_of_date"]] = ["not significant", False, False]
+    b.loc[b["area_code"].isin([x, y]), ["cluster", "low_confidence", "out_of_date"]] = ["cold spot (low-low)", True, True]
+    a.loc[a["area_code"] == z, "cluster"] = "cold spot (low-low)"
+    b.loc[b["area_code"] == z, "cluster"] = "cold spot (low-low)"
+    # area w has no row for the first indicator: its name and deprivation still come through
+    w = sorted(set(b["area_code"]) - {x, y, z})[0]
+    a = a[a["area_code"] != w]
+    got = {}
+    for order in (keys, keys[::-1]):
+        frames2 = {keys[0]: a, keys[1]: b}
+        t = compute_targets(ds, order, "lsoa", flags_for=frames2.__getitem__).set_index("area_code")
+        got[tuple(order)] = t
+        assert t.loc[x, "cluster"] == "cold spot (low-low)" and bool(t.loc[x, "low_confidence"])
+        assert bool(t.loc[x, "out_of_date"])
+        assert t.loc[y, "cluster"] == "Cervical screening (25-49): cold spot (low-low); MMR1 at 24 months: not significant"
+        assert bool(t.loc[y, "low_confidence"]) and bool(t.loc[y, "out_of_date"])
+        assert t.loc[z, "cluster"] == "cold spot (low-low)"
+        assert t.loc[w, "area_name"] == b.set_index("area_code").loc[w, "area_name"]
+        assert t.loc[w, "imd_decile"] == b.set_index("area_code").loc[w, "imd_decile"]
+        assert set(t.attrs["thresholds"]) == set(keys)
+        assert t.attrs["thresholds"]["cervical_screening_25_49"] == b.attrs["thresholds"]
+    cols = ["cluster", "low_confidence", "out_of_date", "area_name", "imd_decile"]
+    pd.testing.assert_frame_equal(got[tuple(keys)].loc[[x, y, z, w], cols], got[tuple(keys[::-1])].loc[[x, y, z, w], cols])

@@ -192,10 +192,19 @@ def test_targets_mixing_periods_say_so(llr) -> None:
 
 
 def test_area_profile_and_map_title_mark_old_figures(llr) -> None:
+    from hiexplore.errors import RequestError
+    from hiexplore.profile import PROFILE_COLUMNS, area_profile
+
     frames = {k: F.compute_flags(llr, k, "lsoa", with_clusters=False, with_expected=False) for k in (CERV, MMR)}
+
+    def flags_for(key: str) -> pd.DataFrame:
+        if key not in frames:
+            raise RequestError(f"{key} not needed here")
+        return frames[key]
+
     area = frames[MMR]["area_code"].iloc[0]
-    prof = F.area_profile(frames, area).set_index("indicator")
-    assert list(prof.reset_index().columns) == F.PROFILE_COLUMNS
+    prof = area_profile(llr, area, "lsoa", flags_for=flags_for).indicators.set_index("indicator")
+    assert list(prof.reset_index().columns) == PROFILE_COLUMNS and set(prof.index) == {CERV, MMR}
     assert prof.loc[CERV, "age"] == STALE and bool(prof.loc[CERV, "out_of_date"])
     assert prof.loc[MMR, "age"] == "" and not bool(prof.loc[MMR, "out_of_date"])
     assert prof.loc[CERV, "period_end"] == pd.Timestamp("2017-12-31")

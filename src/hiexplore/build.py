@@ -27,8 +27,10 @@ from .io.damage import inspect_file
 from .io.registry import Reader
 
 __all__ = [
-    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "build_dataset",
-    "commissioned_codes", "UNPLACED_LIMIT", "IN_AREA_BY",
+    "discover", "survey", "Survey", "damaged_error", "files_summary_line", "left_out_files", "left_out_lines",
+    "LEFT_OUT_SHOWN", "build_dataset",
+    "commissioned_codes", "UNPLACED_LIMIT", "COVER_SHARE", "IN_AREA_BY", "RequestedArea", "requested_areas",
+    "area_membership", "unplaced_shares",
     "validation_report", "crosswalk_lsoa11_to_21", "resolve_areas", "GENERALISATION_ORDER",
     "check_boundary_codes", "LOOKUP_MATCH_SHARE",
 ]
@@ -329,9 +331,11 @@ def build_dataset(
     and in the manifest (``damaged_files``). Leftovers of killed builds beside ``out`` are
     removed first. The output ends with one line: files read, not recognised, damaged.
 
-    ``allow_unplaced``: build even when more than :data:`UNPLACED_LIMIT` of an ICB's commissioned
-    practices (or of their patients) cannot be placed from the postcode files found; they are
-    listed in the manifest (``unplaced_practices``) either way.
+    ``allow_unplaced``: build even when more than :data:`UNPLACED_LIMIT` of a requested area's
+    practices (commissioned for it or standing in it; per ICB when ``areas`` is empty), or of
+    their registered patients, cannot be placed from the postcode files found; they are listed
+    in the manifest (``unplaced_practices``, each with the requested ``areas`` it belongs to)
+    either way.
     """
     from .dataset import remove_leftovers
 
@@ -441,7 +445,8 @@ def build_dataset(
 
     # --- practices
     practices, unplaced = _practices(
-        by_kind, lookup, areas_gdf, commissioners, use, echo, notes, allow_unplaced=allow_unplaced
+        by_kind, lookup, lookup_all, areas_gdf, commissioners, requested_areas(lookup_all, areas), use, echo, notes,
+        allow_unplaced=allow_unplaced,
     )
 
     # --- registrations (observed or modelled catchments)
@@ -536,6 +541,46 @@ def left_out_files(manifest: dict[str, Any]) -> pd.DataFrame:
     rows += [{"file": f, "status": "not recognised", "reason": "no reader matched its content"}
              for f in manifest.get("skipped_files", [])]
     return pd.DataFrame(rows, columns=["file", "status", "reason"])
+
+
+#: files of each left-out group that ``hiexplore info`` names before pointing to the manifest
+LEFT_OUT_SHOWN = 3
+
+
+def left_out_lines(manifest: dict[str, Any], shown: int = LEFT_OUT_SHOWN) -> list[str]:
+    """What ``hiexplore info`` prints about the files a dataset was built without.
+
+    Damaged files are each named with the reason (they may hold figures the user expects);
+    files that gave no rows and files not recognised are counted, the first ``shown`` named, and
+    the rest left to the manifest (``files_without_rows``, ``skipped_files``; ``hiexplore info
+    --json`` prints them all): a national source folder gives dozens of each.
+
+    >>> man = {"files_without_rows": [{"file": f"f{i}.csv", "reason": "0 rows"} for i in range(5)]}
+    >>> for line in left_out_lines(man, shown=2):
+    ...     print(line)
+    Files with no rows used: 5 (the first 2 below; all 5 in the manifest's files_without_rows, hiexplore info --json)
+      - f0.csv: 0 rows
+      - f1.csv: 0 rows
+      ... and 3 more: see manifest files_without_rows
+    """
+    table = left_out_files(manifest)
+    lines = [f"File {r.status}: {r.file}: {r.reason}" for r in table[table["status"] == "damaged, left out"].itertuples()]
+    for status, title, key, with_reason in (
+        ("no rows used", "Files with no rows used", "files_without_rows", True),
+        ("not recognised", "Files not recognised", "skipped_files", False),
+    ):
+        rows = table[table["status"] == status]
+        if rows.empty:
+            continue
+        n = len(rows)
+        if n <= shown:
+            lines.append(f"{title}: {n}")
+        else:
+            lines.append(f"{title}: {n} (the first {shown} below; all {n} in the manifest's {key}, hiexplore info --json)")
+        lines += [f"  - {r.file}" + (f": {r.reason}" if with_reason else "") for r in rows.head(shown).itertuples()]
+        if n > shown:
+            lines.append(f"  ... and {n - shown} more: see manifest {key}")
+    return lines
 
 
 def files_summary_line(read: int, not_recognised: int, damaged: int) -> str:
@@ -754,9 +799,14 @@ def _deprivation(by_kind, lsoa_set, crosswalk, pop_weights, use, notes):  # noqa
     return pd.concat(frames, ignore_index=True), national
 
 
-#: share of an ICB's commissioned practices (or of their registered patients) that may be left
-#: unplaced before the build stops (``--allow-unplaced`` overrides)
+#: share of a requested area's practices (or of their registered patients) that may be left
+#: unplaced before the build stops (``--allow-unplaced`` overrides); judged per requested area,
+#: or per ICB when no areas are requested
 UNPLACED_LIMIT = 0.05
+#: a sub-ICB (or ICB) commissions for a requested area when at least half of its own LSOAs lie in
+#: the area (the build's rule, :func:`commissioned_codes`) or when it holds at least this share
+#: of the area's LSOAs (a district inside a larger sub-ICB: Rutland in 03W)
+COVER_SHARE = 0.25
 #: practices outside the areas but this close (metres) to one of their LSOAs join the catchment
 #: model: their patients who live in the areas are apportioned like everyone else's
 REACH_M = 5_000.0
@@ -783,6 +833,114 @@ def commissioned_codes(lookup: pd.DataFrame, keep_lsoas: Iterable[str]) -> dict[
     return out
 
 
+@dataclass(frozen=True)
+class RequestedArea:
+    """One ``--areas`` code as the unplaced-practice check judges it.
+
+    ``sub_icb`` / ``icb``: the ODS codes commissioning for it (see :data:`COVER_SHARE`);
+    ``touching_sub_icb`` / ``touching_icb``: every one holding any of its LSOAs (the fallback for a
+    practice commissioned for the areas together but for none of them alone).
+    """
+
+    code: str
+    name: str
+    lsoas: frozenset[str]
+    sub_icb: frozenset[str]
+    icb: frozenset[str]
+    touching_sub_icb: frozenset[str]
+    touching_icb: frozenset[str]
+
+    @property
+    def label(self) -> str:
+        """'E06000017 Rutland' (the code alone when the lookups give no name)."""
+        return self.code if not self.name or self.name == self.code else f"{self.code} {self.name}"
+
+
+def _area_name(lookup: pd.DataFrame, code: str) -> str:
+    """The name the lookups give an area code (the code itself when none does)."""
+    for col in AREA_CODE_COLUMNS:
+        if col not in lookup.columns:
+            continue
+        hit = (lookup[col].astype("string") == code).fillna(False).to_numpy()
+        if not hit.any():
+            continue
+        if col == "utla_code":
+            name_col = "county_name" if code.startswith("E10") else "lad_name"
+        else:
+            name_col = col.replace("_code_nhs", "_name").replace("_code", "_name")
+        if name_col in lookup.columns:
+            names = lookup.loc[hit, name_col].dropna()
+            if len(names):
+                return str(names.iloc[0])
+    return code
+
+
+def requested_areas(lookup: pd.DataFrame, codes: Sequence[str] | None) -> list[RequestedArea]:
+    """Each requested area code with its name, LSOAs and commissioners (none when ``codes`` is empty).
+
+    ``lookup`` is the national LSOA 2021 lookup (before the cut to the areas). A sub-ICB (or, for
+    practices whose sub-ICB the lookup does not know, an ICB) commissions for an area when at least
+    half of its LSOAs are in the area or it holds at least :data:`COVER_SHARE` of the area's.
+    """
+    out: list[RequestedArea] = []
+    for code in dict.fromkeys(codes or []):
+        lsoas = resolve_areas(lookup, [code])
+        inside = lookup["lsoa_code"].isin(lsoas)
+        found: dict[str, set[str]] = {"sub_icb": set(), "icb": set()}
+        touching: dict[str, set[str]] = {"sub_icb": set(), "icb": set()}
+        for level in found:
+            col = f"{level}_code_nhs"
+            if col not in lookup:
+                continue
+            key = lookup[col].astype("string")
+            own_share = inside.groupby(key).mean()
+            area_share = key[inside].value_counts() / max(int(inside.sum()), 1)
+            touching[level] = {str(c) for c in area_share.index if pd.notna(c)}
+            found[level] = {
+                str(c) for c in touching[level]
+                if own_share.get(c, 0.0) >= 0.5 or area_share.get(c, 0.0) >= COVER_SHARE
+            }
+        out.append(RequestedArea(
+            code=code, name=_area_name(lookup, code), lsoas=frozenset(lsoas),
+            sub_icb=frozenset(found["sub_icb"]), icb=frozenset(found["icb"]),
+            touching_sub_icb=frozenset(touching["sub_icb"]), touching_icb=frozenset(touching["icb"]),
+        ))
+    return out
+
+
+def _commissioned_by(pr: pd.DataFrame, sub_icbs: Iterable[str], icbs: Iterable[str], known_subs: set[str]) -> np.ndarray:
+    """Practices whose sub-ICB is one of ``sub_icbs`` (or, sub-ICB unknown to the lookups, whose ICB
+    is one of ``icbs``)."""
+    sub = pr["sub_icb_code"].isin(set(sub_icbs)).fillna(False).to_numpy(dtype=bool)
+    unknown = ~pr["sub_icb_code"].isin(known_subs).fillna(False).to_numpy(dtype=bool)
+    return sub | (unknown & pr["icb_code"].isin(set(icbs)).fillna(False).to_numpy(dtype=bool))
+
+
+def area_membership(
+    pr: pd.DataFrame, requested: Sequence[RequestedArea], commissioned: np.ndarray, known_subs: set[str]
+) -> list[list[str]]:
+    """For each practice, the requested area codes it belongs to (in ``requested`` order).
+
+    A practice belongs to an area commissioned by its sub-ICB/ICB (:func:`requested_areas`) or
+    when it stands in one of the area's LSOAs (``pr["lsoa_code"]``). A practice the build counts as
+    commissioned (``commissioned``) but that belongs to no single area goes to every area its
+    commissioner touches, so that no unplaced practice escapes the per-area check.
+    """
+    n = len(pr)
+    masks = []
+    stands = pr["lsoa_code"].astype("string") if "lsoa_code" in pr else pd.Series(pd.NA, index=pr.index, dtype="string")
+    for a in requested:
+        own = _commissioned_by(pr, a.sub_icb, a.icb, known_subs) | stands.isin(a.lsoas).fillna(False).to_numpy(dtype=bool)
+        masks.append(own)
+    in_none = np.asarray(commissioned, dtype=bool).copy()
+    for m in masks:
+        in_none &= ~m
+    if in_none.any():
+        for a, m in zip(requested, masks, strict=True):
+            m |= in_none & _commissioned_by(pr, a.touching_sub_icb, a.touching_icb, known_subs)
+    return [[a.code for a, m in zip(requested, masks, strict=True) if m[i]] for i in range(n)]
+
+
 def _commissioner(pr: pd.DataFrame, by_kind: dict, lookup_sub_to_icb: dict[str, str]) -> pd.DataFrame:
     """Fill each practice's commissioner: epraccur first, then the QOF mapping, then ePCN."""
     for col in ("sub_icb_code", "icb_code"):
@@ -805,7 +963,7 @@ def _commissioner(pr: pd.DataFrame, by_kind: dict, lookup_sub_to_icb: dict[str, 
     return pr
 
 
-def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, allow_unplaced=False):  # noqa: ANN001, ANN202, E501
+def _practices(by_kind, lookup, lookup_all, areas_gdf, commissioners, requested, use, echo, notes, *, allow_unplaced=False):  # noqa: ANN001, ANN202, E501
     """The dataset's practices and the list of those that could not be placed.
 
     Members are the open GP practices commissioned for the areas (their sub-ICB or ICB is one of
@@ -853,10 +1011,7 @@ def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, a
             "sub_icb_code_nhs")["icb_code_nhs"].astype(str).to_dict()
     pr = _commissioner(pr, by_kind, sub_to_icb)
     known_subs = set(sub_to_icb)
-    commissioned = pr["sub_icb_code"].isin(commissioners["sub_icb"]).fillna(False).to_numpy(dtype=bool) | (
-        ~pr["sub_icb_code"].isin(known_subs).fillna(False).to_numpy(dtype=bool)
-        & pr["icb_code"].isin(commissioners["icb"]).fillna(False).to_numpy(dtype=bool)
-    )
+    commissioned = _commissioned_by(pr, commissioners["sub_icb"], commissioners["icb"], known_subs)
     # place from every postcode file found (Code-Point Open areas or subsets, ONSPD, NHSPD)
     pcs = [r.frame for _, r in by_kind.get("postcodes", [])]
     if pcs:
@@ -903,7 +1058,14 @@ def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, a
             + ", so neither the practices standing in the areas nor any catchment can be found. Add the "
             "postcode file(s) to the source folder."
         )
-    unplaced = _check_unplaced(pr[commissioned], allow_unplaced, echo, notes)
+    icb_names: dict[str, str] = {}
+    if {"icb_code_nhs", "icb_name"} <= set(lookup_all.columns):
+        icb_names = lookup_all.dropna(subset=["icb_code_nhs", "icb_name"]).drop_duplicates("icb_code_nhs").set_index(
+            "icb_code_nhs")["icb_name"].astype(str).to_dict()
+    # the per-area check knows every sub-ICB of the national lookup (a Rutland-only build must not
+    # judge Leicester's practices for Rutland because 04C is outside its cut of the lookup)
+    subs_all = set(lookup_all["sub_icb_code_nhs"].dropna().astype(str)) if "sub_icb_code_nhs" in lookup_all else known_subs
+    unplaced = _check_unplaced(pr, commissioned, requested, subs_all, icb_names, allow_unplaced, echo, notes)
     pr = pr[pr["in_area_by"] != ""].copy()
     if not (pr["in_area_by"] != "catchment").any():
         raise DatasetError(
@@ -941,50 +1103,138 @@ def _practices(by_kind, lookup, areas_gdf, commissioners, use, echo, notes, *, a
     return pr[[c for c in cols if c in pr.columns]].reset_index(drop=True), unplaced
 
 
-def _check_unplaced(commissioned: pd.DataFrame, allow: bool, echo: Echo, notes: list[str]) -> list[dict[str, Any]]:
-    """List the commissioned practices that could not be placed; stop past :data:`UNPLACED_LIMIT`.
+def _unplaced_entry(r: Any, areas: list[str], names: dict[str, str], in_dataset: bool) -> dict[str, Any]:
+    """One ``unplaced_practices`` manifest entry.
 
-    The share is judged per ICB, by practices and by registered patients (list size).
+    ``in_dataset``: False for a practice whose sub-ICB commissions for a requested area but lies
+    mostly outside the requested areas (Rutland alone within 03W): judged for the area, yet, as
+    it cannot be found standing inside it, not one of the dataset's practices.
     """
-    miss = commissioned["easting"].isna()
-    listed = [
-        {
-            "practice_code": str(r.practice_code),
-            "practice_name": None if pd.isna(r.practice_name) else str(r.practice_name),
-            "postcode": None if pd.isna(r.postcode) else str(r.postcode),
-            "icb_code": None if pd.isna(r.icb_code) else str(r.icb_code),
-            "reason": "no postcode in epraccur" if pd.isna(r.postcode) else "postcode not in the postcode file(s) found",
-        }
-        for r in commissioned[miss].itertuples()
-    ]
-    if not listed:
+    def text(v: Any) -> str | None:
+        return None if pd.isna(v) else str(v)
+
+    reason = "no postcode in epraccur" if pd.isna(r.postcode) else "postcode not in the postcode file(s) found"
+    if not in_dataset:
+        reason += ("; not in the dataset (its commissioner serves the area but lies mostly outside the "
+                   "requested areas, and without a position it cannot be found inside them)")
+    return {
+        "practice_code": str(r.practice_code),
+        "practice_name": text(r.practice_name),
+        "postcode": text(r.postcode),
+        "icb_code": text(r.icb_code),
+        "sub_icb_code": text(getattr(r, "sub_icb_code", None)),
+        "reason": reason,
+        "areas": list(areas),
+        "area_names": [names.get(c, c) for c in areas],
+        "in_dataset": bool(in_dataset),
+    }
+
+
+def unplaced_shares(
+    practices: pd.DataFrame, groups: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Per group of practices: how many and what share of them, and of their registered patients
+    (``list_size``), could not be placed (no ``easting``).
+
+    Columns ``group, practices, unplaced, share_practices, patients, unplaced_patients,
+    share_patients`` (the patient share is NaN when no list size is known).
+
+    >>> pr = pd.DataFrame({"easting": [1.0, None, 2.0, None], "list_size": [9000, 1000, 5000, 5000]})
+    >>> unplaced_shares(pr, {"A": np.array([True, True, True, False])})[["unplaced", "share_practices", "share_patients"]].round(3).to_dict("records")
+    [{'unplaced': 1, 'share_practices': 0.333, 'share_patients': 0.067}]
+    """
+    miss = practices["easting"].isna().to_numpy()
+    size = pd.to_numeric(practices["list_size"], errors="coerce").to_numpy(dtype="float64")
+    rows = []
+    for g, mask in groups.items():
+        mask = np.asarray(mask, dtype=bool)
+        n, k = int(mask.sum()), int((mask & miss).sum())
+        pats = float(np.nansum(size[mask]))
+        lost = float(np.nansum(size[mask & miss]))
+        rows.append({
+            "group": g, "practices": n, "unplaced": k, "share_practices": k / n if n else 0.0,
+            "patients": pats, "unplaced_patients": lost, "share_patients": lost / pats if pats > 0 else np.nan,
+        })
+    return pd.DataFrame(rows, columns=["group", "practices", "unplaced", "share_practices", "patients",
+                                       "unplaced_patients", "share_patients"])
+
+
+def _check_unplaced(
+    pr: pd.DataFrame, commissioned: np.ndarray, requested: Sequence[RequestedArea], known_subs: set[str],
+    icb_names: dict[str, str], allow: bool, echo: Echo, notes: list[str],
+) -> list[dict[str, Any]]:
+    """List the practices of the requested areas that could not be placed; stop past :data:`UNPLACED_LIMIT`.
+
+    The share is judged for each requested area (:func:`requested_areas`, :func:`area_membership`:
+    the practices commissioned for it or standing in it), by practices and by registered patients
+    (list size); with no areas requested, for each ICB over its commissioned practices. ``pr``:
+    every open GP practice, placed or not, with ``lsoa_code`` where it stands in the dataset's areas.
+    """
+    if requested:
+        member_of = area_membership(pr, requested, commissioned, known_subs)
+        groups = {a.code: np.array([a.code in m for m in member_of], dtype=bool) for a in requested}
+        names = {a.code: a.name for a in requested}
+        labels = {a.code: a.label for a in requested}
+        per = "requested area"
+    else:
+        icb = pr["icb_code"].astype("string").fillna("?").to_numpy()
+        com = np.asarray(commissioned, dtype=bool)  # every practice judged here is in the dataset
+        member_of = [[str(icb[i])] if com[i] else [] for i in range(len(pr))]
+        groups = {str(c): com & (icb == c) for c in sorted(set(icb[com]))}
+        names = {c: icb_names.get(c, c) for c in groups}
+        labels = {c: c if names[c] == c else f"{c} {names[c]}" for c in groups}
+        per = "ICB (no --areas given: all of England, judged per ICB)"
+    miss = pr["easting"].isna().to_numpy()
+    rows = [i for i in range(len(pr)) if miss[i] and member_of[i]]
+    if not rows:
         return []
-    lines = [f"  {u['practice_code']}  {u['practice_name'] or ''}  {u['postcode'] or '(no postcode)'}" for u in listed]
-    echo(f"Unplaced: {len(listed)} commissioned practices could not be placed (code, name, postcode):")
-    for line in lines[:200]:
-        echo(line)
-    size = pd.Series(pd.to_numeric(commissioned["list_size"]).to_numpy(dtype="float64"), index=commissioned.index).fillna(0.0)
-    missf = pd.Series(miss.to_numpy(dtype="float64"), index=commissioned.index)
-    icb = commissioned["icb_code"].astype(str).where(commissioned["icb_code"].notna(), "?")
-    by_n = missf.groupby(icb).mean()
-    by_pat = (size * missf).groupby(icb).sum() / size.groupby(icb).sum().replace(0, np.nan)
-    over = sorted(
-        c for c in by_n.index
-        if by_n[c] > UNPLACED_LIMIT or (pd.notna(by_pat.get(c)) and by_pat[c] > UNPLACED_LIMIT)
-    )
+    com = np.asarray(commissioned, dtype=bool)
+    listed = [_unplaced_entry(r, member_of[i], names, bool(com[i]))
+              for i, r in zip(rows, pr.iloc[rows].itertuples(), strict=True)]
+
+    def line(u: dict[str, Any]) -> str:
+        return (f"  {u['practice_code']}  {u['practice_name'] or ''}  {u['postcode'] or '(no postcode)'}"
+                f"  [{', '.join(u['areas'])}]")
+
+    echo(f"Unplaced: {len(listed)} GP practices of the areas could not be placed (code, name, postcode, area):")
+    for u in listed[:200]:
+        echo(line(u))
+    shares = unplaced_shares(pr, groups).set_index("group")
+
+    def describe(c: str) -> str:
+        s = shares.loc[c]
+        pats = ("no list sizes to weigh patients" if pd.isna(s["share_patients"]) else
+                f"{s['unplaced_patients']:,.0f} of {s['patients']:,.0f} registered patients ({s['share_patients']:.1%})")
+        return f"{labels[c]}: {int(s['unplaced'])} of {int(s['practices'])} practices ({s['share_practices']:.1%}), {pats}"
+
+    for c in shares.index[shares["unplaced"] > 0]:
+        echo(f"  {describe(c)}")
+    over = [
+        c for c in shares.index
+        if shares.loc[c, "share_practices"] > UNPLACED_LIMIT
+        or (pd.notna(shares.loc[c, "share_patients"]) and shares.loc[c, "share_patients"] > UNPLACED_LIMIT)
+    ]
     msg = (
-        f"{len(listed)} commissioned practices could not be placed (their postcode is missing from "
+        f"{len(listed)} GP practices of the areas could not be placed (their postcode is missing from "
         "the postcode files): " + ", ".join(u["practice_code"] for u in listed[:50])
         + (" ..." if len(listed) > 50 else "")
     )
-    notes.append(msg + "; they keep their practice figures but have no catchment")
+    outside = [u["practice_code"] for u in listed if not u["in_dataset"]]
+    notes.append(msg + "; they keep their practice figures but have no catchment" + (
+        f" ({len(outside)} of them, {', '.join(outside[:20])}, are not in the dataset: their commissioner serves "
+        "a requested area but lies mostly outside the requested areas)" if outside else ""))
     if over:
-        detail = "; ".join(f"{c}: {by_n[c]:.1%} of practices, {by_pat.get(c, 0.0):.1%} of patients" for c in over)
+        detail = "; ".join(describe(c) for c in over)
         if not allow:
+            blocks = []
+            for c in over:
+                blocks.append(describe(c) + ". Unplaced (code, name, postcode):")
+                blocks += [f"    {u['practice_code']}  {u['practice_name'] or ''}  {u['postcode'] or '(no postcode)'}"
+                           for u in listed if c in u["areas"]]
             raise DatasetError(
-                f"More than {UNPLACED_LIMIT:.0%} of the commissioned practices (or of their registered "
-                f"patients) could not be placed ({detail}). Unplaced (code, name, postcode):\n"
-                + "\n".join(lines)
+                f"More than {UNPLACED_LIMIT:.0%} of the GP practices of a {per} (commissioned for it or "
+                "standing in it), or of their registered patients, could not be placed:\n"
+                + "\n".join(blocks)
                 + "\nAdd a postcode file that holds them (OS Code-Point Open, ONSPD or NHSPD), or "
                 "build anyway with --allow-unplaced."
             )

@@ -102,7 +102,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Show a dataset's manifest: sources, vintage, table counts, catchments, synthetic or not."""
-    from .dataset import dataset_summary
+    from .dataset import PracticeCounts, dataset_summary
     from .la_deprivation import MANIFEST_KEY, summary_for_path, summary_lines, summary_records
 
     man = dataset_summary(dataset)
@@ -132,11 +132,13 @@ def info(
     typer.echo(f"Indicators loaded ({len(loaded)}): {', '.join(loaded)}")
     for item in man.get("indicators_not_loaded", []):
         typer.echo(f"  not loaded: {item['indicator']} (load {item['load_with']})")
-    from .build import left_out_files
+    from .build import left_out_lines
 
-    for row in left_out_files(man).itertuples():
-        typer.echo(f"File {row.status}: {row.file}: {row.reason}")
+    for line in left_out_lines(man):
+        typer.echo(line)
     if man.get("practice_membership"):
+        own = sum(v for k, v in man["practice_membership"].items() if k != "catchment")
+        typer.echo("GP practices: " + PracticeCounts(own, man["practice_membership"].get("catchment", 0)).sentence())
         typer.echo("Practices by membership (in_area_by): "
                    + ", ".join(f"{k} {v}" for k, v in man["practice_membership"].items()))
     from .dataset import unplaced_practices
@@ -145,7 +147,8 @@ def info(
     if len(unplaced):
         typer.echo(f"Unplaced practices ({len(unplaced)}): not on the map, no catchment")
         for r in unplaced.itertuples():
-            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}  ({r.reason})")
+            where = f"  [{r.areas}]" if r.areas else ""
+            typer.echo(f"  {r.practice_code}  {r.practice_name or ''}  {r.postcode or '(no postcode)'}{where}  ({r.reason})")
     for note in man.get("notes", []):
         typer.echo(f"Note: {note}")
     typer.echo("Deprivation of the local authorities, upper tiers and ICBs (MHCLG's summary measures):")
@@ -181,11 +184,17 @@ def fetch(
         str | None, typer.Option("--base-url", help="Override the publisher's address (mirrors, tests).")
     ] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, max=10)] = 3,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="ONSPD release for the onspd source: MAY_2020 (the default) or "
+                     "LABEL:ITEMID for another (ITEMID: the 32-character ArcGIS item id of the release's page "
+                     "on the ONS Open Geography Portal)."),
+    ] = None,
 ) -> None:
     """Download official files (Fingertips, NHS Digital, IoD, ONS) into a folder that build reads."""
     from .fetch import fetch_sources
 
-    fetch_sources(sources, out, base_url=base_url, retries=retries, echo=typer.echo)
+    fetch_sources(sources, out, base_url=base_url, retries=retries, echo=typer.echo, release=release)
 
 
 @app.command()

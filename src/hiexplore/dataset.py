@@ -45,6 +45,8 @@ from .schemas import SCHEMA_FINGERPRINT, TABLES, structure_matches, validate_tab
 __all__ = [
     "unplaced_practices",
     "own_practices",
+    "PracticeCounts",
+    "practice_counts",
     "TABLE_FILES",
     "Dataset",
     "write_dataset",
@@ -475,13 +477,24 @@ def dataset_summary(path: str | Path) -> dict[str, Any]:
 
 
 def unplaced_practices(manifest: dict[str, Any]) -> pd.DataFrame:
-    """The practices a build could not place (``code, name, postcode, icb, reason``), from the manifest.
+    """The practices a build could not place (``code, name, postcode, icb, areas, reason``), from the manifest.
 
-    What the Data page lists and ``hiexplore info`` prints; empty (with the columns) when none.
+    ``areas``: the requested area(s) each belongs to, "E06000017 Rutland; ..."; ``in_dataset``:
+    whether it is one of the dataset's practices (both None in manifests written before the
+    per-area check). What the Data page lists and ``hiexplore info`` prints;
+    empty (with the columns) when none.
     """
-    cols = ["practice_code", "practice_name", "postcode", "icb_code", "reason"]
+    cols = ["practice_code", "practice_name", "postcode", "icb_code", "areas", "in_dataset", "reason"]
     rows = manifest.get("unplaced_practices") or []
-    return pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+
+    def areas(r: dict[str, Any]) -> str | None:
+        codes = r.get("areas")
+        if not codes:
+            return None
+        names = r.get("area_names") or codes
+        return "; ".join(c if n == c else f"{c} {n}" for c, n in zip(codes, names, strict=False))
+
+    return pd.DataFrame([{**{c: r.get(c) for c in cols}, "areas": areas(r)} for r in rows], columns=cols)
 
 
 def own_practices(practices: pd.DataFrame) -> pd.DataFrame:
@@ -493,3 +506,39 @@ def own_practices(practices: pd.DataFrame) -> pd.DataFrame:
     if "in_area_by" not in practices:
         return practices
     return practices[practices["in_area_by"] != "catchment"]
+
+
+@dataclass(frozen=True)
+class PracticeCounts:
+    """How many GP practices a dataset holds, told apart as every page and the CLI say it.
+
+    ``own``: the areas' practices (commissioned for them or standing inside them: what the
+    Practices page compares and flags); ``neighbours``: practices beyond the areas that only lend
+    the patients they have there to neighbourhood figures (``in_area_by == "catchment"``).
+    """
+
+    own: int
+    neighbours: int
+
+    def sentence(self) -> str:
+        """'128 GP practices; 8 neighbouring practices also serve residents (catchment model)'.
+
+        >>> PracticeCounts(128, 8).sentence()
+        '128 GP practices; 8 neighbouring practices also serve residents (catchment model)'
+        >>> PracticeCounts(1, 1).sentence()
+        '1 GP practice; 1 neighbouring practice also serves residents (catchment model)'
+        >>> PracticeCounts(1234, 0).sentence()
+        '1,234 GP practices'
+        """
+        out = f"{self.own:,} GP practice{'' if self.own == 1 else 's'}"
+        if self.neighbours:
+            one = self.neighbours == 1
+            out += (f"; {self.neighbours:,} neighbouring practice{'' if one else 's'} also "
+                    f"serve{'s' if one else ''} residents (catchment model)")
+        return out
+
+
+def practice_counts(practices: pd.DataFrame) -> PracticeCounts:
+    """The areas' own practices (:func:`own_practices`) and the catchment-only neighbours."""
+    own = len(own_practices(practices))
+    return PracticeCounts(own=own, neighbours=len(practices) - own)

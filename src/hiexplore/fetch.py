@@ -23,10 +23,52 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import HiexploreError, RequestError
 
-__all__ = ["KnownSource", "KNOWN_SOURCES", "resolve_source", "fetch_sources", "download"]
+__all__ = [
+    "KnownSource", "KNOWN_SOURCES", "ONSPD_RELEASES", "ONSPD_DEFAULT_RELEASE", "onspd_source", "resolve_source",
+    "fetch_sources", "download",
+]
 
 FINGERTIPS_API = "https://fingertips.phe.org.uk/api/all_data/csv/by_indicator_id"
 GP_AREA_TYPE = 7
+
+
+#: ONS Postcode Directory releases whose ArcGIS Online item (the Open Geography Portal's download)
+#: is known: release label -> item id. Each release is its own item; any other release is fetched
+#: with ``--release LABEL:ITEMID`` (the 32-character id in the address of that release's page on
+#: geoportal.statistics.gov.uk, e.g. .../datasets/<item id>/about)
+ONSPD_RELEASES = {"MAY_2020": "fb894c51e72748ec8004cc582bf27e83"}
+ONSPD_DEFAULT_RELEASE = "MAY_2020"
+_ARCGIS_ITEM = "https://www.arcgis.com/sharing/rest/content/items/{item}/data"
+
+
+def onspd_source(release: str = ONSPD_DEFAULT_RELEASE) -> tuple[str, str]:
+    """(url, file name) of an ONSPD release: a label of :data:`ONSPD_RELEASES` or ``LABEL:ITEMID``.
+
+    >>> onspd_source()[1]
+    'ONSPD_MAY_2020_UK.zip'
+    >>> onspd_source("FEB_2025:0123456789abcdef0123456789abcdef")
+    ('https://www.arcgis.com/sharing/rest/content/items/0123456789abcdef0123456789abcdef/data', 'ONSPD_FEB_2025_UK.zip')
+    """
+    import re
+
+    label, _, item = release.strip().partition(":")
+    label = label.strip().upper()
+    if not item:
+        if label not in ONSPD_RELEASES:
+            raise RequestError(
+                f"ONSPD release {release!r} is not one whose download address hiexplore knows: give it as "
+                "LABEL:ITEMID (the 32-character ArcGIS item id from the address of the release's page "
+                "on the ONS Open Geography Portal), e.g. --release FEB_2025:<item id>.",
+                valid=list(ONSPD_RELEASES),
+            )
+        item = ONSPD_RELEASES[label]
+    if not re.fullmatch(r"[A-Z0-9_]{1,20}", label) or not re.fullmatch(r"[0-9a-f]{32}", item.strip()):
+        raise RequestError(
+            f"Bad ONSPD release {release!r}: expected LABEL (letters, digits, _) optionally followed by "
+            ":ITEMID (32 hexadecimal characters), e.g. FEB_2025:0123456789abcdef0123456789abcdef.",
+            valid=list(ONSPD_RELEASES),
+        )
+    return _ARCGIS_ITEM.format(item=item.strip()), f"ONSPD_{label}_UK.zip"
 
 
 @dataclass(frozen=True)
@@ -79,11 +121,11 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
         ),
         KnownSource(
             "onspd",
-            "https://www.arcgis.com/sharing/rest/content/items/fb894c51e72748ec8004cc582bf27e83/data",
-            "ONSPD_MAY_2020_UK.zip",
-            "ONS Postcode Directory, May 2020 release (postcode grid references, terminated postcodes "
-            "too), ONS Open Geography Portal; each release has its own item: give a newer one's "
-            "download address as an https source",
+            onspd_source()[0],
+            onspd_source()[1],
+            f"ONS Postcode Directory, {ONSPD_DEFAULT_RELEASE} release by default (postcode grid "
+            "references, terminated postcodes too), ONS Open Geography Portal; another release with "
+            "--release LABEL:ITEMID",
         ),
         KnownSource(
             "epcn",
@@ -95,8 +137,13 @@ KNOWN_SOURCES: dict[str, KnownSource] = {
 }
 
 
-def resolve_source(source: str) -> tuple[str, str]:
-    """(url, file name) for a catalogue key, a ``fingertips:`` id, or an https address."""
+def resolve_source(source: str, *, release: str | None = None) -> tuple[str, str]:
+    """(url, file name) for a catalogue key, a ``fingertips:`` id, or an https address.
+
+    ``release`` picks the ONSPD release for ``onspd`` (:func:`onspd_source`).
+    """
+    if source == "onspd" and release:
+        return onspd_source(release)
     if source in KNOWN_SOURCES:
         s = KNOWN_SOURCES[source]
         return s.url, s.filename
@@ -187,8 +234,18 @@ def fetch_sources(
     base_url: str | None = None,
     retries: int = 3,
     echo: Callable[[str], Any] = print,
+    release: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Download each source into ``out`` and append to ``out/fetch_log.json``."""
+    """Download each source into ``out`` and append to ``out/fetch_log.json``.
+
+    ``release``: the ONSPD release ``onspd`` fetches (default :data:`ONSPD_DEFAULT_RELEASE`;
+    :func:`onspd_source`); given without ``onspd`` among the sources it is an error.
+    """
+    if release and "onspd" not in sources:
+        raise RequestError(f"--release {release!r} applies to the onspd source only, which is not requested.",
+                           valid=["onspd"])
+    if release:
+        onspd_source(release)  # a bad release stops before anything is downloaded
     if sources == ["list"]:
         for s in KNOWN_SOURCES.values():
             echo(f"{s.key:<26} {s.description}")
@@ -201,7 +258,7 @@ def fetch_sources(
     log: list[dict[str, Any]] = json.loads(log_path.read_text("utf-8")) if log_path.is_file() else []
     done = []
     for i, src in enumerate(sources, 1):
-        url, name = resolve_source(src)
+        url, name = resolve_source(src, release=release)
         url = _rebase(url, base_url)
         echo(f"[{i}/{len(sources)}] {src}: {url}")
         sha, size = download(url, out / name, retries=retries, echo=echo)
@@ -212,6 +269,7 @@ def fetch_sources(
             "file": name,
             "bytes": size,
             "sha256": sha,
+            **({"release": (release or ONSPD_DEFAULT_RELEASE).partition(":")[0].strip().upper()} if src == "onspd" else {}),
             "downloaded": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
         log.append(entry)

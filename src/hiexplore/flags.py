@@ -47,8 +47,6 @@ __all__ = [
     "area_deprivation",
     "compute_flags",
     "compute_targets",
-    "area_profile",
-    "PROFILE_COLUMNS",
     "people_to_reach",
 ]
 
@@ -713,7 +711,6 @@ def compute_targets(
                                  out_of_date_years=out_of_date_years)
     per = [flags_for(k) for k in indicators]
     long = pd.concat(per, ignore_index=True)
-    first = long.drop_duplicates("area_code").set_index("area_code")
     flagged = long[long["flagged"]]
     g = long.groupby("area_code")
     out = pd.DataFrame(
@@ -736,11 +733,16 @@ def compute_targets(
     out["flagged"] = out["indicators_flagged"] > 0
     out["indicators"] = out["indicators"].fillna("")
     out["reasons"] = out["reasons"].fillna("Not flagged on " + ", ".join(indicators) + ".")
-    for col in ("area_name", "geography", "imd_decile", "core20", "cluster", "low_confidence"):
-        out[col] = first[col].reindex(out.index)
+    # facts of the area itself: the first indicator that has a row for it (the same in all)
+    for col in ("area_name", "geography", "imd_decile", "core20"):
+        out[col] = g[col].first().reindex(out.index)
     out["period"] = "; ".join(sorted({f"{k}: {p}" for k, p in zip(long["indicator"], long["period"], strict=True)}))
-    # the age of each row's figures: those it is flagged on, else all of its indicators
+    # facts of each indicator's figure (age, cluster, confidence) are combined over the figures the
+    # row rests on: those it is flagged on, else all of its indicators
     basis = long[long["flagged"] | ~long["area_code"].isin(flagged["area_code"])]
+    out["cluster"] = _combined_labels(basis, "cluster").reindex(out.index)
+    out["low_confidence"] = basis.groupby("area_code")["low_confidence"].agg(
+        lambda s: bool(s.fillna(False).astype(bool).any())).reindex(out.index)
     oldest = basis.groupby("area_code").agg(period_end=("period_end", "min"),
                                             out_of_date=("out_of_date", lambda s: bool(s.fillna(False).any())))
     out["period_end"] = oldest["period_end"].reindex(out.index)
@@ -761,6 +763,11 @@ def compute_targets(
         out = out[out["flagged"]].head(top)
     out.attrs.update(per[0].attrs)
     out.attrs.pop("funnel_left_out", None)  # one indicator's funnel says nothing about the list
+    if len(indicators) > 1:  # each indicator's own standard, benchmark and model, not the first's
+        for key in ("thresholds", "expected_model", "benchmark"):
+            by_ind = {k: f.attrs.get(key) for k, f in zip(indicators, per, strict=True)}
+            same = key == "benchmark" and len({str(v) for v in by_ind.values()}) == 1
+            out.attrs[key] = per[0].attrs.get(key) if same else by_ind
     out.attrs["indicators"] = indicators
     ages = {k: figure_age(ds, str(f["period"].iloc[0]), out_of_date_years=out_of_date_years)
             for k, f in zip(indicators, per, strict=True)}
@@ -777,35 +784,26 @@ def compute_targets(
     return out
 
 
-PROFILE_COLUMNS = [
-    "indicator", "period", "period_end", "out_of_date", "age", "value", "value_note", "lower_ci_95",
-    "upper_ci_95", "benchmark_value", "vs_benchmark", "standard_band", "people_to_reach", "flagged",
-    "reasons",
-]
+def _combined_labels(rows: pd.DataFrame, col: str) -> pd.Series:
+    """Per area, one label from its indicators' ``col``: the label itself when they agree, else
+    "Cervical screening (25-49): not significant; MMR1 at 24 months: cold spot (low-low)" (sorted,
+    so the order the indicators were given in does not matter).
 
-
-def area_profile(flags_by_indicator: dict[str, pd.DataFrame], area_code: str) -> pd.DataFrame:
-    """One area's row of each indicator's flags (:func:`compute_flags`): the area profile.
-
-    Columns :data:`PROFILE_COLUMNS`; ``age`` reads "out of date (period ...)" for figures whose
-    period ended more than the flags' ``out_of_date_years`` before the newest in the dataset
-    (empty otherwise), so a profile that puts cervical screening from 2017 beside MMR1 from
-    2024/25 says which is old. Indicators without a row for the area are left out.
+    >>> rows = pd.DataFrame({"area_code": ["a", "a", "b", "b"], "indicator": ["mmr1_24m", "mmr2_5y"] * 2,
+    ...                      "cluster": ["cold spot", "cold spot", "cold spot", "not significant"]})
+    >>> _combined_labels(rows, "cluster").to_dict()["a"]
+    'cold spot'
     """
-    rows = []
-    for key, f in flags_by_indicator.items():
-        hit = f[f["area_code"] == area_code]
-        if hit.empty:
-            continue
-        r = hit.iloc[0]
-        rec = {c: r.get(c) for c in PROFILE_COLUMNS if c not in ("indicator", "age")}
-        rec["indicator"] = key
-        stale = r.get("out_of_date")
-        rec["age"] = f.attrs.get("age_mark", "") if pd.notna(stale) and bool(stale) else ""
-        rows.append(rec)
-    out = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
-    out["out_of_date"] = out["out_of_date"].astype("boolean")
-    return out
+    def one(frame: pd.DataFrame) -> object:
+        labels = frame[col]
+        if labels.isna().all():
+            return None
+        if labels.astype(str).nunique() == 1:
+            return labels.dropna().iloc[0]
+        return "; ".join(sorted(f"{get_indicator(k).short_name}: {v}"
+                                for k, v in zip(frame["indicator"], labels, strict=True) if pd.notna(v)))
+
+    return rows.groupby("area_code")[["indicator", col]].apply(one)
 
 
 def _ceil(x: float) -> int:

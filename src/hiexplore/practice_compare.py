@@ -41,6 +41,7 @@ __all__ = [
     "filter_practices",
     "practice_funnel",
     "practice_table",
+    "practices_scope_line",
 ]
 
 OVERDISPERSION = ("none", "multiplicative", "additive")
@@ -89,6 +90,29 @@ def compare_practices(
     data = funnel_frame(data, overdispersion=None if overdispersion == "none" else overdispersion)
     data.attrs = {**attrs, **data.attrs}
     return data
+
+
+def practices_scope_line(data: pd.DataFrame, practices: pd.DataFrame) -> str:
+    """Which practices a comparison covers, in the words the Overview uses for the same count.
+
+    ``data``: :func:`compare_practices`' frame (the areas' own practices with a figure for the
+    indicator and period); ``practices``: the dataset's practices table. The areas' practices are
+    counted by :func:`hiexplore.dataset.practice_counts`, as on the Overview, so the two pages agree.
+
+    >>> pr = pd.DataFrame({"practice_code": list("abcd"), "in_area_by": ["both", "both", "location", "catchment"]})
+    >>> print(practices_scope_line(pd.DataFrame({"area_code": ["a", "b"]}), pr))
+    3 GP practices; 1 neighbouring practice also serves residents (catchment model). Compared here: the areas' 3 practices (neighbours only lend their patients to neighbourhood figures); 1 of them has no figure for this indicator and period.
+    """
+    from .dataset import practice_counts
+
+    counts = practice_counts(practices)
+    missing = counts.own - int(data["area_code"].nunique()) if "area_code" in data else counts.own
+    out = f"{counts.sentence()}. Compared here: the areas' {counts.own:,} practices"
+    if counts.neighbours:
+        out += " (neighbours only lend their patients to neighbourhood figures)"
+    if missing > 0:
+        out += f"; {missing:,} of them {'has' if missing == 1 else 'have'} no figure for this indicator and period"
+    return out + "."
 
 
 def _with_counts(data: pd.DataFrame) -> pd.DataFrame:

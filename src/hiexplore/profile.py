@@ -23,7 +23,7 @@ from .mapping import caveat_note
 if TYPE_CHECKING:
     from .dataset import Dataset
 
-__all__ = ["PROFILE_GEOGRAPHIES", "AreaProfile", "area_profile", "area_geography", "indicator_label"]
+__all__ = ["PROFILE_GEOGRAPHIES", "PROFILE_COLUMNS", "AreaProfile", "area_profile", "area_geography", "indicator_label"]
 
 PROFILE_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "pcn", "practice")
 TOP_PRACTICES = 8  # practices listed as serving an LSOA, largest share first
@@ -126,7 +126,10 @@ class AreaProfile:
         return "\n".join(lines)
 
 
-_PROFILE_COLUMNS = ["indicator", "indicator_label", "period", "value", "lower_ci_95", "upper_ci_95", "benchmark_value",
+#: the columns of :attr:`AreaProfile.indicators`: one row of each indicator's flags, with ``age``
+#: ("out of date (period ...)" for a figure whose period ended more than the flags'
+#: ``out_of_date_years`` before the newest in the dataset, empty otherwise)
+PROFILE_COLUMNS = ["indicator", "indicator_label", "period", "value", "lower_ci_95", "upper_ci_95", "benchmark_value",
                     "vs_benchmark", "standard_band", "people_to_reach", "flagged", "reasons", "estimate_note",
                     "period_end", "out_of_date", "value_note", "age"]
 
@@ -180,8 +183,9 @@ def area_profile(
         stale = row.get("out_of_date")
         # "out of date (period ...)" where the figure ended long before the dataset's newest
         row["age"] = f.attrs.get("age_mark", "") if stale is not None and pd.notna(stale) and bool(stale) else ""
-        rows.append({c: row.get(c) for c in _PROFILE_COLUMNS})
-    indicators = pd.DataFrame(rows, columns=_PROFILE_COLUMNS)
+        rows.append({c: row.get(c) for c in PROFILE_COLUMNS})
+    indicators = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    indicators["out_of_date"] = indicators["out_of_date"].astype("boolean")
     if geography == "practice":
         names = ds.practices.drop_duplicates("practice_code").set_index("practice_code")["practice_name"]
     else:
