@@ -19,9 +19,10 @@ from test_e2e_app import ARTIFACTS, CHROMIUM, REPO, _serve, _wait_idle
 
 pytestmark = pytest.mark.browser
 
-#: Every page of app.py's navigation, with text that shows it has rendered.
+#: Every page of app.py's navigation (its address), with text that shows it has rendered. The
+#: Overview is the default page, at / (its url_path /overview opens a "Page not found" dialog).
 PAGES = {
-    "overview": "Headline inequality",
+    "": "Headline inequality",
     "map_explorer": "Map explorer",
     "practices": "compare GP practices",
     "targets": "where outreach changes most",
@@ -115,7 +116,7 @@ def _axe(page) -> dict:
 
 def _failures(path: str, results: dict) -> list[str]:
     return [
-        f"{path}: [{v['impact']}] {v['id']} at {' >> '.join(node['target'])}: {v['help']}"
+        f"/{path}: [{v['impact']}] {v['id']} at {' >> '.join(node['target'])}: {v['help']}"
         for v in results["violations"] if v["impact"] in FAILING_IMPACTS
         for node in v["nodes"]
     ]
@@ -180,6 +181,15 @@ def test_every_page_has_no_critical_or_serious_axe_violation(page, audit) -> Non
     assert not page.hx_blocked, f"the browser asked the internet for {page.hx_blocked[:3]} (axe must come from the package)"
     failures = [f for a in audit.values() for f in a["failures"]]
     assert not failures, "accessibility violations:\n" + "\n".join(failures)
+
+
+def test_every_page_of_the_navigation_is_checked() -> None:
+    """A page added to app.py's st.navigation is added here too (the default one is at /)."""
+    app_py = (REPO / "app.py").read_text(encoding="utf-8")
+    pages = re.findall(r'st\.Page\("pages/\w+\.py".*?url_path="(\w+)"', app_py)
+    default = re.findall(r'st\.Page\("pages/\w+\.py"[^\n]*default=True[^\n]*url_path="(\w+)"', app_py)
+    assert len(pages) >= 7 and len(default) == 1
+    assert {"" if p in default else p for p in pages} == set(PAGES)
 
 
 def test_exclusions_stay_few_and_explained() -> None:
