@@ -128,7 +128,7 @@ with right:
         st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
         st.dataframe(table, hide_index=True, height=520)
 
-st.subheader("Area profile")
+st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()
 names = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["area_name"]
 if clicked in codes:

@@ -123,7 +123,7 @@ with left:
         st.info("Practice targets are listed in the table (practices are points, not areas).")
 source_caption(ds, None, "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
 
-st.subheader("Download")
+st.header("Download")
 full = targets.loc[targets["area_code"].isin(sel["area_code"])]
 full.attrs.update(targets.attrs)
 cols = st.columns(3)
