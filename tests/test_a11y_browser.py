@@ -174,13 +174,35 @@ def audit(page) -> dict[str, dict]:
             found[path]["table"] = _table_beside(page)
             found[path]["tabs"] = _tabs_to_table(page)
             page.screenshot(path=str(ARTIFACTS / f"a11y_tab_{re.sub(r'[^a-z0-9]+', '_', path)}.png"))
+        found[path]["hidden_parts"] = _open_hidden_parts(page, path, found[path]["failures"])
     return found
+
+
+def _open_hidden_parts(page, path: str, failures: list[str]) -> int:
+    """Open every expander and each tab in turn, running axe on what they show (axe skips what is
+    hidden); returns how many were opened. Neither reruns the page."""
+    opened = 0
+    closed = page.locator("[data-testid='stExpander'] details:not([open]) > summary")
+    if closed.count():
+        for i in reversed(range(closed.count())):
+            closed.nth(i).click()
+            opened += 1
+        page.wait_for_timeout(300)
+        failures += _failures(f"{path} (expanders open)", _axe(page))
+    tabs = page.locator("[data-testid='stTabs'] [role='tab']")
+    for i in range(1, tabs.count()):  # the first tab is shown already
+        tabs.nth(i).click()
+        page.wait_for_timeout(300)
+        failures += _failures(f"{path} (tab {tabs.nth(i).inner_text()!r})", _axe(page))
+        opened += 1
+    return opened
 
 
 def test_every_page_has_no_critical_or_serious_axe_violation_nor_skipped_heading(page, audit) -> None:
     assert set(audit) == set(PAGES)
     assert {a["engine"] for a in audit.values()} == {"axe-core"}
     assert sum(a["frames"] for a in audit.values()) >= len(MAP_PAGES), "the maps' frames were not checked"
+    assert audit["campaigns"]["hidden_parts"] >= 2, "the Campaigns page's tabs were not checked"
     assert not page.hx_blocked, f"the browser asked the internet for {page.hx_blocked[:3]} (axe must come from the package)"
     failures = [f for a in audit.values() for f in a["failures"]]
     assert not failures, "accessibility violations:\n" + "\n".join(failures)
