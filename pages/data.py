@@ -41,7 +41,7 @@ with st.expander("Formats hiexplore recognises (by content, not by file name)"):
     for r in READERS:
         st.markdown(f"- **{r.description}** ({r.kind})")
 
-st.subheader("1. Files")
+st.header("1. Files")
 uploads = st.file_uploader("Upload official files", accept_multiple_files=True,
                            help=f"Up to {MAX_UPLOAD_MB} MB each; CSV, gz, zip, xlsx, ods, GeoJSON, GeoPackage.")
 folder = st.text_input("…and/or a folder on this machine that holds official files",
@@ -65,7 +65,7 @@ if folder.strip():
 for msg in problems:  # messages name the user's files: shown as text, never as markdown
     st.error(md(msg))
 
-st.subheader("2. Validation report")
+st.header("2. Validation report")
 if sources and st.button("Check the files", type="secondary"):
     with st.spinner("Reading every file ..."):
         try:
@@ -86,7 +86,7 @@ if report is not None:
                    "unless you tick 'Skip damaged files'.")
     st.dataframe(report, hide_index=True)
 
-st.subheader("3. Build a dataset")
+st.header("3. Build a dataset")
 name = st.text_input("Dataset name (letters, digits, - and _)", value="my-area")
 areas = st.text_input("Keep only these areas (LAD, county, ICB or region codes, comma-separated; blank = all)",
                       value="", placeholder="E06000016,E06000017,E10000018")
@@ -148,7 +148,7 @@ if st.button("Build", type="primary", disabled=not sources):
         st.dataframe(built[built["status"] == "damaged, left out"], hide_index=True)
     available_datasets()
 
-st.subheader("Files the current dataset was built without")
+st.header("Files the current dataset was built without")
 left_out = left_out_files(ds.manifest)
 n_damaged = int((left_out["status"] == "damaged, left out").sum())
 if n_damaged:
@@ -158,7 +158,7 @@ if left_out.empty:
 else:
     st.dataframe(left_out, hide_index=True)
 
-st.subheader("Practices that could not be placed")
+st.header("Practices that could not be placed")
 unplaced = unplaced_practices(ds.manifest)
 if len(unplaced):
     st.warning(f"{len(unplaced)} practices of {md(ds.name)} could not be placed: those in the dataset keep their "
@@ -171,6 +171,6 @@ membership = ds.manifest.get("practice_membership") or {}
 if membership:
     st.caption("Practices by why they belong (in_area_by): " + md(", ".join(f"{k} {v}" for k, v in membership.items())))
 
-st.subheader("Datasets")
+st.header("Datasets")
 for dname, path in available_datasets().items():
     st.markdown(f"- **{md(dname)}**: {md(path)}")

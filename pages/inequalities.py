@@ -77,7 +77,7 @@ st.dataframe(groups, hide_index=True)
 
 # --- trend over periods
 if len(periods) > 1:
-    st.subheader("Trend")
+    st.header("Trend")
     trend = inequality_trend(ds, indicator, geography, by=by,
                              report_for=lambda p: get_inequality(ds, indicator, geography, by, p))
     tf = go.Figure()
@@ -94,7 +94,7 @@ if len(periods) > 1:
 # --- ethnicity
 shares = ethnicity_share_columns(ds)
 if geography == "lsoa" and shares:
-    st.subheader("By ethnic-group share of the neighbourhood (Census 2021)")
+    st.header("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
     t = ethnicity_gradient(ds, indicator, group, period=period)
     ef = go.Figure(go.Bar(x=t["group"].astype(str), y=t["value"], marker_color="#009e73",
@@ -108,7 +108,7 @@ if geography == "lsoa" and shares:
                + md(ds.provenance_line()))
 
 # --- what-if
-st.subheader("What if the flagged areas reached the standard?")
+st.header("What if the flagged areas reached the standard?")
 try:
     flags = get_flags(ds, indicator, geography, period=period)
 except HiexploreError as err:

@@ -9,6 +9,8 @@ from app_support.data import get_flags, get_profile_flags
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
+from hiexplore.a11y import label_map_frame
+from hiexplore.catalogue import get_indicator
 from hiexplore.errors import HiexploreError
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
@@ -75,6 +77,9 @@ except HiexploreError as err:
 
 left, right = st.columns([5, 3])
 with left:
+    what = (f"IMD {edition} deprivation" if layer == "deprivation" else get_indicator(indicator).name)
+    label_map_frame(m, f"Map of {what} by {GEO_LABELS.get(geography, geography)}: the table beside it "
+                       "lists the same areas")
     out = st_folium(use_vendored_assets(m), height=680, use_container_width=True,
                     returned_objects=["last_active_drawing", "last_clicked"], key="map")
     source_caption(ds, indicator, None if layer == "deprivation" else period)
@@ -123,7 +128,7 @@ with right:
         st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
         st.dataframe(table, hide_index=True, height=520)
 
-st.subheader("Area profile")
+st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()
 names = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["area_name"]
 if clicked in codes:

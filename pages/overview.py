@@ -36,7 +36,7 @@ c3.metric("Indicators loaded", f"{len(ds.indicator_keys())}")
 c4.metric("Catchments", ds.catchment_source)
 st.caption(md(counts.sentence()) + ".")
 
-st.subheader("Headline inequality by programme")
+st.header("Headline inequality by programme")
 st.caption(
     "Uptake in the most vs least deprived fifth of neighbourhoods (IMD 2025 quintiles), and the slope "
     "index of inequality (SII: the gap in percentage points across the whole deprivation range; positive "
@@ -89,7 +89,7 @@ if rows:
     )
 st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + md(ds.provenance_line()))
 
-st.subheader("Deprivation of the local authorities and ICB")
+st.header("Deprivation of the local authorities and ICB")
 depr = get_deprivation_summary(ds)
 if len(depr):
     st.dataframe(summary_table(depr), hide_index=True, column_config={
@@ -103,7 +103,7 @@ c2.page_link("pages/practices.py", label="Compare practices", icon=":material/lo
 c3.page_link("pages/targets.py", label="Download target lists", icon=":material/target:")
 c4.page_link("pages/inequalities.py", label="Inequality gradients", icon=":material/trending_down:")
 
-st.subheader("What this dataset holds")
+st.header("What this dataset holds")
 periods = []
 for key in ds.indicator_keys():
     ps = ds.periods(key)

@@ -12,6 +12,7 @@ from app_support.data import get_targets
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
+from hiexplore.a11y import label_map_frame
 from hiexplore.catalogue import get_indicator
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
@@ -113,6 +114,8 @@ with left:
                            scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False,
                            synthetic_or_modelled_note=caveat_note(ds, geography),
                            tooltip_fields={"imd_decile": "IMD decile"})
+            label_map_frame(m, f"Map of the {len(vals)} target areas by {GEO_LABELS.get(geography, geography)}, "
+                               "shaded by people to reach: the table beside it lists the same areas")
             st_folium(use_vendored_assets(m), height=520, use_container_width=True, returned_objects=[], key="tmap")
         except HiexploreError as err:
             st.info("No map: " + md(err))
@@ -120,7 +123,7 @@ with left:
         st.info("Practice targets are listed in the table (practices are points, not areas).")
 source_caption(ds, None, "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
 
-st.subheader("Download")
+st.header("Download")
 full = targets.loc[targets["area_code"].isin(sel["area_code"])]
 full.attrs.update(targets.attrs)
 cols = st.columns(3)

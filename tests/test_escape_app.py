@@ -41,7 +41,7 @@ def _run(page: str, payload_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> A
 
 def _markdown_values(at: AppTest) -> list[str]:
     out = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader"):
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "header", "subheader"):
         out += [str(e.value) for e in getattr(at, kind)]
     return out
 

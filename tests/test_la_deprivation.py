@@ -153,7 +153,7 @@ def test_overview_shows_the_summary_with_its_weights(demo_dataset: Path, monkeyp
     monkeypatch.setenv("HIEXPLORE_DATASET", str(demo_dataset))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("Deprivation of the local authorities" in h.value for h in at.subheader)
+    assert any("Deprivation of the local authorities" in h.value for h in at.header)
     tables = [d.value for d in at.dataframe if "rank of average rank" in d.value.columns]
     assert tables and tables[0]["rank of average rank"].str.contains(" of ").all()
     assert any("Weights:" in c.value.replace("\\", "") and "Ranked against" in c.value.replace("\\", "") for c in at.caption)

@@ -372,6 +372,17 @@ def host_notice(host: str, port: int) -> str | None:
     )
 
 
+def app_command(app_py: Path, port: int, host: str) -> list[str]:
+    """The ``streamlit run`` command ``hiexplore app`` starts: the settings of .streamlit/config.toml
+    (read only when started from the repository folder) given on the command line, so they hold
+    from any folder (the theme's text colour is hiexplore.a11y's, for WCAG AA contrast)."""
+    from .a11y import theme_flags
+
+    return [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
+            "--server.address", host,
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", *theme_flags()]
+
+
 @app.command(name="app")
 def app_cmd(
     dataset: Annotated[Path | None, typer.Option("--dataset", help="Dataset folder (default: embedded LLR).")] = None,
@@ -398,9 +409,7 @@ def app_cmd(
     env = dict(os.environ)
     if dataset is not None:
         env["HIEXPLORE_DATASET"] = str(dataset.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
-           "--server.address", host,
-           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    cmd = app_command(app_py, port, host)
     notice = host_notice(host, port)
     if notice:
         typer.echo(notice, err=True)
