@@ -99,7 +99,15 @@ if len(depr):
     # the long per-edition notes go under the table, so that it fits without scrolling sideways
     notes = {f"{e}: {n}" for e, n in zip(tab["IoD"], tab.pop("note"), strict=True) if str(n).strip()}
     st.dataframe(tab, hide_index=True, width="stretch", column_config={
-        "% LSOAs in most deprived 10%": st.column_config.NumberColumn("% LSOAs in most deprived 10%", format="%.1f%%"),
+        "area": st.column_config.TextColumn(width=235),
+        "type": st.column_config.TextColumn(width=105),
+        "IoD": st.column_config.TextColumn(width=70),
+        "average score": st.column_config.TextColumn("avg score", width=75),
+        "rank of average rank": st.column_config.TextColumn("rank of avg rank", width=115),
+        "% LSOAs in most deprived 10%": st.column_config.NumberColumn(
+            "% in most deprived 10%", format="%.1f%%", width=140,
+            help="Share of the area's LSOAs in the most deprived 10% of England"),
+        "LSOAs": st.column_config.NumberColumn(width=60),
     })
     for note in sorted(notes):
         st.caption(md("Note, " + note))

@@ -222,4 +222,4 @@ def test_targets_map_draws_only_the_targets_filled_by_people_to_reach(ds) -> Non
     (s, w), (n, e) = json.loads(bounds)
     minx, miny, maxx, maxy = ds.areas[ds.areas["area_code"].isin(sel["area_code"])].total_bounds
     assert np.allclose([s, w, n, e], [miny, minx, maxy, maxx], atol=1e-6)
-    assert json.loads(options) == {"paddingTopLeft": [20, 120], "paddingBottomRight": [300, 20]}
+    assert json.loads(options) == {"paddingTopLeft": [20, 170], "paddingBottomRight": [300, 20]}

@@ -443,7 +443,7 @@ TARGET_KEY_COLUMNS: dict[str, tuple[str, int]] = {
 }
 
 #: Pixels kept clear when fitting the targets: (left, top) for the title box, (right, bottom) for the legend.
-TARGETS_MAP_PADDING = ((20, 120), (300, 20))
+TARGETS_MAP_PADDING = ((20, 170), (300, 20))
 
 
 def targets_map(ds: Dataset, targets: pd.DataFrame, geography: str, *, title: str, source: str,
