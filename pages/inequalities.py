@@ -32,7 +32,7 @@ ensure_router()
 ds = current_dataset()
 st.title("Inequalities")
 keys = ds.indicator_keys()
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([3, 2, 1.6, 1.6])  # the indicator's name is the longest
 with c1:
     indicator = url_choice("Indicator", "ind", keys, "mmr1_24m" if "mmr1_24m" in keys else keys[0],
                            format_func=indicator_label)

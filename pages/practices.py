@@ -34,7 +34,7 @@ st.caption("Filter practices, compare them on any indicator with 95% confidence 
 banner(ds, "practice")
 
 keys = ds.indicator_keys()
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = st.columns([3, 2, 2])  # the indicator's name is the longest: room to show it whole
 with c1:
     indicator = url_choice("Indicator", "ind", keys,
                            "cervical_screening_25_49" if "cervical_screening_25_49" in keys else keys[0],
@@ -54,7 +54,7 @@ except HiexploreError as err:
     st.error(md(err))
     st.stop()
 
-f1, f2, f3, f4 = st.columns(4)
+f1, f2, f3, f4 = st.columns([1, 1, 2, 1.3])  # PCN chips carry names: room to show them whole
 with f1:
     icbs = sorted(data["icb_code"].dropna().astype(str).unique())
     sel_icb = url_multi("ICB", "icb", icbs)
@@ -66,7 +66,7 @@ with f3:
     sel_pcn = url_multi("PCN", "pcn", sorted(pcns), format_func=lambda c: f"{pcns.get(c, c)} ({c})")
 with f4:
     deciles = [str(d) for d in range(1, 11)]
-    sel_dec = url_multi("IMD decile (of registered population)", "dec", deciles)
+    sel_dec = url_multi("IMD decile of patients", "dec", deciles)
 lo_size, hi_size = st.slider("List size", 0, int(np.nanmax(data["list_size"].fillna(0))) + 1,
                              (0, int(np.nanmax(data["list_size"].fillna(0))) + 1), step=500)
 only_flagged = url_bool("Only flagged practices", "flagged", False)

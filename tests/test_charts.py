@@ -109,6 +109,10 @@ def test_caterpillar_legend_colours_axes_and_labels(practices) -> None:
     assert len({t.marker.color for t in fig.data}) == 3 and len({t.marker.symbol for t in fig.data}) == 3
     # every practice drawn once, in the colour of its category
     assert sum(len(t.y) for t in fig.data) == len(chart)
+    # a category with no practice keeps its legend entry (one PCN's few practices)
+    few = practice_ci_figure(chart[chart["vs_benchmark"].ne("Worse")], england=england, acceptable=80.0, title="t")
+    assert [t.name for t in few.data] == [c[0] for c in PRACTICE_CATEGORIES]
+    assert list(few.data[0].x) == [None] and sum(len(t.y) for t in few.data[1:]) == int(chart["vs_benchmark"].ne("Worse").sum())
     # no empty band above the first row: the category axis spans exactly the rows
     assert list(fig.layout.yaxis.range) == [-0.5, len(chart) - 0.5]
     # x axis fits the intervals and both reference lines, not 0-100

@@ -51,6 +51,27 @@ def _cut_tables(page) -> list[dict]:
     }).filter(t => t.sw > t.cw + 1)""")
 
 
+def _truncated(page) -> list:
+    """Widget labels, selected values and multiselect chips shown cut short (ellipsis or clipped)."""
+    return page.evaluate("""() => [
+      ...[...document.querySelectorAll('[data-testid=stMain] input[role=combobox]')]
+         .filter(e => e.value && e.scrollWidth > e.clientWidth + 1).map(e => [e.value, e.scrollWidth, e.clientWidth]),
+      ...[...document.querySelectorAll(['stSelectbox', 'stMultiSelect', 'stWidgetLabel', 'stCheckbox']
+            .map(t => `[data-testid=stMain] [data-testid=${t}] *`).join(', '))]
+         .filter(e => e.children.length == 0 && e.textContent.trim() && e.clientWidth > 0
+                      && e.scrollWidth > e.clientWidth + 1)
+         .map(e => [e.textContent.slice(0, 60), e.scrollWidth, e.clientWidth])]""")
+
+
+def _no_truncation_at_both_sizes(page) -> None:
+    for size in ({"width": 1440, "height": 900}, {"width": 1280, "height": 720}):
+        page.set_viewport_size(size)
+        time.sleep(1.0)
+        assert _truncated(page) == [], size
+    page.set_viewport_size({"width": 1440, "height": 900})
+    time.sleep(0.5)
+
+
 def _page_text(page) -> str:
     return page.locator("[data-testid=stMain]").inner_text()
 
@@ -72,7 +93,8 @@ def test_overview_direct_link_and_tables_not_cut(page, server) -> None:
 
 def test_practices_caterpillar_has_its_three_category_legend(page, server) -> None:
     url, _ = server
-    _open(page, f"{url}/practices?ind=cervical_screening_25_49", ".js-plotly-plot")
+    _open(page, f"{url}/practices?ind=cervical_screening_25_49&pcn=U30213", ".js-plotly-plot")
+    _no_truncation_at_both_sizes(page)  # the indicator's name and a PCN's chip shown whole
     chart = page.locator(".js-plotly-plot").first
     legend = [t.strip() for t in chart.locator(".legendtext").all_text_contents()]
     assert legend == [c[0] for c in PRACTICE_CATEGORIES]
@@ -96,9 +118,7 @@ def test_targets_key_columns_visible_and_map_legend_whole(page, server) -> None:
         assert heads[:4] == [label for label, _ in TARGET_KEY_COLUMNS.values()], size
         box = grid.evaluate("d => d.querySelector('.dvn-scroller').clientWidth")
         assert box >= sum(w for _, w in TARGET_KEY_COLUMNS.values()), (size, box)
-        # the Core20 checkbox's label is not cut short
-        label = page.locator("[data-testid=stCheckbox] p", has_text="Core20").first
-        assert label.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), size
+        assert _truncated(page) == [], size  # e.g. the Core20 checkbox's label, the indicators' chips
     page.set_viewport_size({"width": 1440, "height": 900})
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
     legend = frame.locator(".hx-legend")
@@ -113,6 +133,7 @@ def test_targets_key_columns_visible_and_map_legend_whole(page, server) -> None:
 def test_inequalities_axis_fits_and_no_alt_text_in_the_body(page, server) -> None:
     url, _ = server
     _open(page, f"{url}/inequalities?ind=mmr1_24m", ".js-plotly-plot")
+    _no_truncation_at_both_sizes(page)
     chart = page.locator(".js-plotly-plot").first
     ticks = [float(t.replace("\u2212", "-")) for t in chart.locator(".ytick text").all_text_contents() if t.strip()]
     assert ticks and min(ticks) > 50 and max(ticks) <= 100  # fitted to the data, not 0-100

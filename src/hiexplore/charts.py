@@ -236,8 +236,10 @@ def practice_ci_figure(chart: pd.DataFrame, *, england: float | None, acceptable
     fig = go.Figure()
     for label, colour, symbol in PRACTICE_CATEGORIES:
         part = chart[chart["category"] == label]
+        # an empty category keeps its legend entry (plotly drops entries of traces with no data)
+        xs, ys = (part["value"], part["label"]) if len(part) else ([None], [None])
         fig.add_trace(go.Scatter(
-            x=part["value"], y=part["label"], mode="markers", name=label,
+            x=xs, y=ys, mode="markers", name=label,
             marker={"color": colour, "size": 9, "symbol": symbol, "line": {"color": "#1a1a1a", "width": 0.5}},
             error_x={"type": "data", "symmetric": False, "array": part["upper_ci_95"] - part["value"],
                      "arrayminus": part["value"] - part["lower_ci_95"], "color": "#555555", "thickness": 1.2},
