@@ -65,7 +65,7 @@ for programme, keys in HEADLINE.items():
         "programme": programme,
         "indicator": catalogue()[key].short_name,
         "period": rep["period"],
-        "age": "out of date" if age.out_of_date else "current",
+        "age": age.mark or "current",
         "most deprived 20%": groups.get(min(groups), {}).get("value"),
         "least deprived 20%": groups.get(max(groups), {}).get("value"),
         "SII (pp)": f"{rep['sii']:.1f} ({rep['sii_lower']:.1f} to {rep['sii_upper']:.1f})",
@@ -126,7 +126,7 @@ for key in ds.indicator_keys():
     ps = ds.periods(key)
     latest = figure_age(ds, ps[-1]) if ps else None
     span = "" if not ps else (ps[0] if len(ps) == 1 else f"{ps[0]} to {ps[-1]} ({len(ps)})")
-    periods.append({"indicator": catalogue()[key].short_name, "key": key, "programme": catalogue()[key].programme,
+    periods.append({"indicator": key, "name": catalogue()[key].short_name, "programme": catalogue()[key].programme,
                     "periods": span, "latest ends": latest.period_end if latest else None,
                     "age": ("out of date" if latest.out_of_date else "current") if latest else ""})
 st.dataframe(pd.DataFrame(periods), hide_index=True, width="stretch")
