@@ -21,7 +21,8 @@ sweep_staging_at_start()  # uploads left by an earlier run of the server do not 
 st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=str(ROOT / "app_support" / "icon.png"), layout="wide")
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True, url_path="overview"),
+    # served at the root; url_path only keys the page (Streamlit hashes it), /overview is the link below
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True, url_path="home"),
     st.Page("pages/map_explorer.py", title="Map explorer", icon=":material/map:", url_path="map_explorer"),
     st.Page("pages/practices.py", title="Practices (PCN managers)", icon=":material/local_hospital:", url_path="practices"),
     st.Page("pages/targets.py", title="Targets (planners)", icon=":material/target:", url_path="targets"),
@@ -29,6 +30,16 @@ pages = [
     st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
 ]
+
+
+def _overview_link() -> None:
+    """/overview (a shared link, the page's own address): the default page lives at the root,
+    so this hidden page sends the reader there, keeping the link's choices, instead of
+    Streamlit's "Page not found"."""
+    st.switch_page(pages[0], query_params=dict(st.query_params))
+
+
+pages.append(st.Page(_overview_link, title="Overview (link)", url_path="overview", visibility="hidden"))
 nav = st.navigation(pages)
 dataset_sidebar()
 nav.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -73,12 +74,19 @@ def banner(ds: Dataset, geography: str = "lsoa") -> None:
         (st.error if ds.synthetic else st.warning)(md(note))
 
 
-def source_caption(ds: Dataset, indicator: str | None = None, period: str | None = None) -> None:
-    """Indicator, period, source and publisher under every figure and table."""
-    parts = []
+def source_caption(ds: Dataset, indicator: str | None = None, period: str | None = None, *,
+                   indicators: Sequence[str] | None = None, geography: str | None = None,
+                   periods: Sequence[str] | None = None, kinds: Sequence[str] = (), lead: str = "",
+                   latest_deprivation: bool = True) -> None:
+    """One line under a figure or table: indicator, period, age, and the sources of what it shows
+    (:func:`hiexplore.charts.source_line`: the indicator's own files and the geography's, when
+    ``geography``, ``kinds`` or ``indicators`` say what the figure rests on; every source otherwise)."""
+    from hiexplore.charts import source_line
+
+    parts = [md(lead)] if lead else []
     if indicator:
         ind = get_indicator(indicator)
-        parts.append(f"**{ind.name}**")
+        parts.append(f"**{md(ind.name)}**")
     if period:
         parts.append(f"period {md(period)}")
     if indicator and period:
@@ -87,8 +95,17 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
         age = figure_age(ds, period)
         if age.out_of_date:
             parts.append(f"**{md(age.mark)}**")
+    if indicators is None and geography is None and not kinds:
+        # called without saying what the figure rests on (as before this existed): every source
+        line = ds.provenance_line()
+    else:
+        keys = list(indicators) if indicators is not None else ([indicator] if indicator else [])
+        if periods is None and period and indicator:
+            periods = [period]
+        line = source_line(ds, keys, geography=geography, periods=periods, kinds=kinds,
+                           latest_deprivation=latest_deprivation)
     # source titles and periods come from files: escaped, so they are shown and never read as markdown
-    st.caption(" · ".join(parts + [md(ds.provenance_line())]))
+    st.caption(" · ".join(parts + [md(line)]))
 
 
 def indicator_label(key: str) -> str:

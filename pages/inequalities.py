@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app_support.data import get_flags, get_inequality
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
+from hiexplore.charts import (
+    OKABE_ITO,
+    gradient_figure,
+    gradient_table_display,
+    reference_values,
+    trend_figure,
+    trend_table_display,
+)
 from hiexplore.errors import HiexploreError
 from hiexplore.inequality_report import (
     SIGN_CONVENTION,
@@ -18,7 +25,6 @@ from hiexplore.inequality_report import (
     inequality_trend,
     what_if_standard,
 )
-from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -26,7 +32,7 @@ ensure_router()
 ds = current_dataset()
 st.title("Inequalities")
 keys = ds.indicator_keys()
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([3, 2, 1.6, 1.6])  # the indicator's name is the longest
 with c1:
     indicator = url_choice("Indicator", "ind", keys, "mmr1_24m" if "mmr1_24m" in keys else keys[0],
                            format_func=indicator_label)
@@ -56,40 +62,34 @@ m2.caption(f"95% CI {rep['rii_lower']:.3f} to {rep['rii_upper']:.3f}")
 m3.metric(f"Gap: most vs least deprived {label}", f"{groups['value'].iloc[-1] - groups['value'].iloc[0]:.1f} pp")
 st.caption(rep["direction"][:1].upper() + rep["direction"][1:] + ". " + SIGN_CONVENTION)
 
-fig = go.Figure(go.Bar(
-    x=groups["group"].astype(str), y=groups["value"], marker_color="#0072b2",
-    error_y={"type": "data", "symmetric": False, "array": groups["upper_ci_95"] - groups["value"],
-             "arrayminus": groups["value"] - groups["lower_ci_95"], "color": "#333"},
-    customdata=[label] * len(groups),  # text is data; the template stays constant
-    hovertemplate="%{customdata} %{x}: %{y:.1f}%<extra></extra>",
-))
-fig.update_layout(title=f"{ht(indicator_label(indicator))} by {label}, {ht(rep['period'])} (1 = most deprived)"
-                  + (f"<br>{ht(rep['age_mark'])}" if rep.get("age_mark") else ""),
-                  xaxis_title=f"{label} (IoD 2025; 1 = most deprived)", yaxis_title="Uptake (%) with 95% CI",
-                  height=420)
-fig.update_xaxes(type="category")
+england, acceptable = reference_values(ds, indicator, rep["period"])
+fig = gradient_figure(groups, x_title=f"{label} (IoD 2025; 1 = most deprived)", england=england, standard=acceptable,
+                      title=f"{indicator_label(indicator)} by {label}, {rep['period']} (1 = most deprived)",
+                      subtitle=rep.get("age_mark") or "")
 st.plotly_chart(fig, width="stretch")
-st.caption(f"Alt text: bar chart of uptake by {label} with 95% confidence intervals.")
 if rep.get("suppressed"):
-    st.caption(rep["suppressed"])
-source_caption(ds, indicator, rep["period"])
-st.dataframe(groups, hide_index=True)
+    st.caption(md(rep["suppressed"]))
+source_caption(ds, indicator, rep["period"], geography=geography, kinds=("deprivation",))
+st.dataframe(gradient_table_display(groups, label), hide_index=True, column_config={
+    "uptake %": st.column_config.NumberColumn(format="%.1f"),
+    "95% CI low": st.column_config.NumberColumn(format="%.1f"),
+    "95% CI high": st.column_config.NumberColumn(format="%.1f"),
+    "population share %": st.column_config.NumberColumn(format="%.1f"),
+})
+st.caption("Numerators and denominators of neighbourhoods are apportioned estimates, rounded to whole people."
+           if geography != "practice" else "Numerators and denominators as published per practice.")
 
 # --- trend over periods
 if len(periods) > 1:
     st.header("Trend")
     trend = inequality_trend(ds, indicator, geography, by=by,
                              report_for=lambda p: get_inequality(ds, indicator, geography, by, p))
-    tf = go.Figure()
-    for col, colour in (("most deprived", "#d55e00"), ("least deprived", "#0072b2")):
-        tf.add_trace(go.Scatter(x=trend["period"].map(ht), y=trend[col], mode="lines+markers", name=f"{col} {label}",
-                                line={"color": colour}))
-    tf.update_layout(title=f"{ht(indicator_label(indicator))}: most vs least deprived {label} over time",
-                     xaxis_title="Period", yaxis_title="Uptake (%)", height=380)
+    tf = trend_figure(trend, label=label, title=f"{indicator_label(indicator)}: most vs least deprived {label} over time")
     st.plotly_chart(tf, width="stretch")
-    st.caption("Alt text: line chart of uptake in the most and least deprived groups by period.")
-    source_caption(ds, indicator)
-    st.dataframe(trend, hide_index=True)
+    source_caption(ds, indicator, geography=geography, kinds=("deprivation",))
+    st.dataframe(trend_table_display(trend), hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.1f")
+        for c in ("SII (pp)", "SII low (pp)", "SII high (pp)", "most deprived %", "least deprived %")})
 
 # --- ethnicity
 shares = ethnicity_share_columns(ds)
@@ -97,15 +97,14 @@ if geography == "lsoa" and shares:
     st.header("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
     t = ethnicity_gradient(ds, indicator, group, period=period)
-    ef = go.Figure(go.Bar(x=t["group"].astype(str), y=t["value"], marker_color="#009e73",
-                          error_y={"type": "data", "symmetric": False, "array": t["upper_95"] - t["value"],
-                                   "arrayminus": t["value"] - t["lower_95"]}))
-    ef.update_layout(title=f"Uptake by fifth of neighbourhoods ranked by {group[6:].title()} share (5 = highest share)",
-                     xaxis_title=f"Quintile of {group[6:].title()} residents' share (Census 2021)",
-                     yaxis_title="Uptake (%) with 95% CI", height=380)
+    name = group[6:].title()
+    ef = gradient_figure(t, x_title=f"Quintile of {name} residents' share (Census 2021; 5 = highest share)",
+                         england=england, standard=acceptable, colour=OKABE_ITO["green"], lower="lower_95", upper="upper_95",
+                         title=f"Uptake by fifth of neighbourhoods ranked by {name} share (5 = highest share)")
     st.plotly_chart(ef, width="stretch")
-    st.caption("Alt text: bar chart of uptake by quintile of the ethnic group's share. Source: ONS Census 2021 TS021. "
-               + md(ds.provenance_line()))
+    source_caption(ds, indicator, period, geography="lsoa", kinds=("ethnicity",))
+    st.dataframe(gradient_table_display(t, f"{name} share quintile"), hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.1f") for c in ("uptake %", "95% CI low", "95% CI high")})
 
 # --- what-if
 st.header("What if the flagged areas reached the standard?")
@@ -125,4 +124,4 @@ else:
     w3.metric("SII after", f"{whatif.sii_after:.1f} pp", delta=f"{whatif.sii_change:.1f} pp", delta_color="inverse")
     st.caption(f"Raising every flagged {GEO_LABELS.get(geography, geography)} below {target:g}% to {target:g}% "
                "(the level people to reach counts towards), other areas unchanged.")
-    source_caption(ds, indicator, period)
+    source_caption(ds, indicator, period, geography=geography, kinds=("deprivation",))

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.data import get_deprivation_summary, get_flags, get_inequality
-from app_support.layout import banner, current_dataset, indicator_label
+from app_support.layout import banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from hiexplore.catalogue import catalogue
 from hiexplore.dataset import practice_counts
@@ -63,6 +63,7 @@ for programme, keys in HEADLINE.items():
         continue
     ages[catalogue()[key].short_name] = age = figure_age(ds, rep["period"])
     rows.append({
+        "key": key,
         "programme": programme,
         "indicator": catalogue()[key].short_name,
         "period": rep["period"],
@@ -76,26 +77,44 @@ for programme, keys in HEADLINE.items():
 note = mixed_periods_note(ages)
 if note and any(a.out_of_date for a in ages.values()):
     st.warning(md(note))
+shown = [r["key"] for r in rows if r.get("key")]
 if rows:
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            "most deprived 20%": st.column_config.NumberColumn(format="%.1f%%"),
-            "least deprived 20%": st.column_config.NumberColumn(format="%.1f%%"),
-            "flagged areas": st.column_config.NumberColumn(format="localized"),
-            "people to reach": st.column_config.NumberColumn(format="localized"),
-        },
-    )
-st.caption("Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level. " + md(ds.provenance_line()))
+    # one column per programme, one row per measure: reads at a glance and fits any width
+    def _cell(col: str, v: object) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        if col.endswith("20%"):
+            return f"{float(v):.1f}%"
+        if col in ("flagged areas", "people to reach"):
+            return f"{int(v):,}"
+        return str(v)
+
+    head = pd.DataFrame([{k: _cell(k, v) for k, v in r.items() if k != "key"} for r in rows]).set_index("programme")
+    st.dataframe(head.T.rename_axis("measure").reset_index(), hide_index=True, width="stretch")
+source_caption(ds, indicators=shown, geography="lsoa", kinds=("deprivation",),
+               lead="Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level.")
 
 st.header("Deprivation of the local authorities and ICB")
 depr = get_deprivation_summary(ds)
 if len(depr):
-    st.dataframe(summary_table(depr), hide_index=True, column_config={
-        "% LSOAs in most deprived 10%": st.column_config.NumberColumn(format="%.1f%%"),
+    tab = summary_table(depr)
+    # the long per-edition notes go under the table, so that it fits without scrolling sideways
+    notes = {f"{e}: {n}" for e, n in zip(tab["IoD"], tab.pop("note"), strict=True) if str(n).strip()}
+    st.dataframe(tab, hide_index=True, width="stretch", column_config={
+        "area": st.column_config.TextColumn(width=235),
+        "type": st.column_config.TextColumn(width=105),
+        "IoD": st.column_config.TextColumn(width=70),
+        "average score": st.column_config.TextColumn("avg score", width=75),
+        "rank of average rank": st.column_config.TextColumn("rank of avg rank", width=115),
+        "% LSOAs in most deprived 10%": st.column_config.NumberColumn(
+            "% in most deprived 10%", format="%.1f%%", width=140,
+            help="Share of the area's LSOAs in the most deprived 10% of England"),
+        "LSOAs": st.column_config.NumberColumn(width=60),
     })
-st.caption(md(summary_caption(depr) + " " + ds.provenance_line()))
+    for note in sorted(notes):
+        st.caption(md("Note, " + note))
+st.caption(md(summary_caption(depr)))
+source_caption(ds, kinds=("deprivation",), latest_deprivation=False)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link("pages/map_explorer.py", label="Map explorer", icon=":material/map:")
@@ -108,10 +127,12 @@ periods = []
 for key in ds.indicator_keys():
     ps = ds.periods(key)
     latest = figure_age(ds, ps[-1]) if ps else None
-    periods.append({"indicator": key, "name": catalogue()[key].name, "programme": catalogue()[key].programme,
-                    "periods": ", ".join(ps), "latest ends": latest.period_end if latest else None,
-                    "age": (latest.mark or "current") if latest else ""})
-st.dataframe(pd.DataFrame(periods), hide_index=True)
+    span = "" if not ps else (ps[0] if len(ps) == 1 else f"{ps[0]} to {ps[-1]} ({len(ps)})")
+    periods.append({"indicator": key, "name": catalogue()[key].short_name, "programme": catalogue()[key].programme,
+                    "periods": span, "latest ends": latest.period_end if latest else None,
+                    "age": ("out of date" if latest.out_of_date else "current") if latest else ""})
+st.dataframe(pd.DataFrame(periods), hide_index=True, width="stretch")
+source_caption(ds, indicators=ds.indicator_keys())
 missing = man.get("indicators_not_loaded", [])
 if missing:
     with st.expander(f"{len(missing)} indicators not loaded (and the file that would fill each)"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app_support.data import get_flags
 from app_support.layout import banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_multi
+from hiexplore.charts import practice_ci_figure, practice_funnel_figure
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import neutralise_formulas
 from hiexplore.practice_compare import (
@@ -21,7 +21,6 @@ from hiexplore.practice_compare import (
     practice_table,
     practices_scope_line,
 )
-from hiexplore.safe_text import html_text as ht
 from hiexplore.safe_text import markdown_text as md
 from hiexplore.stats.funnel import FUNNEL_LEFT_OUT
 
@@ -36,7 +35,7 @@ st.caption("Filter practices, compare them on any indicator with 95% confidence 
 banner(ds, "practice")
 
 keys = ds.indicator_keys()
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = st.columns([3, 2, 2])  # the indicator's name is the longest: room to show it whole
 with c1:
     indicator = url_choice("Indicator", "ind", keys,
                            "cervical_screening_25_49" if "cervical_screening_25_49" in keys else keys[0],
@@ -56,7 +55,7 @@ except HiexploreError as err:
     st.error(md(err))
     st.stop()
 
-f1, f2, f3, f4 = st.columns(4)
+f1, f2, f3, f4 = st.columns([1, 1, 2, 1.3])  # PCN chips carry names: room to show them whole
 with f1:
     icbs = sorted(data["icb_code"].dropna().astype(str).unique())
     sel_icb = url_multi("ICB", "icb", icbs)
@@ -68,7 +67,7 @@ with f3:
     sel_pcn = url_multi("PCN", "pcn", sorted(pcns), format_func=lambda c: f"{pcns.get(c, c)} ({c})")
 with f4:
     deciles = [str(d) for d in range(1, 11)]
-    sel_dec = url_multi("IMD decile (of registered population)", "dec", deciles)
+    sel_dec = url_multi("IMD decile of patients", "dec", deciles)
 lo_size, hi_size = st.slider("List size", 0, int(np.nanmax(data["list_size"].fillna(0))) + 1,
                              (0, int(np.nanmax(data["list_size"].fillna(0))) + 1), step=500)
 only_flagged = url_bool("Only flagged practices", "flagged", False)
@@ -78,7 +77,6 @@ sel = filter_practices(data, icb=sel_icb, sub_icb=sel_sub, pcn=sel_pcn, imd_deci
 left_out = data.attrs["funnel_left_out"]
 age_mark = flags.attrs.get("age_mark") or ""
 when = f"{period}" + (f" · {age_mark}" if age_mark else "")
-mark_line = f"<br>{ht(age_mark)}" if age_mark else ""  # the mark on a line of its own under a chart title
 
 st.markdown(f"**{len(sel)} of {len(data)} practices selected** · {md(indicator_label(indicator))} · {md(when)}")
 st.caption(md(practices_scope_line(data, ds.practices)))
@@ -93,27 +91,11 @@ suppressed_sel = int(sel["funnel"].eq(FUNNEL_LEFT_OUT).sum())
 with_figure = len(chart)
 if with_figure > 2 * DOT_PLOT_EACH_END:  # a national selection: the ends, not 6,000 rows
     chart = pd.concat([chart.head(DOT_PLOT_EACH_END), chart.tail(DOT_PLOT_EACH_END)])
-fig = go.Figure()
-fig.add_trace(go.Scatter(
-    # names are data: plotly reads pseudo-HTML in labels, so they are escaped; the template is constant
-    x=chart["value"], y=(chart["practice_name"].fillna(chart["area_code"]) + " (" + chart["area_code"] + ")").map(ht),
-    mode="markers", marker={"color": np.where(chart["flagged"], "#d55e00", "#0072b2"), "size": 8},
-    error_x={"type": "data", "symmetric": False, "array": chart["upper_ci_95"] - chart["value"],
-             "arrayminus": chart["value"] - chart["lower_ci_95"], "color": "#555"},
-    name="Practice (95% CI)", hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
-))
 bench = float(flags["benchmark_value"].iloc[0])
-fig.add_vline(x=bench, line_dash="dash", line_color="#333", annotation_text=f"England {bench:.1f}%")
 thr = flags.attrs.get("thresholds", {})
-if thr.get("acceptable"):
-    fig.add_vline(x=thr["acceptable"], line_dash="dot", line_color="#cc79a7",
-                  annotation_text=f"acceptable {thr['acceptable']:g}%", annotation_position="bottom right")
-fig.update_layout(
-    title=f"{ht(indicator_label(indicator))}, {ht(period)}: practices with 95% confidence intervals{mark_line}",
-    xaxis_title="Uptake (% of eligible registered patients)", yaxis_title=None,
-    height=max(320, 22 * len(chart) + 120), margin={"l": 10, "r": 10, "t": 80 if mark_line else 60, "b": 40},
-    showlegend=False,
-)
+fig = practice_ci_figure(chart, england=bench, acceptable=thr.get("acceptable"),
+                         title=f"{indicator_label(indicator)}, {period}: practices with 95% confidence intervals",
+                         subtitle=age_mark)
 st.plotly_chart(fig, width="stretch")
 st.caption((f"The chart shows the {DOT_PLOT_EACH_END} lowest and {DOT_PLOT_EACH_END} highest of {with_figure:,} "
             "selected practices; filter by ICB, sub-ICB or PCN to see the others (all are in the table). "
@@ -121,37 +103,23 @@ st.caption((f"The chart shows the {DOT_PLOT_EACH_END} lowest and {DOT_PLOT_EACH_
            + (f"{no_figure} selected practices are only in the table: "
               f"{suppressed_sel} with fewer than 5 eligible (suppressed: a value but no interval), "
               f"{no_figure - suppressed_sel} with no published figure. " if no_figure else "")
-           + "Orange: flagged (significantly below England or below the acceptable standard). Dashed line: England. "
-           "Alt text: dot plot of uptake per selected practice with 95% confidence intervals.")
-source_caption(ds, indicator, period)
+           + "Each practice is coloured by the one category it falls in (legend above the chart); dashed line: "
+           "England, dotted line: the acceptable standard.")
+source_caption(ds, indicator, period, geography="practice")
 
 # --- funnel plot
 funnel = practice_funnel(data, od)
 if funnel is not None:
-    ok, target, curve = funnel.points, funnel.target, funnel.curve
-    ff = go.Figure()
-    for col, dash, name in (("lower_99_8", "dot", "99.8% limits"), ("upper_99_8", "dot", None),
-                            ("lower_95", "dash", "95% limits"), ("upper_95", "dash", None)):
-        ff.add_trace(go.Scatter(x=curve["denominator"], y=curve[col], mode="lines", line={"dash": dash, "color": "#555"},
-                                name=name or col, showlegend=name is not None, hoverinfo="skip"))
-    ff.add_hline(y=100 * target, line_color="#333", annotation_text=f"pooled mean {100 * target:.1f}%")
-    selected = ok.index.isin(sel.index)
-    ff.add_trace(go.Scatter(x=ok.loc[~selected, "denominator"], y=ok.loc[~selected, "value"], mode="markers",
-                            marker={"color": "#bbbbbb", "size": 6}, name="other practices",
-                            text=ok.loc[~selected, "practice_name"].map(ht), hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
-    ff.add_trace(go.Scatter(x=ok.loc[selected, "denominator"], y=ok.loc[selected, "value"], mode="markers",
-                            marker={"color": "#0072b2", "size": 9, "line": {"color": "black", "width": 1}},
-                            name="selected practices", text=ok.loc[selected, "practice_name"].map(ht),
-                            hovertemplate="%{text}: %{y:.1f}%<extra></extra>"))
-    ff.update_layout(title=f"Funnel plot: {ht(indicator_label(indicator))}, {ht(period)} (overdispersion: {od}){mark_line}",
-                     xaxis_title="Eligible registered patients (denominator)", yaxis_title="Uptake (%)", height=460)
+    ok = funnel.points
+    ff = practice_funnel_figure(funnel, ok.index.isin(sel.index),
+                                title=f"Funnel plot: {indicator_label(indicator)}, {period} (overdispersion: {od})",
+                                subtitle=age_mark)
     st.plotly_chart(ff, width="stretch")
     if left_out["text"]:
         st.info(f"{md(left_out['text'])} ({len(ok)} practices placed.)")
     st.caption("Funnel plot (Spiegelhalter 2005) around the pooled mean of all practices in the dataset; "
-               "points outside the dotted 99.8% limits differ by more than chance. Alt text: uptake against "
-               "denominator with control limits.")
-    source_caption(ds, indicator, period)
+               "points outside the dotted 99.8% limits differ by more than chance.")
+    source_caption(ds, indicator, period, geography="practice")
 
 # --- table and download
 table = practice_table(sel)
@@ -170,4 +138,4 @@ st.dataframe(table, hide_index=True, column_config={
 })
 st.download_button("Download this table (CSV)", neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig"),
                    file_name=f"practices_{indicator}_{period.replace('/', '-').replace(' ', '_')}.csv", mime="text/csv")
-source_caption(ds, indicator, period)
+source_caption(ds, indicator, period, geography="practice", kinds=("pcn_membership", "list_sizes", "deprivation"))

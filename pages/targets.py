@@ -14,10 +14,11 @@ from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
 from hiexplore.a11y import label_map_frame
 from hiexplore.catalogue import get_indicator
+from hiexplore.charts import TARGET_KEY_COLUMNS, source_line, targets_map
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
 from hiexplore.mapping import caveat_note
-from hiexplore.maps import choropleth, use_vendored_assets
+from hiexplore.maps import use_vendored_assets
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -45,27 +46,26 @@ except HiexploreError as err:
     st.error(md(err))
     st.stop()
 
-f1, f2, f3, f4, f5 = st.columns(5)
 lk = ds.lookup
+f1, f2 = st.columns([3, 2])
 with f1:
+    sel_lad: list[str] = []
+    sel_pcn: list[str] = []
     if geography in ("lsoa", "msoa", "ward") and "lad_name" in lk:
         lads = lk.drop_duplicates("lad_code").set_index("lad_code")["lad_name"].to_dict()
         sel_lad = url_multi("Local authority", "lad", sorted(lads), format_func=lambda c: lads.get(c, c))
-    else:
-        sel_lad = []
-with f2:
-    if geography in ("practice", "pcn"):
+    elif geography in ("practice", "pcn"):
         pcns = ds.practices.dropna(subset=["pcn_code"]).drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"].to_dict()
         sel_pcn = url_multi("PCN", "pcn", sorted(pcns), format_func=lambda c: pcns.get(c, c))
-    else:
-        sel_pcn = []
-with f3:
+with f2:
     sel_dec = url_multi("IMD decile", "dec", [str(d) for d in range(1, 11)])
-with f4:
+f3, f4, f5 = st.columns([2, 1, 1], vertical_alignment="bottom")
+with f3:
     core20 = url_bool("Core20 only (most deprived 20%)", "core20", False)
-with f5:
+with f4:
     min_reach = url_int("Min. people to reach", "minreach", 0, 0, 100000)
-top = url_int("Show the top N", "top", 50, 1, 100000)
+with f5:
+    top = url_int("Show the top N", "top", 50, 1, 100000)
 
 sel = targets[targets["flagged"]].copy()
 if sel_lad:
@@ -92,36 +92,35 @@ if targets.attrs.get("period_note"):
     (st.warning if targets.attrs.get("out_of_date") else st.info)(md(targets.attrs["period_note"]))
 for item in targets.attrs.get("suppressed") or []:
     st.caption(md(item["text"]))
-left, right = st.columns([1, 1])
-with right:
-    show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "out_of_date", "people_to_reach", "imd_decile", "core20",
-            "priority_score", "period_end", "reasons"]
-    st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=520, column_config={
-        "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
-        "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
-        "reasons": st.column_config.TextColumn("reasons", width="large"),
-    })
-with left:
-    if geography != "practice":
-        areas = ds.areas[ds.areas["area_type"] == geography][["area_code", "area_name", "geometry"]]
-        vals = sel[["area_code", "people_to_reach", "reasons", "imd_decile"]].rename(columns={"people_to_reach": "value"})
-        vals["flagged"] = True
-        try:
-            m = choropleth(areas, vals, title="Target areas: people to reach ("
-                           + ", ".join(get_indicator(k).short_name for k in indicators) + ")"
-                           + (f" · {targets.attrs['age_mark']}" if targets.attrs.get("age_mark") else ""),
-                           units="people", source_line=ds.provenance_line(limit=2), legend_title="People to reach",
-                           scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False,
-                           synthetic_or_modelled_note=caveat_note(ds, geography),
-                           tooltip_fields={"imd_decile": "IMD decile"})
-            label_map_frame(m, f"Map of the {len(vals)} target areas by {GEO_LABELS.get(geography, geography)}, "
-                               "shaded by people to reach: the table beside it lists the same areas")
-            st_folium(use_vendored_assets(m), height=520, use_container_width=True, returned_objects=[], key="tmap")
-        except HiexploreError as err:
-            st.info("No map: " + md(err))
-    else:
-        st.info("Practice targets are listed in the table (practices are points, not areas).")
-source_caption(ds, None, "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
+periods = [v["period"] for v in targets.attrs.get("periods", {}).values()]
+if geography != "practice" and len(sel):
+    try:
+        m = targets_map(ds, sel, geography,
+                        title="Target areas by people to reach: " + ", ".join(get_indicator(k).short_name for k in indicators)
+                        + (f" · {targets.attrs['age_mark']}" if targets.attrs.get("age_mark") else ""),
+                        source=source_line(ds, indicators, geography=geography, periods=periods, kinds=("boundaries",)),
+                        note=caveat_note(ds, geography))
+        label_map_frame(m, f"Map of the {len(sel)} target areas by {GEO_LABELS.get(geography, geography)}, "
+                           "shaded by people to reach: the table below it lists the same areas")
+        st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=[], key="tmap")
+    except HiexploreError as err:
+        st.info("No map: " + md(err))
+elif geography == "practice":
+    st.info("Practice targets are listed in the table (practices are points, not areas).")
+# key columns first (rank, area, people to reach, reasons), so they show without scrolling sideways
+show = [*TARGET_KEY_COLUMNS, "area_code", "indicators_flagged", "imd_decile", "core20", "out_of_date", "period_end",
+        "priority_score"]
+key_cols = {c: (st.column_config.NumberColumn(label, format="localized" if c == "people_to_reach" else "%d", width=w)
+                if c != "area_name" and c != "reasons" else st.column_config.TextColumn(label, width=w))
+            for c, (label, w) in TARGET_KEY_COLUMNS.items()}
+st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=420, width="stretch", column_config={
+    **key_cols,
+    "area_code": st.column_config.TextColumn("area code"),
+    "indicators_flagged": st.column_config.NumberColumn("indicators flagged", format="%d"),
+    "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
+})
+source_caption(ds, indicators=indicators, geography=geography, periods=periods,
+               lead="Periods: " + "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
 
 st.header("Download")
 full = targets.loc[targets["area_code"].isin(sel["area_code"])]

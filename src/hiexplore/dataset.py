@@ -134,18 +134,20 @@ class Dataset:
         periods = self.periods(indicator)
         return periods[-1] if periods else None
 
-    def provenance_line(self, limit: int = 5) -> str:
+    def provenance_line(self, limit: int = 5, sources: list[dict] | None = None) -> str:
         """One short line naming the sources and their dates, for captions under every figure.
 
         Sources of the same title (e.g. six quarterly COVER files) are grouped with their range
-        of periods; the full list with licences and checksums is in the manifest.
+        of periods; the full list with licences and checksums is in the manifest. ``sources``
+        (manifest entries) narrows the line to what one figure shows
+        (:func:`hiexplore.charts.source_line` picks them); None names every source.
         """
         if self.synthetic:
             return "SYNTHETIC demo data (hiexplore generator): not real figures."
         import re
 
         groups: dict[tuple[str, str], list[str]] = {}
-        for src in self.manifest.get("sources", []):
+        for src in self.manifest.get("sources", []) if sources is None else sources:
             title = re.sub(r"\s*\([^)]*\)", "", str(src.get("title", "?"))).strip(" ,;:")
             publisher = re.sub(r"\s*\(.*\)$", "", str(src.get("publisher", "?"))).strip()
             groups.setdefault((publisher, title), []).append(str(src.get("period", "?")))

@@ -226,7 +226,7 @@ def summary_for_path(path: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
     return deprivation_summary(load_dataset(path))
 
 
-_TYPE_LABELS = {"lad": "local authority district", "utla": "upper tier (county or unitary)", "icb": "ICB"}
+_TYPE_LABELS = {"lad": "LA district", "utla": "upper-tier LA", "icb": "ICB"}  # short: the table fits
 
 
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
