@@ -84,10 +84,10 @@ PATCH_GEOGRAPHIES = ("lsoa", "msoa", "ward")
 DEFAULT_MIN_PEOPLE = 150
 DEFAULT_MAX_KM = 3.0
 #: largest connected part regionalised in one max-p run (its dissimilarity matrix is n x n)
-MAX_PART_AREAS = 60
+MAX_PART_AREAS = 300
 #: max-p heuristic settings (spopt's defaults are 99 and 10): enough for parts of a few hundred
 #: areas, whose best partitions the construction phase finds within a few dozen tries
-MAXP_CONSTRUCTION = 5
+MAXP_CONSTRUCTION = 99
 MAXP_SA = 1
 MAXP_TOP_N = 2
 TOP_PRACTICES = 5
@@ -238,7 +238,7 @@ def _area_table(ds: Dataset, geography: str, targets: pd.DataFrame,
     cent = geo.centroid
     out["x_km"] = cent.x.to_numpy() / 1000.0
     out["y_km"] = cent.y.to_numpy() / 1000.0
-    out.attrs["geometry"] = geo  # BNG polygons in the order of the index
+    out["geometry_bng"] = geo.to_numpy()  # plain column: attrs are deep-copied by every pandas step
     return out
 
 
@@ -259,7 +259,7 @@ def _adjacency(ds: Dataset, geography: str, areas: pd.DataFrame) -> dict[str, li
     """Queen neighbours of every area (boundaries within 1 m), without island links."""
     from .spatial import queen_weights
 
-    gdf = gpd.GeoDataFrame({"area_code": list(areas.index)}, geometry=areas.attrs["geometry"].to_numpy(),
+    gdf = gpd.GeoDataFrame({"area_code": list(areas.index)}, geometry=areas["geometry_bng"].to_numpy(),
                            crs=DISTANCE_CRS)
     if len(gdf) < 2:
         return {c: [] for c in areas.index}
@@ -355,7 +355,6 @@ def _maxp(piece: list[str], people: dict[str, float], xy: dict[str, np.ndarray],
           floor: float, seed: int) -> list[list[str]]:
     """spopt max-p on one connected piece (total at least the floor): regions as code lists."""
     from libpysal.weights import W
-    from spopt.region import MaxPHeuristic
 
     pos = {c: i for i, c in enumerate(piece)}
     neighbours = {i: [pos[b] for b in adj.get(c, ()) if b in pos] for i, c in enumerate(piece)}
@@ -363,15 +362,42 @@ def _maxp(piece: list[str], people: dict[str, float], xy: dict[str, np.ndarray],
     pts = np.array([xy[c] for c in piece])
     frame = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "people": [people[c] for c in piece]})
     np.random.seed(seed)
-    model = MaxPHeuristic(frame, w, ["x", "y"], "people", floor, top_n=MAXP_TOP_N,
-                          max_iterations_construction=MAXP_CONSTRUCTION, max_iterations_sa=MAXP_SA,
-                          policy="keep")
-    model.solve()
-    labels = np.asarray(model.labels_)
+    labels = _maxp_labels(frame, w, floor)
     regions: dict[int, list[str]] = {}
     for code, lab in zip(piece, labels, strict=True):
         regions.setdefault(int(lab), []).append(code)
     return [sorted(r) for _, r in sorted(regions.items(), key=lambda kv: min(kv[1]))]
+
+
+def _maxp_labels(frame: pd.DataFrame, w: object, floor: float) -> np.ndarray:
+    """Region label of each row: spopt's max-p construction phase, the most compact of its best.
+
+    The construction phase (Wei, Rey and Knaap 2020, section 3.1) grows regions from random
+    seeds until each meets the floor, assigns the enclaves, and keeps every partition with the
+    largest number of regions; of those, the one with the least within-region dissimilarity
+    (sum of pairwise Manhattan distances between centroids) is taken. spopt's simulated-annealing
+    refinement (``MaxPHeuristic.solve``) is left out where spopt exposes the phase: it only moves
+    areas between regions to lower that dissimilarity, the span post-step bounds size anyway, and
+    it cost ~20 CPU-seconds of 25 on LLR. Where spopt does not expose it, ``MaxPHeuristic`` runs.
+    """
+    from scipy.spatial.distance import pdist, squareform
+
+    try:
+        from spopt.region.maxp import _calculate_within_region_distance, _construction_phase
+    except ImportError:  # pragma: no cover - a future spopt without the private phase
+        from spopt.region import MaxPHeuristic
+
+        model = MaxPHeuristic(frame, w, ["x", "y"], "people", floor, top_n=MAXP_TOP_N,
+                              max_iterations_construction=MAXP_CONSTRUCTION, max_iterations_sa=MAXP_SA,
+                              policy="keep")
+        model.solve()
+        return np.asarray(model.labels_)
+    attr = frame[["x", "y"]].to_numpy(float)
+    dist = squareform(pdist(attr, metric="cityblock"))
+    _, candidates = _construction_phase(np.arange(len(frame)), attr, frame["people"].to_numpy(float), dist, w,
+                                        floor, MAXP_TOP_N, MAXP_CONSTRUCTION)
+    best = min(candidates, key=lambda rl: _calculate_within_region_distance(rl[1], dist))
+    return np.asarray(best[0])
 
 
 def _span(codes: list[str], xy: dict[str, np.ndarray]) -> float:
@@ -463,7 +489,7 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     members = [(g, False) for g in groups] + [([a], True) for a in alone]
     label = {c: i for i, (codes, _) in enumerate(members) for c in codes}
     lines = _practice_lines(ds, geography, label)
-    geo = areas.attrs["geometry"]
+    geo = gpd.GeoSeries(areas["geometry_bng"].to_numpy(), crs=DISTANCE_CRS)
     in_rows = np.array([c in label for c in areas.index])
     parts = gpd.GeoDataFrame({"row": [label[c] for c in areas.index[in_rows]]},
                              geometry=geo.to_numpy()[in_rows], crs=DISTANCE_CRS)
