@@ -202,3 +202,25 @@ def test_cli_contract(embedded_dataset: Path, tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["patches", "--dataset", str(embedded_dataset), "--indicator", "mmr1_24m",
                                    "--geography", "practice", "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code != 0
+
+
+def test_targets_page_shows_patches_map_table_and_downloads(embedded_dataset: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(embedded_dataset))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.switch_page("pages/targets.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(h.value.startswith("Outreach patches") for h in at.subheader)
+    tables = [d.value for d in at.dataframe if "patch_id" in d.value.columns]
+    assert tables and tables[0]["patch_id"].iloc[0] == "P001"
+    assert "area_codes" in tables[0] and "reason" in tables[0]
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Patches CSV", "Patches XLSX", "Patches GEOJSON", "Patches GPKG"} <= set(labels), labels
+    at.number_input(key="patch_min_people").set_value(400).run()
+    assert not at.exception
+    again = [d.value for d in at.dataframe if "patch_id" in d.value.columns][0]
+    patches = again[again["patch_id"].str.startswith("P")]
+    assert (patches["people_to_reach"] >= 400).all() and len(patches) < len(tables[0])

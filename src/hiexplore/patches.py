@@ -77,6 +77,8 @@ __all__ = [
     "DEFAULT_MAX_KM",
     "MAX_PART_AREAS",
     "build_patches",
+    "patches_map",
+    "PATCH_TABLE_COLUMNS",
     "span_km",
 ]
 
@@ -98,6 +100,13 @@ PATCH_COLUMNS = [
     "people_to_reach", "eligible_population", "most_deprived_decile", "core20_share", "practices",
     "practices_basis", "centroid_lat", "centroid_lon", "span_km", "priority_score", "reason",
     "estimate_note", "value_note", "period_end", "out_of_date", "geography", "indicators", "period",
+]
+
+
+#: what the Targets page shows beside the patch map (the downloads carry every column)
+PATCH_TABLE_COLUMNS = [
+    "patch_id", "n_areas", "people_to_reach", "most_deprived_decile", "core20_share", "span_km",
+    "out_of_date", "reason", "practices", "area_codes",
 ]
 
 
@@ -657,3 +666,41 @@ def _reason(row: dict, keys: list[str], min_people: float, max_km: float) -> str
     return (f"{row['patch_id']}: {row['n_areas']} neighbouring areas within {row['span_km']:.1f} km, "
             f"{int(row['people_to_reach']):,} people to reach ({parts}); {dep}, {core}{bridge}; "
             f"estimates{age}.")
+
+
+def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None):
+    """A folium map of the patches (areas left alone are in the table, not on the map).
+
+    Coloured by people to reach (quantile classes), outlined by patch; the tooltip gives the
+    patch's areas, span, deprivation and practices. Legend, units, sources and the modelled or
+    synthetic caveat as on every map (:func:`hiexplore.maps.choropleth`).
+    """
+    from .mapping import caveat_note
+    from .maps import choropleth
+
+    shown = patches[~patches["singleton"].astype(bool)]
+    if shown.empty:
+        raise RequestError("No patch meets the floor: every flagged area is listed alone in the table.")
+    keys = list(patches.attrs.get("patches", {}).get("indicators", []))
+    names = ", ".join(get_indicator(k).short_name for k in keys) if keys else ""
+    age = patches.attrs.get("age_mark")
+    head = title or (f"Outreach patches: people to reach ({names})" + (f" · {age}" if age else ""))
+    areas = gpd.GeoDataFrame(
+        {"area_code": shown["patch_id"].astype(str).to_numpy(),
+         "area_name": [f"Patch {p}: {n} areas" for p, n in zip(shown["patch_id"], shown["n_areas"], strict=True)]},
+        geometry=shown.geometry.to_numpy(), crs=patches.crs or 4326)
+    values = pd.DataFrame({
+        "area_code": shown["patch_id"].astype(str).to_numpy(),
+        "value": shown["people_to_reach"].to_numpy(float),
+        "span": [f"{v:.1f} km" for v in shown["span_km"]],
+        "most_deprived_decile": shown["most_deprived_decile"].to_numpy(),
+        "practices": shown["practices"].astype(str).to_numpy(),
+    })
+    return choropleth(
+        areas, values, title=head, units="people", source_line=ds.provenance_line(limit=2),
+        legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(1, len(values))),
+        higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
+        tooltip_fields={"span": "Span", "most_deprived_decile": "Most deprived IMD decile",
+                        "practices": "Practices (share of residents)"},
+        decimals=0,
+    )
