@@ -77,12 +77,12 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
     with left:
         try:
             m = patches_map(ds, patches)
-            st_folium(use_vendored_assets(m), height=520, use_container_width=True, returned_objects=[],
+            st_folium(use_vendored_assets(m), height=640, use_container_width=True, returned_objects=[],
                       key="patchmap")
         except HiexploreError as err:
             st.info("No patch map: " + md(err))
     with right:
-        st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=520,
+        st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=640,
                      column_config={
                          "patch_id": st.column_config.TextColumn("patch"),
                          "n_areas": st.column_config.NumberColumn("areas"),

@@ -681,17 +681,17 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
     shown = patches[~patches["singleton"].astype(bool)]
     if shown.empty:
         raise RequestError("No patch meets the floor: every flagged area is listed alone in the table.")
-    keys = list(patches.attrs.get("patches", {}).get("indicators", []))
-    names = ", ".join(get_indicator(k).short_name for k in keys) if keys else ""
-    age = patches.attrs.get("age_mark")
-    head = title or (f"Outreach patches: people to reach ({names})" + (f" · {age}" if age else ""))
+    age = patches.attrs.get("age_mark")  # which programme's figures are out of date: on the map itself
+    head = title or ("Outreach patches: people to reach" + (f" · {age}" if age else ""))
     areas = gpd.GeoDataFrame(
         {"area_code": shown["patch_id"].astype(str).to_numpy(),
-         "area_name": [f"Patch {p}: {n} areas" for p, n in zip(shown["patch_id"], shown["n_areas"], strict=True)]},
+         "area_name": shown["patch_id"].astype(str).to_numpy()},  # short: drawn as a label on the patch
         geometry=shown.geometry.to_numpy(), crs=patches.crs or 4326)
     values = pd.DataFrame({
         "area_code": shown["patch_id"].astype(str).to_numpy(),
         "value": shown["people_to_reach"].to_numpy(float),
+        "flagged": True,  # every patch outlined, so that neighbouring patches of one class stay apart
+        "n_areas": shown["n_areas"].to_numpy(),
         "span": [f"{v:.1f} km" for v in shown["span_km"]],
         "most_deprived_decile": shown["most_deprived_decile"].to_numpy(),
         "practices": shown["practices"].astype(str).to_numpy(),
@@ -700,7 +700,7 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
         areas, values, title=head, units="people", source_line=ds.provenance_line(limit=2),
         legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(1, len(values))),
         higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
-        tooltip_fields={"span": "Span", "most_deprived_decile": "Most deprived IMD decile",
+        tooltip_fields={"n_areas": "Areas", "span": "Span", "most_deprived_decile": "Most deprived IMD decile",
                         "practices": "Practices (share of residents)"},
-        decimals=0,
+        decimals=0, flagged_label="Patch outline", area_labels=True,
     )
