@@ -89,7 +89,7 @@ DEFAULT_MAX_KM = 3.0
 MAX_PART_AREAS = 300
 #: max-p heuristic settings (spopt's defaults are 99 and 10): enough for parts of a few hundred
 #: areas, whose best partitions the construction phase finds within a few dozen tries
-MAXP_CONSTRUCTION = 99
+MAXP_CONSTRUCTION = 25
 MAXP_SA = 1
 MAXP_TOP_N = 2
 TOP_PRACTICES = 5
@@ -138,9 +138,9 @@ def span_km(x_km: np.ndarray, y_km: np.ndarray) -> float:
     """
     if len(x_km) < 2:
         return 0.0
-    from scipy.spatial.distance import pdist
-
-    return float(pdist(np.column_stack([x_km, y_km])).max())
+    x = np.asarray(x_km, dtype=float)
+    y = np.asarray(y_km, dtype=float)
+    return float(np.sqrt(((x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2).max()))
 
 
 def build_patches(
@@ -465,22 +465,20 @@ def _place_leftovers(patches: list[list[str]], leftovers: list[list[str]], peopl
         owner.update({a: best for a in part})
     # what is left: merge neighbouring leftovers while the union spans at most max_km
     alone: list[str] = []
-    pool = [list(p) for p in rest]
-    changed = True
-    while changed:
-        changed = False
-        pool.sort(key=lambda p: (-_total(p, people), p[0]))
-        where = {a: j for j, p in enumerate(pool) for a in p}
-        for i in range(len(pool)):
-            touching = sorted({where[n] for a in pool[i] for n in adj.get(a, ()) if n in where} - {i})
-            for j in touching:
-                if _span(pool[i] + pool[j], xy) <= max_km:
+    pool = sorted((list(p) for p in rest), key=lambda p: (-_total(p, people), p[0]))
+    where = {a: j for j, p in enumerate(pool) for a in p}
+    absorbed = [False] * len(pool)
+    for i in range(len(pool)):  # the largest first: each grows through its touching leftovers
+        grown = not absorbed[i]
+        while grown:
+            grown = False
+            for j in sorted({where[n] for a in pool[i] for n in adj.get(a, ()) if n in where} - {i}):
+                if not absorbed[j] and _span(pool[i] + pool[j], xy) <= max_km:
                     pool[i] = sorted(pool[i] + pool[j])
-                    del pool[j]
-                    changed = True
-                    break
-            if changed:
-                break
+                    absorbed[j] = True
+                    where.update({a: i for a in pool[j]})
+                    grown = True
+    pool = [p for p, gone in zip(pool, absorbed, strict=True) if not gone]
     for part in pool:
         if _total(part, people) >= floor:
             patches.append(part)
@@ -505,42 +503,13 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     shapes_bng = parts.dissolve(by="row").geometry.reindex(range(len(members)))
     cents = gpd.GeoSeries(shapes_bng.centroid.to_numpy(), crs=DISTANCE_CRS).to_crs(4326)
     xy = dict(zip(areas.index, areas[["x_km", "y_km"]].to_numpy(float), strict=True))
-    rows = []
     shapes = list(shapes_bng.to_numpy())
-    for i, (codes, single) in enumerate(members):
-        sub = areas.loc[codes]
-        flagged_codes = [c for c in codes if c not in bridge_set]
-        fl = areas.loc[flagged_codes]
-        cen = cents.iloc[i]
-        res = sub["residents"].to_numpy(float)
-        core = sub["core20"].fillna(False).astype(bool).to_numpy()
-        row = {
-            "singleton": single,
-            "n_areas": len(codes),
-            "area_codes": ",".join(codes),
-            "area_names": ", ".join(str(n) for n in sub["area_name"]),
-            "bridge": bool(set(codes) & bridge_set),
-            "bridge_codes": ",".join(c for c in codes if c in bridge_set),
-            "people_to_reach": float(fl["people"].sum()),
-            "eligible_population": float(sum(fl[f"eligible_population_{k}"].sum() for k in keys)),
-            "most_deprived_decile": float(fl["imd_decile"].min()) if fl["imd_decile"].notna().any() else np.nan,
-            "core20_share": float(res[core].sum() / res.sum()) if res.sum() > 0 else float(core.mean()),
-            "practices": lines.get(i, ""),
-            "practices_basis": basis,
-            "centroid_lat": float(cen.y),
-            "centroid_lon": float(cen.x),
-            "span_km": round(_span(codes, xy), 3),
-            "low_confidence_areas": int(fl["low_confidence"].fillna(False).astype(bool).sum()),
-            "value_note": "; ".join(dict.fromkeys(str(v) for v in fl["value_note"] if isinstance(v, str) and v)) or None,
-            "period_end": pd.to_datetime(fl["period_end"]).min(),
-            "out_of_date": bool(fl["out_of_date"].fillna(False).astype(bool).any()),
-        }
-        for k in keys:
-            row[f"people_to_reach_{k}"] = float(fl[f"people_to_reach_{k}"].sum())
-        for k in keys:
-            row[f"eligible_population_{k}"] = float(fl[f"eligible_population_{k}"].sum())
-        rows.append(row)
-    out = pd.DataFrame(rows)
+    out = _aggregate(areas, members, bridge_set, keys)
+    out["practices"] = [lines.get(i, "") for i in range(len(members))]
+    out["practices_basis"] = basis
+    out["centroid_lat"] = cents.y.to_numpy()
+    out["centroid_lon"] = cents.x.to_numpy()
+    out["span_km"] = [round(_span(codes, xy), 3) if len(codes) > 1 else 0.0 for codes, _ in members]
     if out.empty:
         out = pd.DataFrame(columns=[c for c in PATCH_COLUMNS if c not in ("patch_id", "rank")])
     top = float(out.loc[~out["singleton"].astype(bool), "people_to_reach"].max()) if len(out) else 0.0
@@ -594,6 +563,58 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     return gdf
 
 
+def _aggregate(areas: pd.DataFrame, members: list[tuple[list[str], bool]], bridge_set: set[str],
+               keys: list[str]) -> pd.DataFrame:
+    """Per row (patch or area alone), in ``members`` order: the sums and extremes of its areas.
+
+    Figures (people to reach, eligible, deprivation, age, notes) are of its flagged areas; the
+    Core20 share is of the residents of all its areas (bridges included: they are visited too).
+    """
+    m = pd.DataFrame([(i, c) for i, (codes, _) in enumerate(members) for c in codes], columns=["row", "area_code"])
+    m["is_bridge"] = m["area_code"].isin(bridge_set)
+    a = areas.drop(columns="geometry_bng").reindex(m["area_code"]).reset_index(drop=True)
+    a.attrs = {}
+    a["row"] = m["row"].to_numpy()
+    a["area_code"] = m["area_code"].to_numpy()
+    a["is_bridge"] = m["is_bridge"].to_numpy()
+    a["core"] = a["core20"].fillna(False).astype(bool)
+    a["res_core"] = a["residents"].where(a["core"], 0.0)
+    g_all = a.groupby("row", sort=True)
+    f = a[~a["is_bridge"]]
+    f = f.assign(low=f["low_confidence"].fillna(False).astype(bool),
+                 old=f["out_of_date"].fillna(False).astype(bool),
+                 end=pd.to_datetime(f["period_end"]))
+    g = f.groupby("row", sort=True)
+    idx = pd.RangeIndex(len(members))
+    out = pd.DataFrame(index=idx)
+    out["singleton"] = [single for _, single in members]
+    out["n_areas"] = [len(codes) for codes, _ in members]
+    out["area_codes"] = [",".join(codes) for codes, _ in members]
+    name = dict(zip(areas.index, areas["area_name"].astype(str), strict=True))
+    out["area_names"] = [", ".join(name[c] for c in codes) for codes, _ in members]
+    out["bridge_codes"] = [",".join(c for c in codes if c in bridge_set) for codes, _ in members]
+    out["bridge"] = out["bridge_codes"] != ""
+    out["people_to_reach"] = g["people"].sum().reindex(idx).fillna(0.0)
+    eligible = [f"eligible_population_{k}" for k in keys]
+    out["eligible_population"] = g[eligible].sum().sum(axis=1).reindex(idx).fillna(0.0)
+    out["most_deprived_decile"] = g["imd_decile"].min().reindex(idx).astype(float)
+    res = g_all["residents"].sum().reindex(idx)
+    share = g_all["res_core"].sum().reindex(idx) / res
+    out["core20_share"] = share.where(res > 0, g_all["core"].mean().reindex(idx)).astype(float)
+    out["low_confidence_areas"] = g["low"].sum().reindex(idx).fillna(0).astype(int)
+    notes = f[f["value_note"].map(lambda v: isinstance(v, str) and v != "")]
+    out["value_note"] = (notes.groupby("row")["value_note"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+                         .reindex(idx).astype(object))
+    out["value_note"] = out["value_note"].where(out["value_note"].notna(), None)
+    out["period_end"] = g["end"].min().reindex(idx)
+    out["out_of_date"] = g["old"].any().reindex(idx).fillna(False).astype(bool)
+    for k in keys:
+        out[f"people_to_reach_{k}"] = g[f"people_to_reach_{k}"].sum().reindex(idx).fillna(0.0)
+    for k in keys:
+        out[f"eligible_population_{k}"] = g[f"eligible_population_{k}"].sum().reindex(idx).fillna(0.0)
+    return out
+
+
 def _practice_lines(ds: Dataset, geography: str, label: dict[str, int]) -> dict[int, str]:
     """Row -> "NAME (code) 41%; ...": the practices whose registered patients live in the row's
     areas (in-area registrations, all ages), with each one's share of them, largest first."""
@@ -609,18 +630,18 @@ def _practice_lines(ds: Dataset, geography: str, label: dict[str, int]) -> dict[
         return {}
     names = ds.practices.drop_duplicates("practice_code").set_index("practice_code")["practice_name"]
     per = reg.groupby(["row", "practice_code"], observed=True)["patients"].sum().reset_index()
+    per = per[per["patients"] > 0]
     per = per.sort_values(["row", "patients", "practice_code"], ascending=[True, False, True], kind="stable")
-    out: dict[int, str] = {}
-    for row, grp in per.groupby("row", sort=False):
-        total = float(grp["patients"].sum())
-        if total <= 0:
-            continue
-        share = grp["patients"].to_numpy(float) / total
-        pcs = grp["practice_code"].astype(str).tolist()
-        text = "; ".join(f"{names.get(p, p)} ({p}) {s:.0%}" for p, s in zip(pcs[:TOP_PRACTICES], share, strict=False))
-        if len(pcs) > TOP_PRACTICES:
-            text += f"; {len(pcs) - TOP_PRACTICES} others {share[TOP_PRACTICES:].sum():.0%}"
-        out[int(row)] = text
+    per["share"] = per["patients"] / per.groupby("row")["patients"].transform("sum")
+    per["n"] = per.groupby("row").cumcount()
+    code = per["practice_code"].astype(str)
+    per["text"] = (code.map(names).fillna(code).astype(str) + " (" + code + ") "
+                   + (per["share"] * 100).round().astype(int).astype(str) + "%")
+    top = per[per["n"] < TOP_PRACTICES].groupby("row")["text"].agg("; ".join)
+    rest = per[per["n"] >= TOP_PRACTICES].groupby("row").agg(k=("share", "size"), s=("share", "sum"))
+    tail = ("; " + rest["k"].astype(str) + " others " + (rest["s"] * 100).round().astype(int).astype(str) + "%")
+    text = top.add(tail.reindex(top.index).fillna(""))
+    out: dict[int, str] = {int(r): str(t) for r, t in text.items()}
     return out
 
 
