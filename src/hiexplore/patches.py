@@ -23,7 +23,9 @@ Method
    with the most patches it prefers compact ones. Max-p is chosen over SKATER and AZP because
    the issue's first constraint is a floor on a sum (people to reach), which is what max-p
    enforces and maximises the number of patches under; SKATER takes the number of regions as
-   given and floors a count, AZP takes the number of regions too.
+   given and floors a count, AZP takes the number of regions too. spopt's construction phase is
+   used (best of :data:`MAXP_CONSTRUCTION` constructions), not its simulated-annealing
+   refinement (see :func:`_maxp_labels`).
 4. **Span.** Max-p has no constraint on size. A patch whose span (the largest distance between
    two of its area centroids) exceeds ``max_km`` is split in two around its two farthest areas:
    each area goes to the part whose seed area is nearer, the parts grown outwards through
@@ -87,8 +89,9 @@ DEFAULT_MIN_PEOPLE = 150
 DEFAULT_MAX_KM = 3.0
 #: largest connected part regionalised in one max-p run (its dissimilarity matrix is n x n)
 MAX_PART_AREAS = 300
-#: max-p heuristic settings (spopt's defaults are 99 and 10): enough for parts of a few hundred
-#: areas, whose best partitions the construction phase finds within a few dozen tries
+#: max-p heuristic settings (spopt's defaults are 99 and 10): the number of random constructions
+#: (their best is kept), and simulated-annealing rounds where spopt's construction phase cannot
+#: be called alone; 25 constructions keep the national demo near 10 CPU-seconds
 MAXP_CONSTRUCTION = 25
 MAXP_SA = 1
 MAXP_TOP_N = 2
