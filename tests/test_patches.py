@@ -224,3 +224,24 @@ def test_targets_page_shows_patches_map_table_and_downloads(embedded_dataset: Pa
     again = [d.value for d in at.dataframe if "patch_id" in d.value.columns][0]
     patches = again[again["patch_id"].str.startswith("P")]
     assert (patches["people_to_reach"] >= 400).all() and len(patches) < len(tables[0])
+
+
+def test_names_from_files_stay_text_in_exports_and_on_the_map(embedded_dataset: Path, tmp_path: Path) -> None:
+    """Area and practice names are data: written literally (CSV: formula-neutralised only), and
+    escaped in the map's tooltips, never run as markup or template."""
+    from payloads import TAG
+
+    from hiexplore.maps import map_to_html
+    from hiexplore.patches import patches_map
+
+    ds = load_dataset(embedded_dataset)  # its own copy: the names are changed in memory
+    ds.areas["area_name"] = "=" + TAG + " " + ds.areas["area_code"].astype(str)
+    ds.practices["practice_name"] = TAG + " " + ds.practices["practice_code"].astype(str)
+    frame = build_patches(ds, INDICATORS, "lsoa", seed=3)
+    csv = pd.read_csv(write_table(frame, tmp_path / "p.csv", ds=ds, kind="patches"), encoding="utf-8-sig")
+    geo = gpd.read_file(write_table(frame, tmp_path / "p.geojson", ds=ds, kind="patches"))
+    assert csv["area_names"].str.startswith("'=" + TAG).all()  # neutralised, otherwise unchanged
+    assert geo["area_names"].str.startswith("=" + TAG).all()  # GIS formats: byte for byte
+    assert geo["practices"].str.contains(TAG, regex=False).all()
+    page = map_to_html(patches_map(ds, frame))
+    assert "<img src=x" not in page and "T49T" not in page

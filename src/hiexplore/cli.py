@@ -266,6 +266,9 @@ def patches(
     _store_notes(ds)
     path = write_table(frame, out, ds=ds, kind="patches")
     info = frame.attrs.get("patches", {})
+    if not info.get("flagged_areas"):
+        typer.echo(f"No {geography} area is flagged on {', '.join(keys)}: there is nothing to group "
+                   "(the file has no rows).")
     typer.echo(f"{info.get('patches', 0)} patches ({info.get('people_to_reach_in_patches', 0):,.0f} people to "
                f"reach), {info.get('areas_alone', 0)} flagged areas left alone "
                f"({info.get('people_to_reach_alone', 0):,.0f}); wrote {path}")

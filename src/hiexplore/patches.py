@@ -513,10 +513,11 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     out["centroid_lat"] = cents.y.to_numpy()
     out["centroid_lon"] = cents.x.to_numpy()
     out["span_km"] = [round(_span(codes, xy), 3) if len(codes) > 1 else 0.0 for codes, _ in members]
-    if out.empty:
-        out = pd.DataFrame(columns=[c for c in PATCH_COLUMNS if c not in ("patch_id", "rank")])
-    top = float(out.loc[~out["singleton"].astype(bool), "people_to_reach"].max()) if len(out) else 0.0
-    top = top if top > 0 else float(out["people_to_reach"].max() or 1.0) if len(out) else 1.0
+    in_patch = out.loc[~out["singleton"].astype(bool), "people_to_reach"]
+    top = float(in_patch.max()) if len(in_patch) else 0.0
+    if not top > 0:
+        top = float(out["people_to_reach"].max()) if len(out) else 0.0
+    top = top if top > 0 else 1.0
     dec = pd.to_numeric(out.get("most_deprived_decile"), errors="coerce")
     out["priority_score"] = (
         weights.people_to_reach * pd.to_numeric(out["people_to_reach"]) / top
@@ -547,7 +548,8 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     gdf.attrs.update(targets.attrs)
     gdf.attrs.pop("out_of_area", None)
     gdf.attrs["patches"] = {
-        "method": "max-p regions with a floor (spopt MaxPHeuristic, Wei, Rey & Knaap 2020) on queen "
+        "method": "max-p regions with a floor (spopt max-p construction phase, best of "
+                  f"{MAXP_CONSTRUCTION}; Wei, Rey & Knaap 2020) on queen "
                   "contiguity of the flagged areas, attributes = centroid coordinates (compactness); "
                   "patches spanning more than max_km split around their two farthest areas; parts "
                   "below the floor merged into a neighbouring patch within max_km, else left alone",
@@ -605,7 +607,7 @@ def _aggregate(areas: pd.DataFrame, members: list[tuple[list[str], bool]], bridg
     share = g_all["res_core"].sum().reindex(idx) / res
     out["core20_share"] = share.where(res > 0, g_all["core"].mean().reindex(idx)).astype(float)
     out["low_confidence_areas"] = g["low"].sum().reindex(idx).fillna(0).astype(int)
-    notes = f[f["value_note"].map(lambda v: isinstance(v, str) and v != "")]
+    notes = f[np.array([isinstance(v, str) and v != "" for v in f["value_note"]], dtype=bool)]
     out["value_note"] = (notes.groupby("row")["value_note"].agg(lambda s: "; ".join(dict.fromkeys(s)))
                          .reindex(idx).astype(object))
     out["value_note"] = out["value_note"].where(out["value_note"].notna(), None)
