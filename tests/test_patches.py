@@ -245,3 +245,19 @@ def test_names_from_files_stay_text_in_exports_and_on_the_map(embedded_dataset: 
     assert geo["practices"].str.contains(TAG, regex=False).all()
     page = map_to_html(patches_map(ds, frame))
     assert "<img src=x" not in page and "T49T" not in page
+
+
+def test_cli_lists_patches_and_refuses_in_one_line(embedded_dataset: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    assert "patches" in CliRunner().invoke(app, ["--help"]).output
+    out = subprocess.run(
+        [sys.executable, "-m", "hiexplore", "patches", "--dataset", str(embedded_dataset), "--indicator",
+         "mmr1_24m", "--geography", "pcn", "--out", str(tmp_path / "p.csv")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: Patches need neighbourhood boundaries: geography 'pcn'")
+    assert "lsoa, msoa, ward" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "p.csv").exists()
