@@ -136,7 +136,9 @@ def test_patch_rows_carry_estimate_age_practices_and_deprivation(written, llr) -
     assert top["most_deprived_decile"] == dec.min()
     assert 0 <= frame["core20_share"].min() and frame["core20_share"].max() <= 1
     assert frame["centroid_lat"].between(52, 53.2).all() and frame["centroid_lon"].between(-2, -0.4).all()
-    assert top["reason"].startswith(f"{top['patch_id']}: {top['n_areas']} neighbouring areas")
+    assert top["reason"].startswith(f"{top['patch_id']}: {top['n_areas']} neighbouring areas within")
+    one = frame[(frame["n_areas"] == 1) & ~frame["singleton"]]
+    assert len(one) and one["reason"].str.match(r"P\d{3}: 1 area, ").all()  # reads as one area
 
 
 def test_same_seed_same_patches(llr, written) -> None:

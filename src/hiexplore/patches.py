@@ -108,8 +108,8 @@ PATCH_COLUMNS = [
 
 #: what the Targets page shows beside the patch map (the downloads carry every column)
 PATCH_TABLE_COLUMNS = [
-    "patch_id", "n_areas", "people_to_reach", "most_deprived_decile", "core20_share", "span_km",
-    "out_of_date", "reason", "practices", "area_codes",
+    "patch_id", "n_areas", "people_to_reach", "reason", "most_deprived_decile", "core20_share", "span_km",
+    "out_of_date", "practices", "area_codes",
 ]
 
 
@@ -689,7 +689,9 @@ def _reason(row: dict, keys: list[str], min_people: float, max_km: float) -> str
         return (f"{row['patch_id']}: 1 area, {int(row['people_to_reach']):,} people to reach ({parts}); "
                 f"{dep}, {core}; {why}{age}.")
     bridge = f"; joined through {row['bridge_codes'].count(',') + 1} unflagged area(s)" if row.get("bridge") else ""
-    return (f"{row['patch_id']}: {row['n_areas']} neighbouring areas within {row['span_km']:.1f} km, "
+    where = ("1 area" if row["n_areas"] == 1
+             else f"{row['n_areas']} neighbouring areas within {row['span_km']:.1f} km")
+    return (f"{row['patch_id']}: {where}, "
             f"{int(row['people_to_reach']):,} people to reach ({parts}); {dep}, {core}{bridge}; "
             f"estimates{age}.")
 
