@@ -263,3 +263,31 @@ def test_cli_lists_patches_and_refuses_in_one_line(embedded_dataset: Path, tmp_p
     assert out.stderr.startswith("error: Patches need neighbourhood boundaries: geography 'pcn'")
     assert "lsoa, msoa, ward" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_bridges_join_two_flagged_parts_and_only_when_needed() -> None:
+    """A worked example on a chain A-B-C-D-E (0.5 km apart): A and C flagged with 100 people to
+    reach each, floor 150. B touches both flagged parts: a bridge, kept because the patch needs it;
+    D and E touch one part only. Without B the two areas stay alone."""
+    from hiexplore.patches import _bridges, _drop_idle_bridges, _regionalise
+
+    codes = list("ABCDE")
+    adj = {c: [n for n in (codes[i - 1] if i else None, codes[i + 1] if i < 4 else None) if n]
+           for i, c in enumerate(codes)}
+    areas = pd.DataFrame({"people": [100.0, 0.0, 100.0, 0.0, 0.0], "x_km": [0.0, 0.5, 1.0, 1.5, 2.0],
+                          "y_km": 0.0}, index=codes)
+    flagged = {"A", "C"}
+    bridges = _bridges(adj, flagged)
+    assert bridges == {"B"}
+    groups, alone = _regionalise(areas, adj, sorted(flagged | bridges), 150.0, 3.0, seed=0)
+    assert [_drop_idle_bridges(g, adj, bridges) for g in groups] == [["A", "B", "C"]] and alone == []
+    groups, alone = _regionalise(areas, adj, sorted(flagged), 150.0, 3.0, seed=0)
+    assert groups == [] and alone == ["A", "C"]
+    # a bridge the patch does not need is dropped: A and C also touch directly
+    adj2 = {**adj, "A": ["B", "C"], "C": ["A", "B", "D"]}
+    assert _bridges(adj2, flagged) == set()
+    assert _drop_idle_bridges(["A", "B", "C"], adj2, {"B"}) == ["A", "C"]
+    # and the span limit holds: 3 km apart they cannot make one patch
+    far = areas.assign(x_km=[0.0, 1.6, 3.2, 4.8, 6.4])
+    groups, alone = _regionalise(far, adj, ["A", "B", "C"], 150.0, 3.0, seed=0)
+    assert groups == [] and set(alone) == {"A", "B", "C"}
