@@ -140,3 +140,8 @@ for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
     col.download_button(f"Download {ext[1:].upper()}", data, file_name=f"{stem}{ext}", mime=mime, key=f"dl{ext}")
 st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet (sources, periods, methods, "
            "thresholds, weights, out-of-date and suppression warnings, generated time).")
+
+# --- Outreach patches (issue 14, item 1): its own section, see app_support/patches_section.py ---
+from app_support.patches_section import patches_section  # noqa: E402
+
+patches_section(ds, indicators, geography)
