@@ -1,0 +1,98 @@
+"""Issue 13.2: one map layer that draws what it is given.
+
+The seam: :func:`hiexplore.map_values.map_values` turns one frame of figures into classes,
+colours and legend words; the builders (classic SVG, national zoom canvas) draw a MapValues
+and compute nothing; imports go one way (mapping -> maps_national -> maps -> map_values).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hiexplore.map_values import MISSING_COLOUR, map_values
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "hiexplore"
+
+
+def _imports(module: str) -> set[str]:
+    """Every hiexplore module ``module`` imports, at the top or inside a function."""
+    tree = ast.parse((SRC / f"{module}.py").read_text("utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            out.add(node.module or "")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hiexplore."):
+            out.add(node.module.split(".", 1)[1])
+    return out
+
+
+def test_builders_import_no_dataset_layer_and_no_flags() -> None:
+    """No import circle between mapping and maps_national; no builder reads or computes flags."""
+    for builder in ("maps", "maps_national", "map_values"):
+        assert not _imports(builder) & {"mapping", "derived", "flags", "dataset"}, builder
+    assert "mapping" not in _imports("maps_national")
+    assert "maps_national" not in _imports("maps") and "maps" not in _imports("map_values")
+
+
+@pytest.mark.parametrize("first", ["hiexplore.maps_national", "hiexplore.maps", "hiexplore.map_values",
+                                   "hiexplore.mapping"])
+def test_each_map_module_imports_first_on_its_own(first: str) -> None:
+    res = subprocess.run([sys.executable, "-c", f"import {first}; import hiexplore.mapping"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"area_code": ["A", "B", "C", "D"], "value": [50.0, 72.0, 85.0, None],
+                         "lower_ci_95": [45.0, 70.0, 80.0, None], "upper_ci_95": [55.0, 74.0, 90.0, None],
+                         "flagged": [True, False, False, False], "cluster": ["low-low (cold spot)", "", "", ""],
+                         "people_to_reach": [12, 3, 0, None]})
+
+
+def test_map_values_classes_colours_and_legend_words() -> None:
+    mv = map_values(_frame(), codes=["A", "B", "C", "D", "E"], title="MMR1, 2024/25 Q1", units="%",
+                    source_line="UKHSA COVER", scheme="standard",
+                    thresholds={"acceptable": 70, "achievable": 80}, palette="viridis", period="2024/25 Q1",
+                    age_mark="out of date (period 2017/18)", note="Neighbourhood figures are estimates",
+                    tooltip_fields={"people_to_reach": "People to reach"})
+    assert mv.frame["area_code"].tolist() == ["A", "B", "C", "D", "E"]
+    assert mv.frame["k"].tolist() == [0, 1, 2, -1, -1]
+    assert mv.frame["flagged"].tolist() == [True, False, False, False, False]
+    assert mv.frame["cold"].tolist() == [True, False, False, False, False]
+    legend = mv.legend()
+    assert [c["count"] for c in legend["classes"]] == [1, 1, 1]
+    assert legend["no_data"] == {"colour": MISSING_COLOUR, "count": 2}
+    assert legend["classes"][0]["colour"] == "#440154"  # the worse (low) end is darker
+    assert legend["units"] == "%" and legend["period"] == "2024/25 Q1" and legend["source"] == "UKHSA COVER"
+    assert legend["out_of_date"].startswith("out of date") and "estimates" in legend["note"]
+    assert legend["flagged"] == "Flagged for action" and legend["cold_spots"] is True
+    # a coarser zoom level on the same breaks: same colours and legend, its own classes
+    coarse = mv.on_breaks(pd.DataFrame({"area_code": ["X", "Y"], "value": [71.0, 95.0]}))
+    assert coarse.frame["k"].tolist() == [1, 2] and coarse.colours == mv.colours
+    assert coarse.tooltip_fields == ()  # it has no people_to_reach column
+
+
+def test_builders_draw_the_colours_they_are_given() -> None:
+    """A builder computes nothing: the palette of the MapValues is what the page carries."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hiexplore.maps import draw_choropleth, map_to_html
+    from hiexplore.maps_national import ZoomLevel, draw_zoom_map
+
+    areas = gpd.GeoDataFrame({"area_code": list("ABCD"), "area_name": list("abcd")},
+                             geometry=[box(-1 + i * 0.01, 52, -0.99 + i * 0.01, 52.01) for i in range(4)],
+                             crs=4326)
+    mv = map_values(_frame(), codes=list("ABCD"), title="T", units="%", source_line="S", k=3)
+    recoloured = mv.__class__(**{**mv.__dict__, "colours": ("#010203", "#040506", "#070809")})
+    classic = map_to_html(draw_choropleth(areas, recoloured))
+    zoom = map_to_html(draw_zoom_map([(ZoomLevel("lsoa", 0, None, 1.0, 5), areas, recoloured)]))
+    for page in (classic, zoom):
+        assert "#010203" in page and "#070809" in page
+        assert "#440154" not in page  # viridis, which map_values chose, is not redrawn
