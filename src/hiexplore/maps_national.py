@@ -416,8 +416,9 @@ def _element(cfg: dict[str, Any]) -> Any:
     return ZoomLevels(cfg)
 
 
-def _practice_payload(practices: pd.DataFrame) -> dict[str, Any]:
-    """GP practices as compact arrays, drawn as canvas circles from :data:`PRACTICE_ZOOM` on."""
+def _practice_payload(practices: pd.DataFrame, max_radius: float | None = None,
+                      min_zoom: float = PRACTICE_ZOOM) -> dict[str, Any]:
+    """GP practices as compact arrays, drawn as canvas circles from ``min_zoom`` on."""
     from .maps import _practice_radius
 
     needed = ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
@@ -430,10 +431,11 @@ def _practice_payload(practices: pd.DataFrame) -> dict[str, Any]:
     sizes = pd.to_numeric(pts["list_size"], errors="coerce")
     top = float(np.nanmax(sizes)) if sizes.notna().any() else 0.0
     return {
-        "minZoom": PRACTICE_ZOOM,
+        "minZoom": min_zoom,
         "lat": np.round(pts["latitude"].to_numpy(float), 5).tolist(),
         "lon": np.round(pts["longitude"].to_numpy(float), 5).tolist(),
-        "r": [round(_practice_radius(v, top), 1) for v in sizes.tolist()],
+        "r": [round(_practice_radius(v, top, *(() if max_radius is None else (max_radius,))), 1)
+              for v in sizes.tolist()],
         "c": pts["practice_code"].astype(str).tolist(),
         "n": pts["practice_name"].astype(str).tolist(),
         "s": [None if not math.isfinite(v) else int(v) for v in sizes.astype(float).tolist()],
