@@ -226,7 +226,10 @@
 
   function onRender(args) {
     hx.renders += 1;
-    if (args.geometry) { geoms[args.geometry.key] = args.geometry; hx.geometryReceived += 1; }
+    if (args.geometry) {  // Streamlit re-posts the same args on resize: count new shapes only
+      if (!geoms[args.geometry.key]) { hx.geometryReceived += 1; }
+      geoms[args.geometry.key] = args.geometry;
+    }
     var key = args.geometry_key, g = geoms[key];
     ensureMap(args.height || 640);
     showPractices = !!args.show_practices;
@@ -242,15 +245,22 @@
     setHeight();
   }
 
-  /* the colour each drawn area of the finest level has now, by area code (tests, debugging) */
+  /* the colour each drawn area has now, by "geography:code" (tests, debugging) */
   window.hxFills = function () {
     var out = {};
     if (!drawn) { return out; }
-    var li = drawn.levels.length - 1, lv = drawn.g.levels[li];
-    drawn.levels[li].cells.forEach(function (cell) {
-      cell.polys.forEach(function (poly) { out[lv.c[poly.hxIndex]] = poly.options.fillColor; });
+    drawn.levels.forEach(function (lvd, li) {
+      var lv = drawn.g.levels[li];
+      lvd.cells.forEach(function (cell) {
+        cell.polys.forEach(function (poly) { out[lv.geo + ':' + lv.c[poly.hxIndex]] = poly.options.fillColor; });
+      });
     });
     return out;
+  };
+  /* the first numbers of the first drawn ring: a piece of geometry to look for on the wire (tests) */
+  window.hxGeometrySample = function () {
+    var lv = drawn && drawn.g.levels[drawn.g.levels.length - 1];
+    return lv ? lv.g.filter(function (a) { return a.length; })[0][0].slice(0, 4) : null;
   };
 
   window.addEventListener('message', function (event) {
