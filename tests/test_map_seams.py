@@ -96,3 +96,51 @@ def test_builders_draw_the_colours_they_are_given() -> None:
     for page in (classic, zoom):
         assert "#010203" in page and "#070809" in page
         assert "#440154" not in page  # viridis, which map_values chose, is not redrawn
+
+
+# --------------------------------------------------------------------------------------------
+# the app's two payloads: geometry once, values on each change
+
+
+@pytest.fixture(scope="module")
+def demo_ds(demo_dataset: Path):
+    from hiexplore.dataset import load_dataset
+
+    return load_dataset(demo_dataset)
+
+
+def test_values_payload_carries_no_geometry_and_follows_the_geometry_order(demo_ds) -> None:
+    import json
+
+    from hiexplore.map_payload import geometry_key, map_geometry, map_layer_values
+
+    geo = map_geometry(demo_ds, "lsoa")
+    assert geo["key"] == geometry_key(demo_ds, "lsoa") and map_geometry(demo_ds, "lsoa") is geo  # built once
+    a = map_layer_values(demo_ds, "mmr1_24m", "lsoa")
+    b = map_layer_values(demo_ds, "mmr2_5y", "lsoa", scheme="equal_interval", palette="YlGnBu")
+    for vals in (a, b):
+        assert vals["geometry"] == geo["key"]
+        assert len(vals["levels"]) == len(geo["levels"])
+        assert all(len(v["k"]) == len(lv["c"]) for v, lv in zip(vals["levels"], geo["levels"], strict=True))
+        text = json.dumps(vals)
+        assert '"g"' not in text and geo["levels"][-1]["c"][0] not in text  # no shapes, no codes
+        assert len(text) < len(json.dumps(geo))  # the demo's hexagons are light; real shapes weigh more
+    assert a["levels"][-1]["k"] != b["levels"][-1]["k"] and a["palette"] != b["palette"]
+    # the figures are the stored flags', in the geometry's order
+    from hiexplore.derived import stored_flags
+
+    flags = stored_flags(demo_ds, "mmr1_24m", "lsoa").set_index("area_code")["value"]
+    want = [None if pd.isna(flags.get(c)) else round(float(flags[c]), 1) for c in geo["levels"][-1]["c"]]
+    assert a["levels"][-1]["v"] == want
+    assert a["legend"]["period"] and a["legend"]["units"] and "SYNTHETIC" in a["note"]
+    assert "hx-note" not in a["legendHtml"]  # the caveat is shown once, above the map, not in the legend
+
+
+def test_zoom_geometry_has_coarser_levels_and_values_for_each(demo_ds) -> None:
+    from hiexplore.map_payload import map_geometry, map_layer_values
+
+    geo = map_geometry(demo_ds, "lsoa", zoom_levels=True)
+    assert geo["canvas"] and [lv["geo"] for lv in geo["levels"]][-1] == "lsoa" and len(geo["levels"]) > 1
+    vals = map_layer_values(demo_ds, "mmr1_24m", "lsoa", zoom_levels=True)
+    assert [len(v["k"]) for v in vals["levels"]] == [len(lv["c"]) for lv in geo["levels"]]
+    assert "Geography changes with the zoom" in vals["legendHtml"]

@@ -138,6 +138,16 @@ def _build_geometry(ds: Dataset, geography: str, levels: tuple[ZoomLevel, ...], 
     }
 
 
+def _compact(column: list[object]) -> list[object] | dict[str, list[Any]]:
+    """A tooltip column; text as ``{"u": distinct values, "i": index per area (-1: none)}``,
+    since a few words ("below acceptable") repeat over thousands of areas."""
+    if not any(isinstance(v, str) for v in column):
+        return column
+    distinct = list(dict.fromkeys(v for v in column if v is not None))
+    where = {v: i for i, v in enumerate(distinct)}
+    return {"u": distinct, "i": [-1 if v is None else where[v] for v in column]}
+
+
 def map_layer_values(
     ds: Dataset,
     indicator: str | None,
@@ -185,7 +195,7 @@ def map_layer_values(
             "hi": [_fmt(v) for v in upper.tolist()] if upper.notna().any() else None,
             "f": joined["flagged"].astype(int).tolist() if joined["flagged"].any() else None,
             "s": joined["cold"].astype(int).tolist() if joined["cold"].any() else None,
-            "x": [_field_values(joined[c]) for c, _ in fields] or None,
+            "x": [_compact(_field_values(joined[c])) for c, _ in fields] or None,
             "labels": [label for _, label in fields],
         })
     any_flag = any(m.any_flagged for m in by_geo.values())

@@ -57,7 +57,7 @@
     }
     if (d.x) {
       for (var j = 0; j < d.x.length; j++) {
-        var xv = d.x[j][i];
+        var col = d.x[j], xv = Array.isArray(col) ? col[i] : (col.i[i] < 0 ? null : col.u[col.i[i]]);
         html += '<br>' + esc(d.labels[j]) + ': ' + (xv === null ? 'no data' : esc(typeof xv === 'number' ? xv.toLocaleString('en-GB') : xv));
       }
     }
