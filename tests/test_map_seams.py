@@ -144,3 +144,16 @@ def test_zoom_geometry_has_coarser_levels_and_values_for_each(demo_ds) -> None:
     vals = map_layer_values(demo_ds, "mmr1_24m", "lsoa", zoom_levels=True)
     assert [len(v["k"]) for v in vals["levels"]] == [len(lv["c"]) for lv in geo["levels"]]
     assert "Geography changes with the zoom" in vals["legendHtml"]
+
+
+@pytest.mark.parametrize("palette", ["viridis", "YlGnBu"])
+def test_deprivation_deciles_map_in_ten_colours(demo_ds, palette: str) -> None:
+    """The deprivation layer's ten deciles: each palette gives ten distinct colours, darkest for
+    the most deprived decile (this layer failed with "no 10-class version" before)."""
+    from hiexplore.map_payload import map_layer_values
+
+    vals = map_layer_values(demo_ds, None, "lsoa", layer="deprivation", palette=palette)
+    colours = vals["palette"]
+    assert len(colours) == len(set(colours)) == len(vals["legend"]["classes"]) == 10
+    lightness = [sum(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours]
+    assert lightness == sorted(lightness)  # decile 1 (most deprived) darkest

@@ -56,6 +56,12 @@ PALETTES: dict[str, dict[int, tuple[str, ...]]] = {
         5: ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"),
         6: ("#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"),
         7: ("#fde725", "#90d743", "#35b779", "#21918c", "#31688e", "#443983", "#440154"),
+        # 8 to 10 (deprivation deciles): viridisLite's viridis(n), the same even sampling
+        8: ("#fde725", "#9fda3a", "#4ac16d", "#1fa187", "#277f8e", "#365c8d", "#46337e", "#440154"),
+        9: ("#fde725", "#aadc32", "#5dc863", "#27ad81", "#21908c", "#2c728e", "#3b528b", "#472d7b",
+            "#440154"),
+        10: ("#fde725", "#b4de2c", "#6dcd59", "#35b779", "#1f9e89", "#26828e", "#31688e", "#3e4a89",
+             "#482878", "#440154"),
     },
     "YlGnBu": {
         2: ("#edf8b1", "#2c7fb8"),
@@ -299,6 +305,16 @@ def classify_values(
     return Classification(labels, classes, tuple(float(b) for b in uppers), scheme)
 
 
+def _spread(colours: Sequence[str], n: int) -> list[str]:
+    """``n`` colours evenly along ``colours`` (linear in sRGB between neighbours), ends kept."""
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=float)
+    at = np.linspace(0, len(colours) - 1, n)
+    lo = np.floor(at).astype(int).clip(max=len(colours) - 2)
+    w = (at - lo)[:, None]
+    mixed = np.rint(rgb[lo] * (1 - w) + rgb[lo + 1] * w).astype(int)
+    return ["#" + "".join(f"{v:02x}" for v in row) for row in mixed]
+
+
 def class_colours(n: int, palette: str = "viridis", higher_is_better: bool = True) -> list[str]:
     """Colours for classes 0..n-1 (ascending values) with the *worse* end darker.
 
@@ -313,11 +329,12 @@ def class_colours(n: int, palette: str = "viridis", higher_is_better: bool = Tru
     if n == 1:
         three = sizes[3]
         return [three[1]]
-    if n not in sizes:
+    if n not in sizes and n <= max(sizes):
         raise RequestError(
             f"Palette {palette!r} has no {n}-class version.", valid=[str(s) for s in sizes]
         )
-    colours = list(sizes[n])
+    # more classes than the palette has (deprivation deciles on ColorBrewer's 9): spread along it
+    colours = list(sizes[n]) if n in sizes else _spread(sizes[max(sizes)], n)
     return colours[::-1] if higher_is_better else colours
 
 
