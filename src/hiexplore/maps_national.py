@@ -17,8 +17,13 @@ in headless Chromium. This module draws the same choropleth the way the UKHSA da
 
 The page stays a single offline file: :func:`hiexplore.maps.map_to_html` inlines Leaflet as for
 every other map, and nothing is fetched. :func:`hiexplore.mapping.indicator_map` switches to
-:func:`national_indicator_map` by itself when a geography has more than
+:func:`hiexplore.mapping.national_indicator_map` by itself when a geography has more than
 :data:`ZOOM_MAP_THRESHOLD` areas.
+
+This module only draws: :func:`draw_zoom_map` takes each level's areas and
+:class:`hiexplore.map_values.MapValues`; the figures come from :mod:`hiexplore.mapping` (which
+imports this module, never the reverse). The app's map component draws the same levels from
+:mod:`hiexplore.map_payload`.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ __all__ = [
     "draw_zoom_map",
 ]
 
-#: geographies with more areas than this are mapped by :func:`national_indicator_map`
+#: geographies with more areas than this are mapped by :func:`hiexplore.mapping.national_indicator_map`
 ZOOM_MAP_THRESHOLD = 5_000
 #: size of the grid cells (degrees of longitude, latitude) that a level's features are loaded by
 CELL_DEGREES = (0.6, 0.4)
