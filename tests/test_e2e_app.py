@@ -349,3 +349,45 @@ def test_indicator_change_recolours_the_map_without_resending_its_geometry(reque
     assert not errors, errors
     assert not blocked, blocked
     ctx.close()
+
+
+def test_map_explorer_map_is_largest_above_the_fold_and_says_its_caveat_once(server, browser) -> None:
+    """Issue 13.4 (Map explorer): at 1280x720 the map is content-wide, at least 600 px tall and
+    starts above the fold; the legend folds into a corner clear of the middle (the city); the
+    estimates caveat appears once, whole; GP practices are off at LSOA level; keyboard reaches it."""
+    url, _ = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    fr = _map_frame(page)
+    frame_box = page.locator(MAP_IFRAME).first.bounding_box()
+    controls = page.locator("[data-testid='stHorizontalBlock']").first.bounding_box()  # the content width
+    inner = fr.evaluate("""() => { const r = document.getElementById('hx-map').getBoundingClientRect();
+        const l = document.querySelector('.hx-legend').getBoundingClientRect();
+        return {map: [r.x, r.y, r.width, r.height], legend: [l.x, l.y, l.width, l.height]}; }""")
+    mx, my, mw, mh = inner["map"]
+    assert mh >= 600 and mw >= 0.98 * controls["width"], (inner, controls)
+    assert frame_box["y"] + my < 720 - 250, "the map does not start above the fold"
+    lx, ly, lw, lh = inner["legend"]
+    cx, cy = mx + mw / 2, my + mh / 2
+    assert not (lx <= cx <= lx + lw and ly <= cy <= ly + lh), "the legend covers the middle of the map"
+    assert lw <= mw / 3
+    # the caveat: once, whole, with the map (the sidebar's dataset note is separate furniture)
+    note = fr.inner_text("#hx-note")
+    assert note.startswith("Neighbourhood figures are estimates") and note.rstrip().endswith("registrations.")
+    main_text = page.locator("[data-testid='stMain']").first.inner_text()
+    assert "Neighbourhood figures are estimates" not in main_text
+    assert "Neighbourhood figures are estimates" not in fr.inner_text(".hx-legend")
+    # GP practices: off by default at LSOA level, and small when shown
+    assert fr.evaluate("() => document.querySelectorAll('.leaflet-hx-points-pane path').length") == 0
+    page.get_by_text("Show GP practices").click()
+    fr.wait_for_function("() => document.querySelectorAll('.leaflet-hx-points-pane path').length > 20",
+                         timeout=60_000)
+    biggest = fr.evaluate("""() => Math.max(...[...document.querySelectorAll('.leaflet-hx-points-pane path')]
+        .map(p => p.getBoundingClientRect().width))""")
+    assert biggest <= 2 * 7 + 3
+    assert fr.evaluate("() => document.getElementById('hx-map').tabIndex") >= 0  # keyboard reaches the map
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_explorer_1280x720.png"))
+    ctx.close()
