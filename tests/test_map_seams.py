@@ -116,6 +116,11 @@ def test_values_payload_carries_no_geometry_and_follows_the_geometry_order(demo_
 
     geo = map_geometry(demo_ds, "lsoa")
     assert geo["key"] == geometry_key(demo_ds, "lsoa") and map_geometry(demo_ds, "lsoa") is geo  # built once
+    assert geometry_key(demo_ds, "msoa") != geo["key"]
+    from dataclasses import replace
+
+    rebuilt = replace(demo_ds, file_sha256={**demo_ds.file_sha256, "areas.parquet": "changed"})
+    assert geometry_key(rebuilt, "lsoa") != geo["key"]  # new boundaries: the frame must get them
     a = map_layer_values(demo_ds, "mmr1_24m", "lsoa")
     b = map_layer_values(demo_ds, "mmr2_5y", "lsoa", scheme="equal_interval", palette="YlGnBu")
     for vals in (a, b):

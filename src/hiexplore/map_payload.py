@@ -60,7 +60,8 @@ def _levels(ds: Dataset, geography: str, zoom_levels: bool | None) -> tuple[Zoom
 def geometry_key(ds: Dataset, geography: str, zoom_levels: bool | None = None) -> str:
     """What names one geography's geometry in a session: the dataset's boundaries and levels."""
     levels = _levels(ds, geography, zoom_levels)
-    ident = "|".join([str(ds.path), ds.file_sha256.get("areas", str(len(ds.areas))), geography,
+    sums = [ds.file_sha256.get(f, "") for f in ("areas.parquet", "practices.parquet")]  # shapes, practices
+    ident = "|".join([str(ds.path), *sums, str(len(ds.areas)), geography,
                       *(f"{lv.geography}:{lv.min_zoom}:{lv.tolerance_m}:{lv.precision}" for lv in levels)])
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
 
