@@ -35,11 +35,11 @@ def map_view(geometry: Callable[[], dict[str, Any]], geometry_key: str, values: 
     """
     sent: set[str] = st.session_state.setdefault(SENT, set())
     prev = st.session_state.get(key) or {}
-    asked = (isinstance(prev, dict) and prev.get("need") == geometry_key
-             and int(prev.get("seq") or 0) > int(st.session_state.get(ANSWERED, 0)))
+    request = (prev.get("frame"), prev.get("seq")) if isinstance(prev, dict) else (None, None)
+    asked = isinstance(prev, dict) and prev.get("need") == geometry_key and request != st.session_state.get(ANSWERED)
     send = geometry_key not in sent or asked
-    if asked:
-        st.session_state[ANSWERED] = int(prev.get("seq") or 0)
+    if asked:  # answered once: the same request (same frame, same number) is not answered again
+        st.session_state[ANSWERED] = request
     payload = geometry() if send else None
     sent.add(geometry_key)
     return _component(geometry=payload, geometry_key=geometry_key, values=values, height=height,

@@ -346,6 +346,14 @@ def test_indicator_change_recolours_the_map_without_resending_its_geometry(reque
     first_bytes = max(len(b) for b in received[:n0] if b"geometry_key" in b)
     assert 0 < map_bytes < first_bytes / 2, (map_bytes, first_bytes)
     print(f"{which}: map element {first_bytes:,} bytes on first load, {map_bytes:,} bytes on an indicator change")
+    for _ in range(2) if which == "server" else ():  # another page and back, twice: each new frame
+        page.get_by_role("link", name="Overview").first.click()  # asks for the shapes and gets them
+        page.get_by_text("Headline inequality").first.wait_for(timeout=60_000)
+        page.get_by_role("link", name="Map explorer").first.click()
+        _wait_idle(page, timeout=180_000)
+        again = _map_frame(page)
+        assert again.evaluate("() => window.__hxSameFrame") is None  # a new frame ...
+        assert len(again.evaluate("() => window.hxFills()")) == len(after)  # ... with every shape drawn
     assert not errors, errors
     assert not blocked, blocked
     ctx.close()

@@ -11,7 +11,8 @@
   var drawn = null;        // what is on the map: {key, g, renderer, levels: [{cells: [...]}]}
   var vals = null;         // the latest values payload
   var showPractices = false;
-  var state = {need: null, seq: 0, click: null, clicks: 0};
+  // frame: this frame's own id, so that a new frame's first request is never taken for an old one's
+  var state = {need: null, seq: 0, click: null, clicks: 0, frame: Math.random().toString(36).slice(2)};
   var map = null, legendCtl = null, legendDiv = null, pracLayer = null, labelLayer = null;
   var hx = window.hxState = {geometryReceived: 0, geometryBuilds: 0, valuesApplied: 0, key: null, renders: 0};
 
@@ -21,7 +22,7 @@
     window.parent.postMessage(msg, '*');
   }
   function setValue() {
-    send('streamlit:setComponentValue', {dataType: 'json', value: {need: state.need, seq: state.seq, click: state.click}});
+    send('streamlit:setComponentValue', {dataType: 'json', value: {need: state.need, seq: state.seq, frame: state.frame, click: state.click}});
   }
   function setHeight() {
     send('streamlit:setFrameHeight', {height: document.getElementById('hx-wrap').offsetHeight + 6});
