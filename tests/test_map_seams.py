@@ -162,3 +162,16 @@ def test_deprivation_deciles_map_in_ten_colours(demo_ds, palette: str) -> None:
     assert len(colours) == len(set(colours)) == len(vals["legend"]["classes"]) == 10
     lightness = [sum(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours]
     assert lightness == sorted(lightness)  # decile 1 (most deprived) darkest
+
+
+def test_deprivation_map_does_not_call_itself_an_apportioned_estimate(embedded_dataset: Path) -> None:
+    """IMD deciles do not come through the modelled catchments: no "estimates" caveat on them
+    (it stays on every uptake map of the same dataset)."""
+    from hiexplore.dataset import load_dataset
+    from hiexplore.mapping import layer_values
+
+    ds = load_dataset(embedded_dataset)
+    if ds.catchment_source != "modelled":
+        pytest.skip("the embedded dataset's catchments are not modelled")
+    assert "MODELLED" in (layer_values(ds, "mmr1_24m", "lsoa").note or "")
+    assert "MODELLED" not in (layer_values(ds, None, "lsoa", layer="deprivation").note or "")

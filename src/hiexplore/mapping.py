@@ -41,8 +41,12 @@ DEPRIVATION_MEASURES = (
 )
 
 
-def caveat_note(ds: Dataset, geography: str) -> str | None:
-    """The synthetic / modelled / partial warning that must travel with a figure, or None."""
+def caveat_note(ds: Dataset, geography: str, *, apportioned: bool = True) -> str | None:
+    """The synthetic / modelled / partial warning that must travel with a figure, or None.
+
+    ``apportioned=False`` for figures that do not come through the catchments (deprivation
+    deciles): the modelled-catchments sentence does not apply to them.
+    """
     notes = []
     if ds.synthetic:
         notes.append("SYNTHETIC demo data: not real figures.")
@@ -52,7 +56,7 @@ def caveat_note(ds: Dataset, geography: str) -> str | None:
             f"PARTIAL: this dataset was built without {len(damaged)} damaged source file(s) (listed on "
             "the Data page and by `hiexplore info`); its figures lack their data."
         )
-    if ds.catchment_source == "modelled" and geography not in ("practice",):
+    if apportioned and ds.catchment_source == "modelled" and geography not in ("practice",):
         notes.append(
             "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "
             "catchments (spatial interaction model), not observed registrations."
@@ -181,7 +185,7 @@ def layer_values(
                       "area_code"].astype(str)
     return _map_values(
         vals, codes=codes, **legend_arguments(legend, scheme, k), palette=palette,
-        source_line=map_source_line(ds), note=caveat_note(ds, geography),
+        source_line=map_source_line(ds), note=caveat_note(ds, geography, apportioned=layer != "deprivation"),
         period=legend.get("period"), age_mark=legend.get("age_mark"),
         tooltip_fields=tooltip_fields([vals]),
         flagged_label="Flagged for action",
