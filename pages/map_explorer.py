@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
-from app_support.data import get_flags, get_profile_flags
-from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
+from app_support.data import (
+    get_flags,
+    get_map_geometry,
+    get_map_values,
+    get_profile_flags,
+    map_geometry_key,
+)
+from app_support.layout import GEO_LABELS, current_dataset, indicator_label, source_caption
+from app_support.mapview import map_view
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
-from hiexplore.a11y import label_map_frame
-from hiexplore.catalogue import get_indicator
 from hiexplore.errors import HiexploreError
-from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
-from hiexplore.maps import use_vendored_assets
+from hiexplore.map_values import PALETTES
+from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at
 from hiexplore.profile import area_profile
 from hiexplore.safe_text import markdown_text as md
 
@@ -24,7 +28,11 @@ st.title("Map explorer")
 st.caption("Find the most deprived neighbourhoods with the lowest uptake. Click an area for its profile.")
 
 keys = ds.indicator_keys()
-c1, c2, c3 = st.columns(3)
+# The map is the largest thing on the page and starts above the fold: the four choices that say
+# what is mapped sit above it; how it is coloured (classes, palette, practices) just under it.
+c1, c2, c3, c4 = st.columns([1.25, 1.05, 1.7, 1])
+map_slot = st.container()
+c5, c6, c7 = st.columns([1.25, 1.05, 2.7], vertical_alignment="bottom")
 with c1:
     layer = url_choice("Layer", "layer", list(LAYERS), "uptake",
                        format_func=lambda v: {"uptake": "Uptake", "deprivation": "Deprivation (IMD)",
@@ -41,8 +49,8 @@ with c3:
         indicator = url_choice("Indicator", "ind", keys, "mmr1_24m" if "mmr1_24m" in keys else keys[0],
                                format_func=indicator_label)
         edition = None
-c4, c5, c6 = st.columns(3)
 with c4:
+    period = None
     if layer == "deprivation":
         measures = [m for m in DEPRIVATION_MEASURES if f"{m}_decile" in ds.deprivation.columns
                     and ds.deprivation.loc[ds.deprivation["edition"] == int(edition), f"{m}_decile"].notna().any()]
@@ -59,74 +67,67 @@ with c5:
                         format_func=lambda s: {"quantiles": "Quantiles", "fisher_jenks": "Natural breaks (Fisher-Jenks)",
                                                "equal_interval": "Equal intervals", "standard": "Standard's bands"}[s])
 with c6:
-    palette = url_choice("Palette (colour-blind safe)", "pal", ["viridis", "cividis", "YlGnBu", "PuBu"], "viridis")
-
-banner(ds, geography)
+    palette = url_choice("Palette", "pal", list(PALETTES), "viridis",
+                         help="Sequential palettes that stay ordered for colour-blind readers; darker = worse.")
+with c7:
+    # GP practice circles would bury small neighbourhoods: off by default at LSOA level
+    show_practices = st.checkbox("Show GP practices (circle area = list size)", value=geography != "lsoa",
+                                 key=f"practices_{geography}")
 try:
     flags = None
     if layer != "deprivation":
         flags = get_flags(ds, indicator, geography, period=period)
-    m = indicator_map(
-        ds, indicator, geography, layer=layer, period=None if layer == "deprivation" else period,
-        scheme=scheme, palette=palette, edition=int(edition) if edition else None, measure=measure,
-        values=flags,
-    )
+    values = get_map_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, palette=palette,
+                            edition=int(edition) if edition else None, measure=measure, values=flags,
+                            show_practices=show_practices)
+    geo_key = map_geometry_key(ds, geography)
+    with map_slot:
+        out = map_view(lambda: get_map_geometry(ds, geography), geo_key, values, height=620,
+                       show_practices=show_practices)
 except HiexploreError as err:
-    st.error(md(err))
+    map_slot.error(md(err))
     st.stop()
-
-left, right = st.columns([5, 3])
-with left:
-    what = (f"IMD {edition} deprivation" if layer == "deprivation" else get_indicator(indicator).name)
-    label_map_frame(m, f"Map of {what} by {GEO_LABELS.get(geography, geography)}: the table beside it "
-                       "lists the same areas")
-    out = st_folium(use_vendored_assets(m), height=680, use_container_width=True,
-                    returned_objects=["last_active_drawing", "last_clicked"], key="map")
-    source_caption(ds, indicator, None if layer == "deprivation" else period)
-# A click selects the area under it: the shape's own code on the classic map, else (the national
-# zoom map draws local authorities or MSOAs when zoomed out) the chosen geography's area at the
-# clicked point. Only a new click counts, so the area box keeps a choice made after it.
+source_caption(ds, None if layer == "deprivation" else indicator, None if layer == "deprivation" else period,
+               geography=geography, kinds=("boundaries",) + (("deprivation",) if layer == "deprivation" else ()))
+# A click selects the area under it: the shape's own code where it is one of the chosen geography,
+# else (the national zoom map draws local authorities or MSOAs when zoomed out) the chosen
+# geography's area at the clicked point. Only a new click counts, so the area box keeps a choice
+# made after it.
 clicked = None
-drawing = (out or {}).get("last_active_drawing") or {}
-point = (out or {}).get("last_clicked") or {}
-seen = ((drawing.get("properties") or {}).get("c"), point.get("lat"), point.get("lng"))
-before = st.session_state.get("map_click_seen", (None, None, None))
-if any(v is not None for v in seen) and seen != before:
+click = (out or {}).get("click") or {}
+seen = (click.get("n"), click.get("lat"), click.get("lng"))
+if click and seen != st.session_state.get("map_click_seen"):
     st.session_state["map_click_seen"] = seen
-    if seen[0] is not None and seen[0] != before[0]:
-        clicked = seen[0]
-    elif point:
-        clicked = area_at(ds, geography, point.get("lat"), point.get("lng"))
+    clicked = click.get("code") or area_at(ds, geography, click.get("lat"), click.get("lng"))
 
-with right:
-    if flags is not None:
-        table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
-                       "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
-        age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
-        st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)"
-                    + (f" · **{age_mark}**" if age_mark else ""))
-        if flags.attrs.get("suppressed"):
-            st.caption(flags.attrs["suppressed"]["text"])
-        st.dataframe(
-            table, hide_index=True, height=640,
-            column_config={
-                "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
-                "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
-                "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
-                "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
-                "imd_decile": st.column_config.NumberColumn(
-                    "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
-                    help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "
-                    "not an MHCLG measure (see the Overview for MHCLG's local authority summaries)."),
-            },
-        )
-    else:
-        dep = ds.deprivation[ds.deprivation["edition"] == int(edition)]
-        lk = ds.lookup[["lsoa_code", "lsoa_name", "lad_name"]] if "lad_name" in ds.lookup else ds.lookup[["lsoa_code"]]
-        cols = ["lsoa_code", "imd_decile", "imd_rank"] + (["imd_score"] if dep["imd_score"].notna().any() else [])
-        table = lk.merge(dep[cols], on="lsoa_code").sort_values("imd_rank")
-        st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
-        st.dataframe(table, hide_index=True, height=520)
+if flags is not None:
+    table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
+                   "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
+    age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
+    st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (the map's figures as a sortable "
+                "table; lowest first)" + (f" · **{age_mark}**" if age_mark else ""))
+    if flags.attrs.get("suppressed"):
+        st.caption(flags.attrs["suppressed"]["text"])
+    st.dataframe(
+        table, hide_index=True, height=360,
+        column_config={
+            "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
+            "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
+            "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
+            "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+            "imd_decile": st.column_config.NumberColumn(
+                "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
+                help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "
+                "not an MHCLG measure (see the Overview for MHCLG's local authority summaries)."),
+        },
+    )
+else:
+    dep = ds.deprivation[ds.deprivation["edition"] == int(edition)]
+    lk = ds.lookup[["lsoa_code", "lsoa_name", "lad_name"]] if "lad_name" in ds.lookup else ds.lookup[["lsoa_code"]]
+    cols = ["lsoa_code", "imd_decile", "imd_rank"] + (["imd_score"] if dep["imd_score"].notna().any() else [])
+    table = lk.merge(dep[cols], on="lsoa_code").sort_values("imd_rank")
+    st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
+    st.dataframe(table, hide_index=True, height=360)
 
 st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()

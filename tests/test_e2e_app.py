@@ -133,6 +133,34 @@ def _wait_idle(page, timeout: float = 90_000) -> None:
     )
 
 
+#: the Map explorer's map component (app_support/mapview.py)
+MAP_IFRAME = "iframe[title*='hiexplore_map']"
+
+
+def _map_frame(page, timeout: float = 120_000):
+    """The map component's frame, once it has drawn a layer's values."""
+    page.locator(MAP_IFRAME).first.wait_for(timeout=timeout)
+    deadline = time.time() + timeout / 1000
+    while not (frames := [f for f in page.frames if "hiexplore_map" in f.url]) and time.time() < deadline:
+        page.wait_for_timeout(200)
+    assert frames, "the map component's frame did not load"
+    frames[0].wait_for_function("() => window.hxState && window.hxState.valuesApplied > 0", timeout=timeout)
+    return frames[0]
+
+
+def _choose(page, label: str) -> str:
+    """Pick, in the selectbox labelled ``label``, the first option that is not chosen now."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
+    current = box.locator("input").input_value()
+    box.locator("input").click()
+    options = page.locator("[role=option]")
+    options.first.wait_for(timeout=30_000)
+    texts = options.all_inner_texts()
+    choice = next(t for t in texts if t.strip() and t.strip() != current.strip())
+    options.filter(has_text=choice).first.click()
+    return choice
+
+
 def _click_until_area_changes(page, x: float, y: float, before: str | None) -> bool:
     """Click at (x, y) until the URL's area changes: the map component may re-render once after
     its first value, swallowing the first click."""
@@ -176,15 +204,15 @@ def test_click_an_area_opens_its_profile(server, browser) -> None:
     ctx, page, blocked, errors = _page(browser, url)
     page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
     _wait_idle(page)
-    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    frame = page.frame_locator(MAP_IFRAME)
     paths = frame.locator("path.leaflet-interactive")
     paths.first.wait_for(timeout=60_000)
     assert paths.count() > 50
     before = page.evaluate("() => new URLSearchParams(window.location.search).get('area')")
-    iframe = page.locator("iframe[title='streamlit_folium.st_folium']")
+    iframe = page.locator(MAP_IFRAME)
     iframe.scroll_into_view_if_needed()
     page.evaluate("() => window.scrollBy(0, 0)")
-    fr = next(f for f in page.frames if "st_folium" in f.url)
+    fr = _map_frame(page)
     # an area polygon that is really on top at its centre (not under the legend or a practice)
     point = fr.evaluate("""() => {
         for (const p of document.querySelectorAll('path.leaflet-interactive')) {
@@ -246,18 +274,16 @@ def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, b
     ctx, page, blocked, errors = _page(browser, url)
     page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
     _wait_idle(page, timeout=180_000)
-    iframe = page.locator("iframe[title='streamlit_folium.st_folium']")
-    iframe.wait_for(timeout=60_000)
-    fr = next(f for f in page.frames if "st_folium" in f.url)
-    fr.wait_for_function("() => window.hxPainted && window.hxMap", timeout=60_000)
-    assert "Showing" in fr.inner_text(".hx-zoom-status"), "not the zoom-switching map"
+    iframe = page.locator(MAP_IFRAME)
+    fr = _map_frame(page)
+    assert "Showing" in fr.inner_text("#hx-status"), "not the zoom-switching map"
     # a point on a drawn shape near the middle of the map (in the iframe's coordinates)
     target = fr.evaluate("""() => {
         const m = window.hxMap, size = m.getSize(), at = m.getContainer().getBoundingClientRect();
         for (const [fx, fy] of [[0.5, 0.5], [0.45, 0.55], [0.55, 0.45], [0.4, 0.4], [0.6, 0.6]]) {
             const x = size.x * fx, y = size.y * fy, ll = m.containerPointToLatLng([x, y]);
             let hit = false;
-            m.eachLayer(l => { if (l.hxData && l.getBounds && l.getBounds().contains(ll)) hit = true; });
+            m.eachLayer(l => { if (l.hxLevel !== undefined && l.getBounds && l.getBounds().contains(ll)) hit = true; });
             if (hit) return {x: at.left + x, y: at.top + y};
         }
         return null;
@@ -269,7 +295,7 @@ def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, b
         "clicking the zoom map did not select an area"
     )
     # the area selected is the LSOA under the point the map reported
-    clicked_at = fr.evaluate("() => window.__GLOBAL_DATA__.lat_lng_clicked")
+    clicked_at = fr.evaluate("() => window.hxLastClick")
     expected = area_at(load_dataset(dataset, validate=False), "lsoa", clicked_at["lat"], clicked_at["lng"])
     assert expected
     assert page.evaluate("() => new URLSearchParams(window.location.search).get('area')") == expected
@@ -279,4 +305,97 @@ def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, b
     page.screenshot(path=str(ARTIFACTS / "zoom_map_clicked.png"))
     assert not errors, errors
     assert not blocked, blocked
+    ctx.close()
+
+
+@pytest.mark.parametrize("which", ["server", "zoom_server"])
+def test_indicator_change_recolours_the_map_without_resending_its_geometry(request, browser, which: str) -> None:
+    """Issue 13.2: changing the indicator re-colours the map already on screen (classic SVG map
+    on LLR, national zoom canvas map on 6,000 LSOAs); the shapes crossed the websocket once."""
+    url = request.getfixturevalue(which)[0]
+    ctx, page, blocked, errors = _page(browser, url)
+    received: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda pl: received.append(pl if isinstance(pl, bytes) else pl.encode("utf-8"))))
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    fr = _map_frame(page)
+    fr.evaluate("() => { window.__hxSameFrame = 'kept'; }")  # lost if the frame were rebuilt
+    before = fr.evaluate("() => window.hxFills()")
+    title = fr.inner_text("#hx-title")
+    sample = fr.evaluate("() => window.hxGeometrySample()")
+    on_wire = ", ".join(str(v) for v in sample).encode("ascii")  # the args' JSON as Streamlit writes it
+    assert any(on_wire in b for b in received), "the geometry sample was not found on the first load"
+    n0, state0 = len(received), fr.evaluate("() => window.hxState")
+
+    chosen = _choose(page, "Indicator")
+    fr.wait_for_function("(t) => document.getElementById('hx-title').textContent !== t", arg=title, timeout=120_000)
+    _wait_idle(page, timeout=180_000)
+    after = fr.evaluate("() => window.hxFills()")
+    state = fr.evaluate("() => window.hxState")
+    assert fr.evaluate("() => window.__hxSameFrame") == "kept", "the map frame was rebuilt"
+    assert state["valuesApplied"] > state0["valuesApplied"]
+    assert state["geometryReceived"] == 1 and state["geometryBuilds"] == 1, state
+    shared = [k for k in before if k in after]
+    assert len(shared) > 20
+    changed = sum(before[k] != after[k] for k in shared)
+    assert changed > len(shared) // 10, f"only {changed} of {len(shared)} areas changed colour after {chosen!r}"
+    later = received[n0:]
+    assert later and not any(on_wire in b for b in later), "the geometry was sent again"
+    map_bytes = max((len(b) for b in later if b"geometry_key" in b), default=0)
+    first_bytes = max(len(b) for b in received[:n0] if b"geometry_key" in b)
+    assert 0 < map_bytes < first_bytes / 2, (map_bytes, first_bytes)
+    print(f"{which}: map element {first_bytes:,} bytes on first load, {map_bytes:,} bytes on an indicator change")
+    for _ in range(2) if which == "server" else ():  # another page and back, twice: each new frame
+        page.get_by_role("link", name="Overview").first.click()  # asks for the shapes and gets them
+        page.get_by_text("Headline inequality").first.wait_for(timeout=60_000)
+        page.get_by_role("link", name="Map explorer").first.click()
+        _wait_idle(page, timeout=180_000)
+        again = _map_frame(page)
+        assert again.evaluate("() => window.__hxSameFrame") is None  # a new frame ...
+        assert len(again.evaluate("() => window.hxFills()")) == len(after)  # ... with every shape drawn
+    assert not errors, errors
+    assert not blocked, blocked
+    ctx.close()
+
+
+def test_map_explorer_map_is_largest_above_the_fold_and_says_its_caveat_once(server, browser) -> None:
+    """Issue 13.4 (Map explorer): at 1280x720 the map is content-wide, at least 600 px tall and
+    starts above the fold; the legend folds into a corner clear of the middle (the city); the
+    estimates caveat appears once, whole; GP practices are off at LSOA level; keyboard reaches it."""
+    url, _ = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    fr = _map_frame(page)
+    frame_box = page.locator(MAP_IFRAME).first.bounding_box()
+    controls = page.locator("[data-testid='stHorizontalBlock']").first.bounding_box()  # the content width
+    inner = fr.evaluate("""() => { const r = document.getElementById('hx-map').getBoundingClientRect();
+        const l = document.querySelector('.hx-legend').getBoundingClientRect();
+        return {map: [r.x, r.y, r.width, r.height], legend: [l.x, l.y, l.width, l.height]}; }""")
+    mx, my, mw, mh = inner["map"]
+    assert mh >= 600 and mw >= 0.98 * controls["width"], (inner, controls)
+    assert frame_box["y"] + my < 720 - 250, "the map does not start above the fold"
+    lx, ly, lw, lh = inner["legend"]
+    cx, cy = mx + mw / 2, my + mh / 2
+    assert not (lx <= cx <= lx + lw and ly <= cy <= ly + lh), "the legend covers the middle of the map"
+    assert lw <= mw / 3
+    # the caveat: once, whole, with the map (the sidebar's dataset note is separate furniture)
+    note = fr.inner_text("#hx-note")
+    assert note.startswith("Neighbourhood figures are estimates") and note.rstrip().endswith("registrations.")
+    main_text = page.locator("[data-testid='stMain']").first.inner_text()
+    assert "Neighbourhood figures are estimates" not in main_text
+    assert "Neighbourhood figures are estimates" not in fr.inner_text(".hx-legend")
+    # GP practices: off by default at LSOA level, and small when shown
+    assert fr.evaluate("() => document.querySelectorAll('.leaflet-hx-points-pane path').length") == 0
+    page.get_by_text("Show GP practices").click()
+    fr.wait_for_function("() => document.querySelectorAll('.leaflet-hx-points-pane path').length > 20",
+                         timeout=60_000)
+    biggest = fr.evaluate("""() => Math.max(...[...document.querySelectorAll('.leaflet-hx-points-pane path')]
+        .map(p => p.getBoundingClientRect().width))""")
+    assert biggest <= 2 * 7 + 3
+    assert fr.evaluate("() => document.getElementById('hx-map').tabIndex") >= 0  # keyboard reaches the map
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_explorer_1280x720.png"))
     ctx.close()

@@ -54,8 +54,9 @@ def _watch_dialogs(page) -> list[str]:
 
 
 def _map_frame(page):
-    page.locator("iframe[title='streamlit_folium.st_folium']").first.wait_for(timeout=60_000)
-    fr = next(f for f in page.frames if "st_folium" in f.url)
+    from test_e2e_app import _map_frame as component_frame
+
+    fr = component_frame(page, timeout=60_000)
     fr.wait_for_selector("path.leaflet-interactive", timeout=60_000)
     return fr
 
@@ -103,7 +104,9 @@ def test_pages_show_payload_names_as_text_and_fire_no_dialog(payload_server, chr
     fr = _map_frame(page)
     labels = fr.locator(".hx-label").all_inner_texts()
     assert any(SHOWN in t for t in labels), labels[:2]
-    box = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
+    from test_e2e_app import MAP_IFRAME
+
+    box = page.locator(MAP_IFRAME).first.bounding_box()
     tip = _hover_tooltip(fr, page.mouse, (box["x"], box["y"]))
     assert TAG in tip, tip  # all seven payloads, as text
     page.wait_for_function("(s) => document.body.innerText.includes('Profile of') && document.body.innerText.includes(s)",

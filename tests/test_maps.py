@@ -376,6 +376,8 @@ def test_public_surface():
         "classify_values",
         "class_colours",
         "choropleth",
+        "draw_choropleth",
+        "legend_box",
         "practice_points_layer",
         "area_profile_html",
         "map_to_html",

@@ -22,7 +22,8 @@ from hiexplore.apportion import _catchment, apportion_to_lsoa, area_figures, pra
 from hiexplore.dataset import load_dataset
 from hiexplore.demo import write_demo
 from hiexplore.errors import RequestError
-from hiexplore.mapping import indicator_map
+from hiexplore.map_values import classes_on
+from hiexplore.mapping import indicator_map, national_indicator_map
 from hiexplore.maps import classify_values, map_to_html
 
 IND = "mmr1_24m"
@@ -89,7 +90,7 @@ def test_below_threshold_keeps_the_classic_map(ds) -> None:
 
 
 def test_each_level_shows_its_own_figures_on_shared_classes(ds) -> None:
-    html = map_to_html(MN.national_indicator_map(ds, IND, "lsoa", show_practices=False))
+    html = map_to_html(national_indicator_map(ds, IND, "lsoa", show_practices=False))
     cfg = _cfg(html)
     lsoa_figs = area_figures(ds, IND, "lsoa").set_index("area_code")["value"]
     lad_figs = area_figures(ds, IND, "lad").set_index("area_code")["value"]
@@ -99,7 +100,7 @@ def test_each_level_shows_its_own_figures_on_shared_classes(ds) -> None:
             d = json.loads(cell["d"])
             got = np.array(d["v"], dtype=float)
             np.testing.assert_allclose(got, figs.reindex(d["c"]).round(1).to_numpy(), atol=0.051)
-            want_k = MN._classes_on(classes.bins, "quantiles", True, figs.reindex(d["c"]).to_numpy())
+            want_k = classes_on(classes.bins, "quantiles", True, figs.reindex(d["c"]).to_numpy())
             assert d["k"] == want_k.tolist()
     # the finest level's classes are exactly the classic map's
     lsoa_k = [k for c in cfg["levels"][2]["cells"] for k in json.loads(c["d"])["k"]]
@@ -107,7 +108,7 @@ def test_each_level_shows_its_own_figures_on_shared_classes(ds) -> None:
 
 
 def test_payload_small_and_offline(ds, tmp_path: Path) -> None:
-    html = map_to_html(MN.national_indicator_map(ds, IND, "lsoa"))
+    html = map_to_html(national_indicator_map(ds, IND, "lsoa"))
     assert len(html.encode()) < 1_000_000  # 400 LSOAs + 60 practices; Leaflet inlined
     srcs = re.findall(r"""<(?:script|link)\b[^>]*(?:src|href)\s*=\s*["']([^"']+)""", html)
     assert not [s for s in srcs if s.startswith(("http:", "https:", "//"))]
@@ -148,7 +149,7 @@ def test_levels_validation() -> None:
 def test_standard_scheme_classes_match_classic(ds) -> None:
     y = np.array([50.0, 69.99, 70.0, 79.9, 80.0, np.nan])
     c = classify_values(y, "standard", thresholds={"acceptable": 70, "achievable": 80})
-    assert MN._classes_on(c.bins, "standard", True, y).tolist() == c.classes.tolist()
+    assert classes_on(c.bins, "standard", True, y).tolist() == c.classes.tolist()
 
 
 # --- speed-ups that must not change a figure -------------------------------------------------
@@ -222,11 +223,11 @@ def test_deprivation_cache_follows_the_codes_asked(ds) -> None:
 
 def test_geometry_is_reused_between_maps(ds) -> None:
     ds._zoom_geometry_cache.clear()
-    MN.national_indicator_map(ds, IND, "lsoa", show_practices=False)
+    national_indicator_map(ds, IND, "lsoa", show_practices=False)
     cache = ds._zoom_geometry_cache
     assert len(cache) == 3
     before = {k: id(v) for k, v in cache.items()}
-    MN.national_indicator_map(ds, "mmr2_5y", "lsoa", show_practices=False)
+    national_indicator_map(ds, "mmr2_5y", "lsoa", show_practices=False)
     assert {k: id(v) for k, v in cache.items()} == before
 
 

@@ -93,6 +93,7 @@ class Dataset:
     _derived_periods_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _features_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _indicator_rows_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _map_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _stored_flags_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -1,13 +1,20 @@
 """Maps of a dataset: the one function behind ``hiexplore map`` and the app's map explorer.
 
-Composes the dataset, the flags and :func:`hiexplore.maps.choropleth`, so that the static HTML
-map for a report and the interactive page draw the same thing.
+The composition layer, and the only map module that knows a dataset: it reads the figures
+(the stored flags, :func:`hiexplore.derived.stored_flags`, or deprivation deciles), turns them
+into :class:`hiexplore.map_values.MapValues` (:func:`layer_values`) and hands them with the
+boundaries to a builder that only draws: :func:`hiexplore.maps.draw_choropleth` (SVG) or
+:func:`hiexplore.maps_national.draw_zoom_map` (canvas, zoom-switching), so that the static HTML
+map for a report and the interactive page draw the same thing. Imports go one way:
+``mapping -> maps_national -> maps -> map_values``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,9 +22,15 @@ import pandas as pd
 from .catalogue import get_indicator, standard_for
 from .dataset import Dataset, derived
 from .errors import RequestError
+from .map_values import MapValues
+from .map_values import map_values as _map_values
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .maps_national import ZoomLevel
 
 __all__ = [
-    "LAYERS", "MAP_GEOGRAPHIES", "DEPRIVATION_MEASURES", "map_values", "indicator_map", "caveat_note", "area_at",
+    "LAYERS", "MAP_GEOGRAPHIES", "DEPRIVATION_MEASURES", "map_values", "layer_values", "indicator_map",
+    "national_indicator_map", "uses_zoom_levels", "zoom_chain", "caveat_note", "area_at",
 ]
 
 LAYERS = ("uptake", "deprivation", "flags")
@@ -28,8 +41,12 @@ DEPRIVATION_MEASURES = (
 )
 
 
-def caveat_note(ds: Dataset, geography: str) -> str | None:
-    """The synthetic / modelled / partial warning that must travel with a figure, or None."""
+def caveat_note(ds: Dataset, geography: str, *, apportioned: bool = True) -> str | None:
+    """The synthetic / modelled / partial warning that must travel with a figure, or None.
+
+    ``apportioned=False`` for figures that do not come through the catchments (deprivation
+    deciles): the modelled-catchments sentence does not apply to them.
+    """
     notes = []
     if ds.synthetic:
         notes.append("SYNTHETIC demo data: not real figures.")
@@ -39,7 +56,7 @@ def caveat_note(ds: Dataset, geography: str) -> str | None:
             f"PARTIAL: this dataset was built without {len(damaged)} damaged source file(s) (listed on "
             "the Data page and by `hiexplore info`); its figures lack their data."
         )
-    if ds.catchment_source == "modelled" and geography not in ("practice",):
+    if apportioned and ds.catchment_source == "modelled" and geography not in ("practice",):
         notes.append(
             "Neighbourhood figures are estimates apportioned from GP practices through MODELLED "
             "catchments (spatial interaction model), not observed registrations."
@@ -133,10 +150,54 @@ def map_values(
             {"acceptable": std.acceptable, "achievable": std.achievable} if std and std.acceptable else None
         ),
         "period": period,
+        "age_mark": mark or None,
     }
     if layer == "flags":
         legend["legend_title"] = f"{ind.short_name} (%): flagged areas outlined"
     return vals, legend
+
+
+def layer_values(
+    ds: Dataset,
+    indicator: str | None,
+    geography: str,
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    edition: int | None = None,
+    measure: str = "imd",
+    values: pd.DataFrame | None = None,
+) -> MapValues:
+    """One layer of a dataset as :class:`~hiexplore.map_values.MapValues`, over all of the
+    geography's areas: the figures (stored flags, never computed here, or ``values`` the app
+    already holds), classes, colours and the legend's words (units, period, out-of-date mark,
+    sources, the synthetic / modelled / partial caveat)."""
+    vals, legend = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition,
+                              measure=measure)
+    if values is not None:  # the app passes flags it already holds
+        vals = values
+    vals = layer_columns(vals, layer)
+    areas = ds.areas
+    codes = areas.loc[(areas["area_type"] == geography) & areas.geometry.notna() & ~areas.geometry.is_empty,
+                      "area_code"].astype(str)
+    return _map_values(
+        vals, codes=codes, **legend_arguments(legend, scheme, k), palette=palette,
+        source_line=map_source_line(ds), note=caveat_note(ds, geography, apportioned=layer != "deprivation"),
+        period=legend.get("period"), age_mark=legend.get("age_mark"),
+        tooltip_fields=tooltip_fields([vals]),
+        flagged_label="Flagged for action",
+    )
+
+
+def uses_zoom_levels(ds: Dataset, geography: str) -> bool:
+    """Whether ``geography`` is drawn as the zoom-switching map (more than
+    ``maps_national.ZOOM_MAP_THRESHOLD`` areas: one SVG layer of that many takes seconds)."""
+    from .maps_national import ZOOM_MAP_THRESHOLD
+
+    return int((ds.areas["area_type"] == geography).sum()) > ZOOM_MAP_THRESHOLD
 
 
 def indicator_map(
@@ -158,44 +219,123 @@ def indicator_map(
 ) -> Any:
     """A folium map of one layer for a dataset, with legend, sources, caveats and tooltips.
 
-    ``zoom_levels``: draw the zoom-switching canvas map of
-    :func:`hiexplore.maps_national.national_indicator_map` (local authorities, then MSOAs,
-    then LSOAs as one zooms in). ``None`` (the default) does so by itself when ``geography``
-    has more than ``maps_national.ZOOM_MAP_THRESHOLD`` (5,000) areas, as a national LSOA or
-    MSOA map has; one SVG layer of that many areas would take seconds to draw.
+    ``zoom_levels``: draw the zoom-switching canvas map of :func:`national_indicator_map`
+    (local authorities, then MSOAs, then LSOAs as one zooms in). ``None`` (the default) does so
+    by itself when ``geography`` has more than ``maps_national.ZOOM_MAP_THRESHOLD`` (5,000)
+    areas, as a national LSOA or MSOA map has; one SVG layer of that many areas would take
+    seconds to draw.
     """
-    from .maps import choropleth
+    from .maps import draw_choropleth
 
     if zoom_levels is None:
-        from .maps_national import ZOOM_MAP_THRESHOLD
-
-        n_areas = int((ds.areas["area_type"] == geography).sum())
-        zoom_levels = n_areas > ZOOM_MAP_THRESHOLD
+        zoom_levels = uses_zoom_levels(ds, geography)
     if zoom_levels:
-        from .maps_national import national_indicator_map
-
         return national_indicator_map(
             ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
             palette=palette, show_practices=show_practices, edition=edition, measure=measure,
             tiles=tiles, values=values,
         )
-    vals, legend = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition, measure=measure)
-    if values is not None:  # the app passes flags it already holds
-        vals = values
+    mv = layer_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                      palette=palette, edition=edition, measure=measure, values=values)
     areas = ds.areas
     polys = areas[areas["area_type"] == geography][["area_code", "area_name", "geometry"]]
-    vals = layer_columns(vals, layer)
-    return choropleth(
-        polys,
-        vals,
-        **legend_arguments(legend, scheme, k),
-        source_line=map_source_line(ds),
-        palette=palette,
-        practices=map_practices(ds) if show_practices else None,
-        tiles=tiles,
-        synthetic_or_modelled_note=caveat_note(ds, geography),
-        tooltip_fields=tooltip_fields([vals]),
-    )
+    return draw_choropleth(polys, mv, practices=map_practices(ds) if show_practices else None, tiles=tiles)
+
+
+def zoom_chain(
+    ds: Dataset,
+    indicator: str | None,
+    geography: str,
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    edition: int | None = None,
+    measure: str = "imd",
+    values: pd.DataFrame | None = None,
+    levels: Sequence[ZoomLevel] | None = None,
+) -> list[tuple[ZoomLevel, Any, MapValues]]:
+    """Each zoom level's areas and values, coarsest first, on the finest level's classes.
+
+    Each level's figures are the dataset's own for that geography (local authorities, MSOAs,
+    LSOAs: stored flags, never computed here); ``values`` (what the app already holds) stand
+    for the requested geography. The coarser levels draw no cluster dashes.
+    """
+    from .maps_national import levels_for
+
+    chain = tuple(levels) if levels is not None else levels_for(geography)
+    if chain[-1].geography != geography:
+        raise RequestError(
+            f"The last zoom level must be the mapped geography {geography!r}.",
+            valid=[lv.geography for lv in chain],
+        )
+    areas_all = ds.areas
+    finest = layer_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                          palette=palette, edition=edition, measure=measure, values=values)
+    wide = replace(finest, tooltip_fields=tuple(TOOLTIP_FIELDS))
+    out = []
+    for lv in chain:
+        polys = areas_all[areas_all["area_type"] == lv.geography][["area_code", "area_name", "geometry"]]
+        if polys.empty:
+            continue
+        if lv.geography == geography:
+            out.append((lv, polys, finest))
+            continue
+        vals = _coarse_values(ds, indicator, lv.geography, layer=layer, period=period, edition=edition,
+                              measure=measure)
+        out.append((lv, polys, wide.on_breaks(layer_columns(vals, layer), polys["area_code"].astype(str))))
+    if not out or out[-1][0].geography != geography:
+        raise RequestError(f"The dataset has no {geography} boundaries to map.")
+    return out
+
+
+def _coarse_values(ds: Dataset, indicator: str | None, geography: str, *, layer: str, period: str | None,
+                   edition: int | None, measure: str) -> pd.DataFrame:
+    """A coarser zoom level's own figures (stored flags or deprivation), without cluster dashes."""
+    if layer == "deprivation" or geography == "lad":
+        vals, _ = map_values(ds, indicator, geography, layer=layer, period=period, edition=edition, measure=measure)
+    else:
+        from .derived import stored_flags
+
+        if indicator is None:
+            raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
+        vals = stored_flags(ds, indicator, geography, period)  # computed once per dataset
+    return vals.drop(columns=["cluster"]) if "cluster" in vals else vals
+
+
+def national_indicator_map(
+    ds: Dataset,
+    indicator: str | None,
+    geography: str = "lsoa",
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    show_practices: bool = True,
+    edition: int | None = None,
+    measure: str = "imd",
+    tiles: str | None = None,
+    values: pd.DataFrame | None = None,
+    levels: Sequence[ZoomLevel] | None = None,
+) -> Any:
+    """:func:`indicator_map` for national sizes: the zoom-switching map of :func:`zoom_chain`.
+
+    The simplified geometry is kept on the dataset object, so a second indicator or layer only
+    re-colours.
+    """
+    from .maps_national import draw_zoom_map
+
+    chain = zoom_chain(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                       palette=palette, edition=edition, measure=measure, values=values, levels=levels)
+    cache = ds._zoom_geometry_cache  # the dataset's own field: geometry is the same for every map
+    if len(cache) > 12:
+        cache.clear()
+    return draw_zoom_map(chain, practices=map_practices(ds) if show_practices else None, tiles=tiles,
+                         geometry_cache=cache)
 
 
 # --- what every map of a dataset shares (the classic and the national zoom map) -------------

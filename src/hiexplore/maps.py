@@ -30,7 +30,6 @@ import functools
 import json
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -42,6 +41,20 @@ import pandas as pd
 import shapely
 
 from .errors import RequestError
+from .map_values import (
+    COLD_SPOT_LABELS,
+    MISSING_COLOUR,
+    PALETTES,
+    SCHEMES,
+    Classification,
+    MapValues,
+    _fmt_number,
+    _is_cold,  # noqa: F401 - kept where it was (tests, older callers)
+    _is_missing,
+    class_colours,
+    classify_values,
+    map_values,
+)
 from .safe_text import html_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; folium is imported lazily at run time
@@ -57,6 +70,8 @@ __all__ = [
     "classify_values",
     "class_colours",
     "choropleth",
+    "draw_choropleth",
+    "legend_box",
     "practice_points_layer",
     "area_profile_html",
     "map_to_html",
@@ -68,70 +83,9 @@ __all__ = [
 # Constants
 # --------------------------------------------------------------------------------------------
 
-#: Classification schemes and the plain-words description the legend prints for each.
-SCHEMES: dict[str, str] = {
-    "quantiles": "quantiles (about the same number of areas in each class)",
-    "fisher_jenks": "natural breaks (Fisher-Jenks)",
-    "equal_interval": "equal-width ranges",
-    "standard": "the national standard's thresholds",
-}
-
-#: Sequential palettes, lightest first, keyed by number of classes. Viridis is matplotlib's
-#: (van der Walt & Smith, CC0), sampled evenly; YlGnBu is ColorBrewer's (Brewer, Apache-2.0).
-#: Both stay ordered in lightness for the common colour-vision deficiencies.
-PALETTES: dict[str, dict[int, tuple[str, ...]]] = {
-    "viridis": {
-        2: ("#fde725", "#440154"),
-        3: ("#fde725", "#21918c", "#440154"),
-        4: ("#fde725", "#35b779", "#31688e", "#440154"),
-        5: ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"),
-        6: ("#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"),
-        7: ("#fde725", "#90d743", "#35b779", "#21918c", "#31688e", "#443983", "#440154"),
-    },
-    "YlGnBu": {
-        2: ("#edf8b1", "#2c7fb8"),
-        3: ("#edf8b1", "#7fcdbb", "#2c7fb8"),
-        4: ("#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"),
-        5: ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
-        6: ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"),
-        7: ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"),
-        8: ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"),
-        9: (
-            "#ffffd9",
-            "#edf8b1",
-            "#c7e9b4",
-            "#7fcdbb",
-            "#41b6c4",
-            "#1d91c0",
-            "#225ea8",
-            "#253494",
-            "#081d58",
-        ),
-    },
-}
-
-#: Fill for areas with no value: a neutral grey absent from both palettes.
-MISSING_COLOUR = "#c8c8c8"
-
 #: Tile choices. ``None`` draws boundaries on a plain background (works offline).
 TILES: tuple[str | None, ...] = (None, "osm")
 
-#: ``cluster`` values (case-insensitive) drawn as cold spots: clusters of low values, as
-#: labelled by LISA ("LL", "low-low") or Getis-Ord Gi* ("cold spot", "cold spot 95%" ...).
-#: Any value containing the word "cold" or starting "low-low" also counts, so
-#: ``hiexplore.spatial``'s "low-low (cold spot)" is a cold spot.
-COLD_SPOT_LABELS: tuple[str, ...] = (
-    "cold",
-    "coldspot",
-    "cold spot",
-    "cold-spot",
-    "ll",
-    "low-low",
-    "low low",
-    "low-low cluster",
-)
-
-_COLD_PATTERN = re.compile(r"\bcold\b|^(ll|low[- ]low)\b")
 _FILL_OPACITY_PLAIN = 1.0  # nothing under the areas to see through
 _FILL_OPACITY_TILES = 0.7  # let streets and place names show through
 _AREA_LINE = "#555555"
@@ -146,227 +100,6 @@ _EARTH_CIRCUMFERENCE_M = 40_075_016.686  # at the equator (WGS84), for zoom arit
 
 
 # --------------------------------------------------------------------------------------------
-# Classification
-# --------------------------------------------------------------------------------------------
-
-
-class Classification(NamedTuple):
-    """Classes for a set of values: unpack as ``labels, classes, bins, scheme = ...``.
-
-    ``classes[i]`` is the class of value *i* (0 = lowest values) or -1 where the value is missing;
-    ``labels[c]`` describes class *c* in plain words; ``bins`` are the upper bounds
-    (mapclassify schemes, right-closed) or the thresholds (``"standard"``).
-    """
-
-    labels: tuple[str, ...]
-    classes: np.ndarray
-    bins: tuple[float, ...]
-    scheme: str
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        """Number of values in each class (missing values excluded)."""
-        return tuple(int((self.classes == c).sum()) for c in range(len(self.labels)))
-
-    @property
-    def n_missing(self) -> int:
-        """Number of missing values (class -1)."""
-        return int((self.classes < 0).sum())
-
-
-def _fmt_number(x: float, decimals: int) -> str:
-    return f"{x:,.{decimals}f}"
-
-
-def _choose_decimals(edges: Sequence[float], start: int = 1, most: int = 4) -> int:
-    """Fewest decimals (from ``start``) at which neighbouring class edges print differently."""
-    for d in range(start, most + 1):
-        shown = [_fmt_number(e, d) for e in edges]
-        if len(set(shown)) == len(shown):
-            return d
-    return most
-
-
-def _threshold_parts(thresholds: Any) -> tuple[float | None, float | None] | None:
-    """(acceptable, achievable) from a catalogue Standard or a mapping; None for plain numbers."""
-    if hasattr(thresholds, "acceptable") or hasattr(thresholds, "achievable"):
-        return getattr(thresholds, "acceptable", None), getattr(thresholds, "achievable", None)
-    if isinstance(thresholds, Mapping):
-        unknown = set(thresholds) - {"acceptable", "achievable"}
-        if unknown:
-            raise RequestError(
-                f"Unknown threshold name(s) {sorted(unknown)!r} in thresholds.",
-                valid=["acceptable", "achievable"],
-            )
-        return thresholds.get("acceptable"), thresholds.get("achievable")
-    return None
-
-
-def _classify_standard(
-    y: np.ndarray,
-    valid: np.ndarray,
-    thresholds: Any,
-    higher_is_better: bool,
-    decimals: int | None,
-) -> Classification:
-    """Fixed bands from a standard's thresholds.
-
-    Standards are written "coverage >= 70% is acceptable", so for higher-is-better indicators the
-    bands are closed on the left (70.0 is acceptable); mapclassify's ``UserDefined`` closes them
-    on the right, hence ``np.searchsorted`` here.
-    """
-    if thresholds is None:
-        raise RequestError(
-            "scheme='standard' needs thresholds: pass the indicator's standard "
-            "(hiexplore.catalogue.standard_for(key, period)), a mapping "
-            "{'acceptable': .., 'achievable': ..} or a list of cut points."
-        )
-    named = _threshold_parts(thresholds)
-    if named is not None:
-        acceptable, achievable = (None if v is None else float(v) for v in named)
-        cuts = sorted(v for v in (acceptable, achievable) if v is not None)
-        if not cuts:
-            raise RequestError("The standard has no acceptable or achievable threshold to map.")
-        if (
-            acceptable is not None
-            and achievable is not None
-            and acceptable != achievable
-            and ((acceptable < achievable) != higher_is_better)
-        ):
-            raise RequestError(
-                f"Thresholds acceptable={acceptable:g}, achievable={achievable:g} do not fit "
-                f"higher_is_better={higher_is_better}: check the indicator's polarity."
-            )
-    else:
-        try:
-            cuts = sorted(float(t) for t in thresholds)
-        except (TypeError, ValueError) as exc:
-            raise RequestError(
-                f"thresholds should be a Standard, a mapping or numbers, got {thresholds!r}."
-            ) from exc
-        if not cuts:
-            raise RequestError("thresholds is empty: give at least one cut point.")
-    d = decimals if decimals is not None else _choose_decimals(cuts)
-    f = [_fmt_number(c, d) for c in cuts]
-    side = "right" if higher_is_better else "left"
-    classes = np.full(len(y), -1, dtype=np.int64)
-    classes[valid] = np.searchsorted(np.asarray(cuts), y[valid], side=side)
-    if higher_is_better:
-        generic = [f"under {f[0]}"]
-        generic += [f"{f[i]} to under {f[i + 1]}" for i in range(len(f) - 1)]
-        generic += [f"{f[-1]} or more"]
-    else:
-        generic = [f"{f[0]} or less"]
-        generic += [f"over {f[i]} to {f[i + 1]}" for i in range(len(f) - 1)]
-        generic += [f"over {f[-1]}"]
-    labels = generic
-    if named is not None:
-        if higher_is_better:
-            words = ["Below acceptable" if acceptable is not None else "Below achievable"]
-            if acceptable is not None:
-                words.append("Acceptable")
-            if achievable is not None:
-                words.append("Achievable")
-        else:
-            words = []
-            if achievable is not None:
-                words.append("Achievable")
-            if acceptable is not None:
-                words.append("Acceptable")
-            words.append("Above acceptable" if acceptable is not None else "Not achievable")
-        if len(words) == len(generic):
-            labels = [f"{w} ({g})" for w, g in zip(words, generic, strict=True)]
-    return Classification(tuple(labels), classes, tuple(cuts), "standard")
-
-
-def classify_values(
-    values: Sequence[float] | np.ndarray | pd.Series,
-    scheme: str = "quantiles",
-    k: int = 5,
-    thresholds: Any = None,
-    *,
-    higher_is_better: bool = True,
-    decimals: int | None = None,
-) -> Classification:
-    """Put values into ``k`` classes by one of :data:`SCHEMES`, through one registry.
-
-    ``quantiles``, ``fisher_jenks`` and ``equal_interval`` are mapclassify's
-    ``classify(y, scheme, k)``; ``standard`` uses ``thresholds`` (a catalogue ``Standard``, a
-    mapping with ``acceptable``/``achievable``, or cut points). Missing values get class -1 and
-    are left out of the class breaks. If there are fewer distinct values than ``k``, fewer
-    classes are made (say 3 distinct values cannot fill 5 quantiles).
-
-    >>> labels, classes, bins, scheme = classify_values([50, 65, 72, None, 85], "standard",
-    ...                                                  thresholds={"acceptable": 70, "achievable": 80})
-    >>> labels
-    ('Below acceptable (under 70.0)', 'Acceptable (70.0 to under 80.0)', 'Achievable (80.0 or more)')
-    >>> classes.tolist()
-    [0, 0, 1, -1, 2]
-    """
-    if scheme not in SCHEMES:
-        raise RequestError(f"Unknown classification scheme {scheme!r}.", valid=list(SCHEMES))
-    y = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(dtype=float)
-    valid = np.isfinite(y)
-    if scheme == "standard":
-        return _classify_standard(y, valid, thresholds, higher_is_better, decimals)
-    if not isinstance(k, (int, np.integer)) or k < 2:
-        raise RequestError(f"k should be a whole number of classes of at least 2, got {k!r}.")
-    classes = np.full(len(y), -1, dtype=np.int64)
-    yv = y[valid]
-    if yv.size == 0:
-        return Classification((), classes, (), scheme)
-    distinct = np.unique(yv)
-    if distinct.size == 1:
-        classes[valid] = 0
-        d = decimals if decimals is not None else 1
-        return Classification(
-            (_fmt_number(distinct[0], d),), classes, (float(distinct[0]),), scheme
-        )
-    k_eff = int(min(k, distinct.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mapclassify warns when quantile bins coincide
-        import mapclassify
-
-        fitted = mapclassify.classify(yv, scheme, k=k_eff)
-    bins = np.asarray(fitted.bins, dtype=float)
-    yb = np.asarray(fitted.yb, dtype=np.int64)
-    # keep only classes that received values (quantiles can merge bins on heavy ties)
-    used = np.unique(yb)
-    classes[valid] = np.searchsorted(used, yb)
-    uppers = bins[used]
-    lowers = [float(yv.min()), *map(float, bins[used[:-1]])]
-    edges = [float(yv.min()), *map(float, uppers)]
-    d = decimals if decimals is not None else _choose_decimals(edges)
-    labels = tuple(
-        f"{_fmt_number(lo, d)} to {_fmt_number(hi, d)}"
-        for lo, hi in zip(lowers, uppers, strict=True)
-    )
-    return Classification(labels, classes, tuple(float(b) for b in uppers), scheme)
-
-
-def class_colours(n: int, palette: str = "viridis", higher_is_better: bool = True) -> list[str]:
-    """Colours for classes 0..n-1 (ascending values) with the *worse* end darker.
-
-    Palettes are stored lightest first, so they fit lower-is-better indicators as they are and
-    are reversed when higher is better (low values are then the worse, darker, end).
-    """
-    if palette not in PALETTES:
-        raise RequestError(f"Unknown palette {palette!r}.", valid=list(PALETTES))
-    if n <= 0:
-        return []
-    sizes = PALETTES[palette]
-    if n == 1:
-        three = sizes[3]
-        return [three[1]]
-    if n not in sizes:
-        raise RequestError(
-            f"Palette {palette!r} has no {n}-class version.", valid=[str(s) for s in sizes]
-        )
-    colours = list(sizes[n])
-    return colours[::-1] if higher_is_better else colours
-
-
-# --------------------------------------------------------------------------------------------
 # Small formatting helpers (all user-derived text goes through _esc)
 # --------------------------------------------------------------------------------------------
 
@@ -378,13 +111,6 @@ def _esc(value: object) -> str:
     references, so no name can open a Jinja expression when branca re-reads a rendered element.
     """
     return html_text(value)
-
-
-def _is_missing(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _fmt_value(value: object, units: str = "", decimals: int = 1) -> str:
@@ -410,21 +136,6 @@ def _fmt_field(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{int(value):,}" if float(value).is_integer() else f"{float(value):,.1f}"
     return _esc(value)
-
-
-def _truthy(value: object) -> bool:
-    if _is_missing(value):
-        return False
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "yes", "y", "1", "flagged"}
-    return bool(value)
-
-
-def _is_cold(value: object, labels: Sequence[str]) -> bool:
-    if _is_missing(value):
-        return False
-    text = str(value).strip().lower()
-    return text in labels or bool(_COLD_PATTERN.search(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -835,13 +546,6 @@ def _is_number(value: object) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _column(values: pd.DataFrame, *names: str) -> pd.Series | None:
-    for n in names:
-        if n in values.columns:
-            return values[n]
-    return None
-
-
 def _tooltip_html(
     name: object,
     code: object,
@@ -1005,91 +709,97 @@ def choropleth(
     legend. ``simplify_tolerance`` is in metres (``None`` or 0 keeps the geometry);
     ``precision`` is the number of decimals kept in the coordinates (5 is about 1 m).
 
-    Returns a ``folium.Map``; use :func:`save_map` / :func:`map_to_html` for an offline file.
+    :func:`hiexplore.map_values.map_values` then :func:`draw_choropleth`. Returns a
+    ``folium.Map``; use :func:`save_map` / :func:`map_to_html` for an offline file.
+    """
+    areas = _drawable(areas)
+    mv = map_values(
+        values, codes=areas["area_code"].astype(str), title=title, units=units,
+        source_line=source_line, legend_title=legend_title, scheme=scheme, k=k,
+        thresholds=thresholds, palette=palette, higher_is_better=higher_is_better,
+        note=synthetic_or_modelled_note, tooltip_fields=tooltip_fields,
+        flagged_label=flagged_label, cold_spot_labels=cold_spot_labels, decimals=decimals,
+    )
+    return draw_choropleth(areas, mv, practices=practices, tiles=tiles,
+                           simplify_tolerance=simplify_tolerance, precision=precision, popups=popups,
+                           area_labels=area_labels, made_on=made_on, height=height)
+
+
+def _drawable(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The areas with a shape to draw (checked: a GeoDataFrame with codes and names)."""
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise RequestError(f"areas should be a GeoDataFrame, got {type(areas).__name__}.")
+    missing = [c for c in ("area_code", "area_name") if c not in areas.columns]
+    if missing:
+        raise RequestError(
+            f"areas is missing column(s) {missing}; found {list(areas.columns)}.",
+            valid=["area_code", "area_name"],
+        )
+    return areas[areas.geometry.notna() & ~areas.geometry.is_empty]
+
+
+def legend_box(mv: MapValues, *, practice_keys: Sequence[tuple[int, float]] = (),
+               made_on: dt.date | None = None, fill_opacity: float = _FILL_OPACITY_PLAIN,
+               extra_note: str = "", with_note: bool = True) -> str:
+    """The legend box's (escaped) HTML for one layer's values."""
+    return _legend_html(
+        legend_title=mv.legend_title,
+        units=mv.units,
+        scheme=mv.scheme,
+        classification=mv.classification,
+        colours=mv.colours,
+        higher_is_better=mv.higher_is_better,
+        any_flagged=mv.any_flagged,
+        flagged_label=mv.flagged_label,
+        any_cold=mv.any_cold,
+        practice_keys=practice_keys,
+        note=mv.note if with_note else None,
+        source_line=mv.source_line,
+        made_on=made_on or dt.date.today(),
+        fill_opacity=fill_opacity,
+        extra_note=extra_note,
+    )
+
+
+def draw_choropleth(
+    areas: gpd.GeoDataFrame,
+    mv: MapValues,
+    *,
+    practices: pd.DataFrame | None = None,
+    tiles: str | None = None,
+    simplify_tolerance: float | None = 15.0,
+    precision: int = 5,
+    popups: bool = False,
+    area_labels: bool | None = None,
+    made_on: dt.date | None = None,
+    height: str | int = "100%",
+) -> folium.Map:
+    """Draw one layer's :class:`~hiexplore.map_values.MapValues` over ``areas`` (SVG, folium).
+
+    Draws what it is given: classes, colours and legend words come with ``mv``; areas
+    without a row in ``mv.frame`` are grey.
     """
     import folium
     from folium.utilities import JsCode
 
     if tiles not in TILES:
         raise RequestError(f"Unknown tiles {tiles!r}.", valid=[str(t) for t in TILES])
-    if not isinstance(areas, gpd.GeoDataFrame):
-        raise RequestError(f"areas should be a GeoDataFrame, got {type(areas).__name__}.")
-    for frame, frame_name, cols in (
-        (areas, "areas", ["area_code", "area_name"]),
-        (values, "values", ["area_code", "value"]),
-    ):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise RequestError(
-                f"{frame_name} is missing column(s) {missing}; found {list(frame.columns)}.",
-                valid=cols,
-            )
-    codes = values["area_code"].astype(str)
-    dupes = codes[codes.duplicated()].unique().tolist()
-    if dupes:
-        raise RequestError(
-            f"values has more than one row for area_code(s) {dupes[:10]}: give one value per area."
-        )
-    if isinstance(tooltip_fields, Mapping):
-        extra_fields = list(tooltip_fields.items())
-    else:
-        extra_fields = [(c, c.replace("_", " ").capitalize()) for c in tooltip_fields]
-    absent = [c for c, _ in extra_fields if c not in values.columns]
-    if absent:
-        raise RequestError(
-            f"tooltip_fields {absent} are not columns of values.",
-            valid=[str(c) for c in values.columns],
-        )
-
-    areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty]
-    vals = values.assign(area_code=codes).set_index("area_code")
-    joined = vals.reindex(areas["area_code"].astype(str))
-    classification = classify_values(
-        joined["value"].to_numpy(),
-        scheme,
-        k,
-        thresholds,
-        higher_is_better=higher_is_better,
-        decimals=decimals,
-    )
-    colours = class_colours(len(classification.labels), palette, higher_is_better)
-    d = decimals if decimals is not None else 1
-
-    lower = _column(joined, "lower_ci_95", "lower_ci")
-    upper = _column(joined, "upper_ci_95", "upper_ci")
-    flagged = (
-        joined["flagged"].map(_truthy)
-        if "flagged" in joined.columns
-        else pd.Series(False, index=joined.index)
-    ).to_numpy(dtype=bool)
-    cold_labels = tuple(s.lower() for s in cold_spot_labels)
-    cold = (
-        joined["cluster"].map(lambda v: _is_cold(v, cold_labels))
-        if "cluster" in joined.columns
-        else pd.Series(False, index=joined.index)
-    ).to_numpy(dtype=bool)
-
+    areas = _drawable(areas)
+    joined = mv.aligned(areas["area_code"].astype(str))
+    flagged = joined["flagged"].to_numpy(dtype=bool)
+    cold = joined["cold"].to_numpy(dtype=bool)
+    d = mv.decimals
     geoms = _prepare_geometry(areas, simplify_tolerance, precision)
     props = []
-    for i, (code, name) in enumerate(zip(joined.index, areas["area_name"], strict=True)):
-        extra = [(label, joined[col].iat[i]) for col, label in extra_fields]
+    for i, (code, name) in enumerate(zip(joined["area_code"], areas["area_name"], strict=True)):
+        extra = [(label, joined[col].iat[i]) for col, label in mv.tooltip_fields]
         props.append(
             {
-                "k": int(classification.classes[i]),
+                "k": int(joined["k"].iat[i]),
                 "c": _esc(code),  # area code: what a click reports back to the app
-                "t": _tooltip_html(
-                    name,
-                    code,
-                    joined["value"].iat[i],
-                    None if lower is None else lower.iat[i],
-                    None if upper is None else upper.iat[i],
-                    units,
-                    d,
-                    extra,
-                    bool(flagged[i]),
-                    bool(cold[i]),
-                    flagged_label,
-                ),
+                "t": _tooltip_html(name, code, joined["value"].iat[i], joined["lower"].iat[i],
+                                   joined["upper"].iat[i], mv.units, d, extra, bool(flagged[i]),
+                                   bool(cold[i]), mv.flagged_label),
             }
         )
 
@@ -1103,17 +813,17 @@ def choropleth(
     )
     literal_root(m)
     safe = _literal_classes()  # layers whose rendered text is never run as a template
-    m.get_root().title = _esc(title)
+    m.get_root().title = _esc(mv.title)
     css_cls, control_cls = _macro_classes()
     m.add_child(css_cls(plain=tiles is None))
     folium.map.CustomPane("hx-outlines", z_index=450, pointer_events=False).add_to(m)
     folium.map.CustomPane("hx-points", z_index=460, pointer_events=True).add_to(m)
 
     fill_opacity = _FILL_OPACITY_PLAIN if tiles is None else _FILL_OPACITY_TILES
-    style_js = _style_js(colours, fill_opacity)
+    style_js = _style_js(mv.colours, fill_opacity)
     safe.geojson(
         _feature_collection(geoms.values, props),
-        name=_esc(legend_title or title),
+        name=_esc(mv.legend_title),
         control=False,
         style=JsCode(style_js),
         on_each_feature=JsCode(_on_each_area_js(style_js, popups)),
@@ -1133,7 +843,7 @@ def choropleth(
             ).add_to(group)
         overlays += 1
     if flagged.any():
-        group = safe.feature_group(name=_esc(flagged_label), show=True).add_to(m)
+        group = safe.feature_group(name=_esc(mv.flagged_label), show=True).add_to(m)
         outline = _feature_collection(
             geoms.values[flagged], [{} for _ in range(int(flagged.sum()))]
         )
@@ -1169,27 +879,11 @@ def choropleth(
         practice_points_layer(practices, pane="hx-points").add_to(m)
         overlays += 1
 
-    note = synthetic_or_modelled_note
-    m.add_child(control_cls(_title_html(title, note), "topleft", "hx-box hx-title"))
+    m.add_child(control_cls(_title_html(mv.title, mv.note), "topleft", "hx-box hx-title"))
     if overlays:  # a control listing only one base layer would be clutter
         safe.layer_control(collapsed=False, position="topright").add_to(m)
-
-    legend = _legend_html(
-        legend_title=legend_title or title,
-        units=units,
-        scheme=scheme,
-        classification=classification,
-        colours=colours,
-        higher_is_better=higher_is_better,
-        any_flagged=bool(flagged.any()),
-        flagged_label=flagged_label,
-        any_cold=bool(cold.any()),
-        practice_keys=_practice_keys(practices),
-        note=note,
-        source_line=source_line,
-        made_on=made_on or dt.date.today(),
-        fill_opacity=fill_opacity,
-    )
+    legend = legend_box(mv, practice_keys=_practice_keys(practices), made_on=made_on,
+                        fill_opacity=fill_opacity)
     m.add_child(control_cls(legend, "bottomright", "hx-box hx-legend"))
 
     minx, miny, maxx, maxy = geoms.total_bounds
@@ -1198,6 +892,7 @@ def choropleth(
     return m
 
 
+# --------------------------------------------------------------------------------------------
 # --------------------------------------------------------------------------------------------
 # Offline HTML
 # --------------------------------------------------------------------------------------------

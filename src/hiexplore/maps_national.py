@@ -17,8 +17,13 @@ in headless Chromium. This module draws the same choropleth the way the UKHSA da
 
 The page stays a single offline file: :func:`hiexplore.maps.map_to_html` inlines Leaflet as for
 every other map, and nothing is fetched. :func:`hiexplore.mapping.indicator_map` switches to
-:func:`national_indicator_map` by itself when a geography has more than
+:func:`hiexplore.mapping.national_indicator_map` by itself when a geography has more than
 :data:`ZOOM_MAP_THRESHOLD` areas.
+
+This module only draws: :func:`draw_zoom_map` takes each level's areas and
+:class:`hiexplore.map_values.MapValues`; the figures come from :mod:`hiexplore.mapping` (which
+imports this module, never the reverse). The app's map component draws the same levels from
+:mod:`hiexplore.map_payload`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -36,19 +41,20 @@ import pandas as pd
 import shapely
 
 from .errors import RequestError
+from .map_values import MISSING_COLOUR, SCHEMES, MapValues, map_values
 from .maps import (
-    MISSING_COLOUR,
-    SCHEMES,
     TILES,
-    class_colours,
-    classify_values,
+    _esc,
+    _macro_classes,
+    _practice_keys,
+    _title_html,
+    legend_box,
+    literal_root,
 )
 from .safe_text import script_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
-
-    from .dataset import Dataset
 
 __all__ = [
     "ZOOM_MAP_THRESHOLD",
@@ -58,10 +64,10 @@ __all__ = [
     "encode_polygons",
     "decode_polygons",
     "zoom_choropleth",
-    "national_indicator_map",
+    "draw_zoom_map",
 ]
 
-#: geographies with more areas than this are mapped by :func:`national_indicator_map`
+#: geographies with more areas than this are mapped by :func:`hiexplore.mapping.national_indicator_map`
 ZOOM_MAP_THRESHOLD = 5_000
 #: size of the grid cells (degrees of longitude, latitude) that a level's features are loaded by
 CELL_DEGREES = (0.6, 0.4)
@@ -168,24 +174,15 @@ def _prepared(areas: gpd.GeoDataFrame, level: ZoomLevel) -> gpd.GeoSeries:
     return _prepare_geometry(areas, level.tolerance_m, level.precision)
 
 
-# --------------------------------------------------------------------------------------------
-# Classes shared by every level
-# --------------------------------------------------------------------------------------------
-
-
-def _classes_on(bins: Sequence[float], scheme: str, higher_is_better: bool, y: np.ndarray) -> np.ndarray:
-    """Class of each value on fixed class bounds (the finest level's), -1 where missing."""
-    y = np.asarray(y, dtype=float)
-    out = np.full(len(y), -1, dtype=np.int64)
-    ok = np.isfinite(y)
-    if not len(bins):
-        return out
-    edges = np.asarray(bins, dtype=float)
-    if scheme == "standard":
-        out[ok] = np.searchsorted(edges, y[ok], side="right" if higher_is_better else "left")
-    else:  # mapclassify: upper bounds, right-closed; values past the last bound join the last class
-        out[ok] = np.minimum(np.searchsorted(edges, y[ok], side="left"), len(edges) - 1)
-    return out
+def level_geometry(level: ZoomLevel, areas: gpd.GeoDataFrame) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """One level's drawable areas simplified, quantised and encoded: (encoded rings, bounds,
+    representative points), in the order of ``areas`` (areas without a shape left out)."""
+    areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty]
+    geoms = _prepared(areas, level)
+    encoded = encode_polygons(geoms.values, level.precision)
+    bounds = shapely.bounds(geoms.values)
+    pts = shapely.get_coordinates(geoms.representative_point().values)
+    return encoded, bounds, pts
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,43 +222,28 @@ def _cells(points: np.ndarray, single: bool) -> tuple[np.ndarray, int]:
 def _level_payload(
     level: ZoomLevel,
     areas: gpd.GeoDataFrame,
-    values: pd.DataFrame,
-    classes_of: Any,
-    tooltip_fields: Sequence[tuple[str, str]],
+    mv: MapValues,
     geometry: tuple[list[Any], np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], tuple[list[Any], np.ndarray, np.ndarray]]:
     """The JSON-able description of one level: cells of features with compact arrays."""
     areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty].reset_index(drop=True)
     if geometry is None:
-        geoms = _prepared(areas, level)
-        encoded = encode_polygons(geoms.values, level.precision)
-        bounds = shapely.bounds(geoms.values)
-        pts = shapely.get_coordinates(geoms.representative_point().values)
-        geometry = (encoded, bounds, pts)
+        geometry = level_geometry(level, areas)
     encoded, bounds, pts = geometry
     codes = areas["area_code"].astype(str)
-    vals = values.assign(area_code=values["area_code"].astype(str)).drop_duplicates("area_code")
-    joined = vals.set_index("area_code").reindex(codes)
-    value = joined["value"].to_numpy(dtype=float) if "value" in joined else np.full(len(codes), np.nan)
-    k = classes_of(value)
-    lower = next((joined[c] for c in ("lower_ci_95", "lower_ci") if c in joined), None)
-    upper = next((joined[c] for c in ("upper_ci_95", "upper_ci") if c in joined), None)
-    flagged = (
-        joined["flagged"].fillna(False).astype(bool).to_numpy()
-        if "flagged" in joined
-        else np.zeros(len(codes), dtype=bool)
-    )
-    cold = (
-        joined["cluster"].astype(str).str.contains("cold", case=False).to_numpy()
-        if "cluster" in joined
-        else np.zeros(len(codes), dtype=bool)
-    )
+    joined = mv.aligned(codes)
+    value = joined["value"].to_numpy(dtype=float)
+    k = joined["k"].to_numpy(dtype=np.int64)
+    lower = joined["lower"] if joined["lower"].notna().any() else None
+    upper = joined["upper"] if joined["upper"].notna().any() else None
+    flagged = joined["flagged"].to_numpy(dtype=bool)
+    cold = joined["cold"].to_numpy(dtype=bool)
+    extra = [(label, _field_values(joined[c])) for c, label in mv.tooltip_fields]
     names = areas["area_name"].astype(str).tolist()
     code_list = codes.tolist()
     v_list = [_fmt(v) for v in value.tolist()]
     lo_list = [_fmt(v) for v in lower.tolist()] if lower is not None else None
     hi_list = [_fmt(v) for v in upper.tolist()] if upper is not None else None
-    extra = [(label, _field_values(joined[c])) for c, label in tooltip_fields if c in joined]
     single = level.min_zoom == 0 or len(codes) < 2_000
     cell, n_cells = _cells(pts, single)
     cells = []
@@ -439,8 +421,9 @@ def _element(cfg: dict[str, Any]) -> Any:
     return ZoomLevels(cfg)
 
 
-def _practice_payload(practices: pd.DataFrame) -> dict[str, Any]:
-    """GP practices as compact arrays, drawn as canvas circles from :data:`PRACTICE_ZOOM` on."""
+def _practice_payload(practices: pd.DataFrame, max_radius: float | None = None,
+                      min_zoom: float = PRACTICE_ZOOM) -> dict[str, Any]:
+    """GP practices as compact arrays, drawn as canvas circles from ``min_zoom`` on."""
     from .maps import _practice_radius
 
     needed = ["practice_code", "practice_name", "latitude", "longitude", "list_size"]
@@ -453,10 +436,11 @@ def _practice_payload(practices: pd.DataFrame) -> dict[str, Any]:
     sizes = pd.to_numeric(pts["list_size"], errors="coerce")
     top = float(np.nanmax(sizes)) if sizes.notna().any() else 0.0
     return {
-        "minZoom": PRACTICE_ZOOM,
+        "minZoom": min_zoom,
         "lat": np.round(pts["latitude"].to_numpy(float), 5).tolist(),
         "lon": np.round(pts["longitude"].to_numpy(float), 5).tolist(),
-        "r": [round(_practice_radius(v, top), 1) for v in sizes.tolist()],
+        "r": [round(_practice_radius(v, top, *(() if max_radius is None else (max_radius,))), 1)
+              for v in sizes.tolist()],
         "c": pts["practice_code"].astype(str).tolist(),
         "n": pts["practice_name"].astype(str).tolist(),
         "s": [None if not math.isfinite(v) else int(v) for v in sizes.astype(float).tolist()],
@@ -494,20 +478,11 @@ def zoom_choropleth(
     ``levels`` lists, coarsest first, each :class:`ZoomLevel` with its areas (``area_code,
     area_name, geometry``) and values (``area_code, value`` and optionally CIs, ``flagged``,
     ``cluster`` and the ``tooltip_fields``). Classes are fitted on the last (finest) level and
-    applied to every level, so a colour means the same range at every zoom; the legend counts
-    the finest level's areas. ``geometry_cache`` (a dict) keeps the simplified, encoded
-    geometry between calls, keyed by geography and level settings.
+    applied to every level (:meth:`MapValues.on_breaks`), so a colour means the same range at
+    every zoom; the legend counts the finest level's areas. Then :func:`draw_zoom_map`.
     """
-    import folium
-
-    from .maps import _legend_html, _macro_classes, _practice_keys, _title_html
-
     if not levels:
         raise RequestError("zoom_choropleth needs at least one level.")
-    if tiles not in TILES:
-        raise RequestError(f"Unknown tiles {tiles!r}.", valid=[str(t) for t in TILES])
-    if scheme not in SCHEMES:
-        raise RequestError(f"Unknown classification scheme {scheme!r}.", valid=list(SCHEMES))
     for lv, areas, values in levels:
         for frame, frame_name, cols in ((areas, "areas", ["area_code", "area_name"]),
                                         (values, "values", ["area_code", "value"])):
@@ -518,26 +493,56 @@ def zoom_choropleth(
                     valid=cols,
                 )
     fields = (
-        list(tooltip_fields.items())
+        dict(tooltip_fields)
         if isinstance(tooltip_fields, Mapping)
-        else [(c, c.replace("_", " ").capitalize()) for c in tooltip_fields]
+        else {c: c.replace("_", " ").capitalize() for c in tooltip_fields}
     )
-    finest_level, finest_areas, finest_values = levels[-1]
-    fv = finest_values.assign(area_code=finest_values["area_code"].astype(str)).drop_duplicates("area_code")
-    finest = fv.set_index("area_code").reindex(finest_areas["area_code"].astype(str))["value"]
-    classification = classify_values(finest.to_numpy(), scheme, k, thresholds,
-                                     higher_is_better=higher_is_better)
-    colours = class_colours(len(classification.labels), palette, higher_is_better)
+    _, finest_areas, finest_values = levels[-1]
+    finest_fields = {c: label for c, label in fields.items() if c in finest_values.columns}
+    fv = finest_values.drop_duplicates("area_code")
+    mv = map_values(fv, codes=finest_areas["area_code"].astype(str), title=title, units=units,
+                    source_line=source_line, legend_title=legend_title, scheme=scheme, k=k,
+                    thresholds=thresholds, palette=palette, higher_is_better=higher_is_better,
+                    note=synthetic_or_modelled_note, tooltip_fields=finest_fields,
+                    flagged_label=flagged_label)
+    wide = replace(mv, tooltip_fields=tuple(fields.items()))  # a coarser level may fill any of them
+    drawn = [(lv, areas, wide.on_breaks(values, areas["area_code"].astype(str)))
+             for lv, areas, values in levels[:-1]]
+    drawn.append((levels[-1][0], finest_areas, mv))
+    return draw_zoom_map(drawn, practices=practices, tiles=tiles, made_on=made_on, height=height,
+                         geometry_cache=geometry_cache)
 
-    def classes_of(y: np.ndarray) -> np.ndarray:
-        return _classes_on(classification.bins, scheme, higher_is_better, y)
 
+def draw_zoom_map(
+    levels: Sequence[tuple[ZoomLevel, gpd.GeoDataFrame, MapValues]],
+    *,
+    practices: pd.DataFrame | None = None,
+    tiles: str | None = None,
+    made_on: dt.date | None = None,
+    height: str | int = "100%",
+    geometry_cache: dict[Any, Any] | None = None,
+) -> folium.Map:
+    """Draw the zoom-switching canvas map of each level's :class:`MapValues` (coarsest first).
+
+    Draws what it is given: the legend, colours and words are those of the last (finest)
+    level's values. ``geometry_cache`` (a dict) keeps the simplified, encoded geometry between
+    calls, keyed by geography and level settings.
+    """
+    import folium
+
+    if not levels:
+        raise RequestError("draw_zoom_map needs at least one level.")
+    if tiles not in TILES:
+        raise RequestError(f"Unknown tiles {tiles!r}.", valid=[str(t) for t in TILES])
+    finest_level, _, mv = levels[-1]
+    if mv.scheme not in SCHEMES:
+        raise RequestError(f"Unknown classification scheme {mv.scheme!r}.", valid=list(SCHEMES))
     payloads = []
     bounds = None
     cache = geometry_cache if geometry_cache is not None else {}
-    for lv, areas, values in levels:
+    for lv, areas, lv_values in levels:
         key = (lv, len(areas), tuple(areas["area_code"].astype(str).iloc[[0, -1]]) if len(areas) else ())
-        payload, geometry = _level_payload(lv, areas, values, classes_of, fields, cache.get(key))
+        payload, geometry = _level_payload(lv, areas, lv_values, cache.get(key))
         cache[key] = geometry
         payloads.append(payload)
         if len(geometry[1]):
@@ -556,21 +561,20 @@ def zoom_choropleth(
         prefer_canvas=True,
         height=height,
     )
-    from .maps import _esc, literal_root
-
     literal_root(m)
-    m.get_root().title = _esc(title)
+    m.get_root().title = _esc(mv.title)
     css_cls, control_cls = _macro_classes()
     m.add_child(css_cls(plain=tiles is None))
     m.get_root().header.add_child(folium.Element(_STATUS_CSS))
+    units = mv.units
     cfg = {
         "levels": payloads,
-        "palette": colours,
+        "palette": list(mv.colours),
         "missing": MISSING_COLOUR,
         "fillOpacity": fill_opacity,
         "units": units if units.lstrip().startswith("%") else (f" {units}" if units else ""),
         "decimals": _TOOLTIP_DECIMALS,
-        "flaggedLabel": flagged_label,
+        "flaggedLabel": mv.flagged_label,
         "viewPad": VIEW_PAD,
     }
 
@@ -578,10 +582,8 @@ def zoom_choropleth(
         cfg["practices"] = _practice_payload(practices)
     practice_keys = _practice_keys(practices)
 
-    m.add_child(control_cls(_title_html(title, synthetic_or_modelled_note), "topleft", "hx-box hx-title"))
+    m.add_child(control_cls(_title_html(mv.title, mv.note), "topleft", "hx-box hx-title"))
     m.add_child(_element(cfg))  # after the title, so the zoom status sits under it
-    any_flag = any(any('"f":' in c["d"] for c in p["cells"]) for p in payloads)
-    any_cold = any(any('"s":' in c["d"] for c in p["cells"]) for p in payloads)
     zooms = "; ".join(
         f"{_NAMES.get(lv.geography, lv.geography)} from zoom {lv.min_zoom:g}" if lv.min_zoom else
         f"{_NAMES.get(lv.geography, lv.geography)} when zoomed out"
@@ -589,26 +591,10 @@ def zoom_choropleth(
     )
     if practice_keys:
         zooms += f"; GP practices from zoom {PRACTICE_ZOOM:g}"
-    legend = _legend_html(
-        legend_title=legend_title or title,
-        units=units,
-        scheme=scheme,
-        classification=classification,
-        colours=colours,
-        higher_is_better=higher_is_better,
-        any_flagged=any_flag,
-        flagged_label=flagged_label,
-        any_cold=any_cold,
-        practice_keys=practice_keys,
-        note=synthetic_or_modelled_note,
-        source_line=source_line,
-        made_on=made_on or dt.date.today(),
-        fill_opacity=fill_opacity,
-        extra_note=(
-            f"<div class='hx-source'>Geography changes with the zoom: {_esc(zooms)}. Each area is "
-            f"coloured by its own figure; classes and counts are those of the "
-            f"{_esc(_NAMES.get(finest_level.geography, finest_level.geography))}.</div>"
-        ),
+    legend = legend_box(
+        replace(mv, frame=pd.concat([v.frame[["flagged", "cold"]] for _, _, v in levels])),
+        practice_keys=practice_keys, made_on=made_on, fill_opacity=fill_opacity,
+        extra_note=zoom_note(levels, zooms),
     )
     m.add_child(control_cls(legend, "bottomright", "hx-box hx-legend"))
     if bounds is not None and all(map(math.isfinite, bounds)):
@@ -617,104 +603,17 @@ def zoom_choropleth(
     return m
 
 
-# --------------------------------------------------------------------------------------------
-# From a dataset
-# --------------------------------------------------------------------------------------------
-
-
-def _level_values(
-    ds: Dataset, indicator: str | None, geography: str, *, layer: str, period: str | None,
-    edition: int | None, measure: str, clusters: bool,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from .mapping import map_values
-
-    if layer == "deprivation" or geography == "lad":
-        return map_values(ds, indicator, geography, layer=layer, period=period, edition=edition,
-                          measure=measure)
-    from .derived import stored_flags
-
-    if indicator is None:
-        raise RequestError("Choose an indicator.", valid=list(ds.indicator_keys()))
-    vals = stored_flags(ds, indicator, geography, period)  # computed once per dataset
-    if not clusters and "cluster" in vals:
-        vals = vals.drop(columns=["cluster"])  # this layer draws no cluster dashes
-    return vals, {}
-
-
-def national_indicator_map(
-    ds: Dataset,
-    indicator: str | None,
-    geography: str = "lsoa",
-    *,
-    layer: str = "uptake",
-    period: str | None = None,
-    scheme: str | None = None,
-    k: int | None = None,
-    palette: str = "viridis",
-    show_practices: bool = True,
-    edition: int | None = None,
-    measure: str = "imd",
-    tiles: str | None = None,
-    values: pd.DataFrame | None = None,
-    levels: Sequence[ZoomLevel] | None = None,
-) -> folium.Map:
-    """:func:`hiexplore.mapping.indicator_map` for national sizes: the zoom-switching map.
-
-    Each level's figures are the dataset's own for that geography (local authorities,
-    MSOAs, LSOAs); ``values`` (what the app already holds) stand for the requested geography.
-    Flags are the dataset's stored ones (:func:`hiexplore.derived.stored_flags`); the coarser
-    levels draw no cluster dashes. The simplified geometry is kept on the dataset object, so a second
-    indicator or layer only re-colours.
-    """
-    from .mapping import (
-        caveat_note,
-        layer_columns,
-        legend_arguments,
-        map_practices,
-        map_source_line,
-        tooltip_fields,
-    )
-
-    chain = tuple(levels) if levels is not None else levels_for(geography)
-    if chain[-1].geography != geography:
-        raise RequestError(
-            f"The last zoom level must be the mapped geography {geography!r}.",
-            valid=[lv.geography for lv in chain],
+def zoom_note(levels: Sequence[tuple[ZoomLevel, Any, Any]], zooms: str | None = None) -> str:
+    """The legend's (escaped HTML) line on which geography is drawn at which zoom."""
+    finest = levels[-1][0].geography
+    if zooms is None:
+        zooms = "; ".join(
+            f"{_NAMES.get(lv.geography, lv.geography)} from zoom {lv.min_zoom:g}" if lv.min_zoom else
+            f"{_NAMES.get(lv.geography, lv.geography)} when zoomed out"
+            for lv, _, _ in levels
         )
-    areas_all = ds.areas
-    legend: dict[str, Any] = {}
-    parts = []
-    for lv in chain:
-        polys = areas_all[areas_all["area_type"] == lv.geography][["area_code", "area_name", "geometry"]]
-        if polys.empty:
-            continue
-        if lv.geography == geography and values is not None:
-            vals = values
-        else:
-            vals, leg = _level_values(
-                ds, indicator, lv.geography, layer=layer, period=period, edition=edition,
-                measure=measure, clusters=(layer == "flags" and lv.geography == geography),
-            )
-            legend = leg or legend
-        parts.append((lv, polys, layer_columns(vals, layer)))
-    if not parts:
-        raise RequestError(f"The dataset has no {geography} boundaries to map.")
-    if not legend:
-        from .mapping import map_values
-
-        _, legend = map_values(ds, indicator, "lad", layer=layer, period=period, edition=edition,
-                               measure=measure)
-    cache = ds._zoom_geometry_cache  # the dataset's own field: geometry is the same for every map
-    if len(cache) > 12:
-        cache.clear()
-    return zoom_choropleth(
-        parts,
-        **legend_arguments(legend, scheme, k),
-        source_line=map_source_line(ds),
-        palette=palette,
-        practices=map_practices(ds) if show_practices else None,
-        tiles=tiles,
-        synthetic_or_modelled_note=caveat_note(ds, geography),
-        tooltip_fields=tooltip_fields([v for _, _, v in parts]),
-        geometry_cache=cache,
+    return (
+        f"<div class='hx-source'>Geography changes with the zoom: {_esc(zooms)}. Each area is "
+        f"coloured by its own figure; classes and counts are those of the "
+        f"{_esc(_NAMES.get(finest, finest))}.</div>"
     )

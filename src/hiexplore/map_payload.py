@@ -1,0 +1,234 @@
+"""The app's map as two payloads: the geometry of a geography (sent once per session) and one
+layer's values (sent on every change of indicator, period, classes or palette).
+
+The Map explorer's map component (``app_support/mapview.py`` and ``static/index.html``)
+receives :func:`map_geometry` once per geography and session, keeps it, and re-colours the
+shapes already drawn from each :func:`map_layer_values`: a change of indicator re-sends a few
+arrays of class numbers, not the boundaries. Both payloads are plain JSON-able dicts; the
+figures come from :mod:`hiexplore.mapping` (stored flags, never computed here), the classes,
+colours and legend words from :class:`hiexplore.map_values.MapValues`.
+
+Text is data: names travel as JSON strings and the component escapes them where it shows them;
+the legend is HTML built by :func:`hiexplore.maps.legend_box`, which escapes every piece of text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset, derived
+from .mapping import (
+    layer_values,
+    map_practices,
+    uses_zoom_levels,
+    zoom_chain,
+)
+from .maps import legend_box
+from .maps_national import (
+    _NAMES,
+    _TOOLTIP_DECIMALS,
+    ZoomLevel,
+    _cells,
+    _field_values,
+    _fmt,
+    _practice_payload,
+    level_geometry,
+    levels_for,
+)
+
+__all__ = ["CLASSIC_LEVEL", "PRACTICE_RADIUS", "map_geometry", "map_layer_values", "geometry_key"]
+
+#: how a geography of up to 5,000 areas is drawn in the app: one level, SVG (as the classic map)
+CLASSIC_LEVEL = dict(min_zoom=0, max_zoom=None, tolerance_m=15.0, precision=5)
+#: the largest GP practice circle in the app, in pixels (small: a circle must not bury an LSOA)
+PRACTICE_RADIUS = 7.0
+_LABEL_MAX_AREAS = 40
+
+
+def _levels(ds: Dataset, geography: str, zoom_levels: bool | None) -> tuple[ZoomLevel, ...]:
+    zoom = uses_zoom_levels(ds, geography) if zoom_levels is None else zoom_levels
+    if zoom:
+        return levels_for(geography)
+    return (ZoomLevel(geography, **CLASSIC_LEVEL),)
+
+
+def geometry_key(ds: Dataset, geography: str, zoom_levels: bool | None = None) -> str:
+    """What names one geography's geometry in a session: the dataset's boundaries and levels."""
+    levels = _levels(ds, geography, zoom_levels)
+    sums = [ds.file_sha256.get(f, "") for f in ("areas.parquet", "practices.parquet")]  # shapes, practices
+    ident = "|".join([str(ds.path), *sums, str(len(ds.areas)), geography,
+                      *(f"{lv.geography}:{lv.min_zoom}:{lv.tolerance_m}:{lv.precision}" for lv in levels)])
+    return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
+
+
+def map_geometry(ds: Dataset, geography: str, *, zoom_levels: bool | None = None) -> dict[str, Any]:
+    """The shapes of ``geography`` (and its coarser zoom levels), as the component draws them.
+
+    ``{"key", "canvas", "bounds", "levels": [{"geo", "name", "min", "max", "p", "c" (codes),
+    "n" (names), "g" (delta-encoded rings, :func:`hiexplore.maps_national.encode_polygons`),
+    "cells": [{"b", "i"}]}], "labels", "practices", "zoomNote"}``. Built once per loaded
+    dataset and geography (kept on the dataset object).
+    """
+    levels = _levels(ds, geography, zoom_levels)
+    key = geometry_key(ds, geography, zoom_levels)
+    return derived(ds, "_map_geometry_cache", key, lambda: _build_geometry(ds, geography, levels, key), keep=6)
+
+
+def _build_geometry(ds: Dataset, geography: str, levels: tuple[ZoomLevel, ...], key: str) -> dict[str, Any]:
+    areas_all = ds.areas
+    out_levels = []
+    bounds = None
+    for lv in levels:
+        polys = areas_all[(areas_all["area_type"] == lv.geography) & areas_all.geometry.notna()
+                          & ~areas_all.geometry.is_empty]
+        if polys.empty:
+            continue
+        encoded, b, pts = level_geometry(lv, polys)
+        cell, n_cells = _cells(pts, lv.min_zoom == 0 or len(polys) < 2_000)
+        cells = []
+        for c in range(n_cells):
+            idx = np.flatnonzero(cell == c)
+            if len(idx):
+                bb = b[idx]
+                cells.append({"b": [round(float(v), 4) for v in (np.nanmin(bb[:, 0]), np.nanmin(bb[:, 1]),
+                                                              np.nanmax(bb[:, 2]), np.nanmax(bb[:, 3]))],
+                              "i": idx.tolist()})
+        out_levels.append({
+            "geo": lv.geography, "name": _NAMES.get(lv.geography, lv.geography), "min": lv.min_zoom,
+            "max": lv.max_zoom, "p": lv.precision, "c": polys["area_code"].astype(str).tolist(),
+            "n": polys["area_name"].astype(str).tolist(), "g": encoded, "cells": cells,
+        })
+        box = (float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])),
+               float(np.nanmax(b[:, 3])))
+        bounds = box if bounds is None else (min(bounds[0], box[0]), min(bounds[1], box[1]),
+                                             max(bounds[2], box[2]), max(bounds[3], box[3]))
+    if not out_levels or out_levels[-1]["geo"] != geography:
+        from .errors import RequestError
+
+        raise RequestError(f"The dataset has no {geography} boundaries to map.")
+    finest = areas_all[(areas_all["area_type"] == geography) & areas_all.geometry.notna()
+                       & ~areas_all.geometry.is_empty]
+    labels = None
+    if len(finest) <= _LABEL_MAX_AREAS:  # few areas: their names on the map itself
+        from .maps import _label_features
+
+        fc = _label_features(finest[["area_code", "area_name", "geometry"]], 5)
+        labels = {"n": finest["area_name"].astype(str).tolist(),
+                  "lon": [f["geometry"]["coordinates"][0] for f in fc["features"]],
+                  "lat": [f["geometry"]["coordinates"][1] for f in fc["features"]],
+                  "z": [f["properties"]["z"] for f in fc["features"]]}
+    practices = map_practices(ds)
+    zoom = len(levels) > 1
+    return {
+        "key": key,
+        "canvas": zoom,
+        "bounds": [round(v, 5) for v in bounds] if bounds and all(map(math.isfinite, bounds)) else None,
+        "levels": out_levels,
+        "labels": labels,
+        "practices": _practice_payload(practices, PRACTICE_RADIUS, min_zoom=10 if zoom else 0)
+        if len(practices) else None,
+        "zoomNote": "; ".join(
+            f"{lv['name']} from zoom {lv['min']:g}" if lv["min"] else f"{lv['name']} when zoomed out"
+            for lv in out_levels
+        ) if zoom else "",
+    }
+
+
+def _compact(column: list[object]) -> list[object] | dict[str, list[Any]]:
+    """A tooltip column; text as ``{"u": distinct values, "i": index per area (-1: none)}``,
+    since a few words ("below acceptable") repeat over thousands of areas."""
+    if not any(isinstance(v, str) for v in column):
+        return column
+    distinct = list(dict.fromkeys(v for v in column if v is not None))
+    where = {v: i for i, v in enumerate(distinct)}
+    return {"u": distinct, "i": [-1 if v is None else where[v] for v in column]}
+
+
+def map_layer_values(
+    ds: Dataset,
+    indicator: str | None,
+    geography: str,
+    *,
+    layer: str = "uptake",
+    period: str | None = None,
+    scheme: str | None = None,
+    k: int | None = None,
+    palette: str = "viridis",
+    edition: int | None = None,
+    measure: str = "imd",
+    values: pd.DataFrame | None = None,
+    zoom_levels: bool | None = None,
+    show_practices: bool = False,
+) -> dict[str, Any]:
+    """One layer's values for the shapes of :func:`map_geometry` (same geography, same order).
+
+    ``{"geometry", "title", "ageMark", "note", "legendHtml", "legend", "palette", "missing",
+    "units", "decimals", "flaggedLabel", "levels": [{"k", "v", "lo", "hi", "f", "s", "x",
+    "labels"}]}``: class numbers, figures and tooltip fields per area, aligned with the
+    geometry's codes; the legend as escaped HTML and as plain data (:meth:`MapValues.legend`).
+    """
+    from .maps_national import zoom_note
+
+    geometry = map_geometry(ds, geography, zoom_levels=zoom_levels)
+    if geometry["canvas"]:
+        chain = zoom_chain(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                           palette=palette, edition=edition, measure=measure, values=values)
+        by_geo = {lv.geography: mv for lv, _, mv in chain}
+    else:
+        finest = layer_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                              palette=palette, edition=edition, measure=measure, values=values)
+        by_geo = {geography: finest}
+    mv = by_geo[geography]
+    levels = []
+    for lv in geometry["levels"]:
+        joined = by_geo[lv["geo"]].aligned(lv["c"])
+        lower, upper = joined["lower"], joined["upper"]
+        fields = by_geo[lv["geo"]].tooltip_fields
+        levels.append({
+            "k": joined["k"].astype(int).tolist(),
+            "v": [_fmt(v) for v in joined["value"].tolist()],
+            "lo": [_fmt(v) for v in lower.tolist()] if lower.notna().any() else None,
+            "hi": [_fmt(v) for v in upper.tolist()] if upper.notna().any() else None,
+            "f": joined["flagged"].astype(int).tolist() if joined["flagged"].any() else None,
+            "s": joined["cold"].astype(int).tolist() if joined["cold"].any() else None,
+            "x": [_compact(_field_values(joined[c])) for c, _ in fields] or None,
+            "labels": [label for _, label in fields],
+        })
+    any_flag = any(m.any_flagged for m in by_geo.values())
+    any_cold = any(m.any_cold for m in by_geo.values())
+    practices = geometry["practices"]
+    keys = []
+    if practices and show_practices:
+        from .maps import _practice_legend_keys, _practice_radius
+
+        sizes = [s for s in practices["s"] if s is not None]
+        top = float(max(sizes)) if sizes else 0.0
+        keys = [(size, _practice_radius(size, top, PRACTICE_RADIUS)) for size, _ in _practice_legend_keys(top)]
+    extra = ""
+    if geometry["canvas"]:
+        extra = zoom_note([(ZoomLevel(lv["geo"], lv["min"], lv["max"], 0, lv["p"]), None, None)
+                           for lv in geometry["levels"]], geometry["zoomNote"])
+    flag_frame = pd.DataFrame({"flagged": [any_flag], "cold": [any_cold]})
+    from dataclasses import replace
+
+    legend_mv = replace(mv, frame=flag_frame)
+    units = mv.units
+    return {
+        "geometry": geometry["key"],
+        "title": mv.title,
+        "ageMark": mv.age_mark,
+        "note": mv.note,
+        "legendHtml": legend_box(legend_mv, practice_keys=keys, extra_note=extra, with_note=False),
+        "legend": mv.legend(),
+        "palette": list(mv.colours),
+        "missing": mv.legend()["no_data"]["colour"],
+        "units": units if units.lstrip().startswith("%") else (f" {units}" if units else ""),
+        "decimals": _TOOLTIP_DECIMALS,
+        "flaggedLabel": mv.flagged_label,
+        "levels": levels,
+    }
