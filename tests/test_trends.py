@@ -198,3 +198,71 @@ def test_trend_figure_properties(ds) -> None:
     assert symbols.count("circle") == 5  # the five periods tested are filled
     payload = json.dumps(fig.to_plotly_json(), default=str)
     assert "Okabe" not in payload and "#0072B2" in payload
+
+
+# --- where trends show: flags, targets, practices, profile, CLI ------------------------------------
+
+def test_flags_carry_the_trend_of_their_period(ds) -> None:
+    from hiexplore.flags import FLAG_COLUMNS, compute_flags
+    from hiexplore.trends import area_trends
+
+    assert FLAG_COLUMNS[-2:] == ["trend", "trend_points"]
+    f = compute_flags(ds, "mmr1_24m", "pcn")
+    want = area_trends(ds, "mmr1_24m", "pcn").set_index("area_code")
+    got = f.set_index("area_code")
+    assert (got["trend"] == want["trend"].reindex(got.index)).all()
+    assert (got["trend_points"] == want["trend_points"].reindex(got.index)).all()
+    assert f.attrs["trend_periods"] == "2023/24 Q2 to 2024/25 Q2" and "99.9%" in f.attrs["trend_method"]
+    early = compute_flags(ds, "mmr1_24m", "pcn", period="2023/24 Q2")  # two quarters by then
+    assert set(early["trend"]) == {"not enough points"} and early["trend_points"].max() == 2
+
+
+def test_cli_outputs_carry_trend_columns(embedded_dataset, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from hiexplore.cli import app
+
+    run = CliRunner()
+    ds_arg = ["--dataset", str(embedded_dataset)]
+    out = run.invoke(app, ["flags", *ds_arg, "--indicator", "mmr1_24m", "--geography", "pcn",
+                           "--out", str(tmp_path / "f.csv")])
+    assert out.exit_code == 0, out.output
+    f = pd.read_csv(tmp_path / "f.csv")
+    assert {"trend", "trend_points"} <= set(f.columns) and f["trend"].notna().all()
+    out = run.invoke(app, ["targets", *ds_arg, "--indicator", "mmr1_24m,dtap_ipv_hib_hepb_12m", "--geography", "pcn",
+                           "--out", str(tmp_path / "t.xlsx")])
+    assert out.exit_code == 0, out.output
+    t = pd.read_excel(tmp_path / "t.xlsx", sheet_name=0)
+    assert {"trend", "trend_points", "mmr1_24m_trend"} <= set(t.columns)
+    # "Short name: label" for each indicator the area is flagged on (all when on none)
+    pattern = r"^(?:(?:MMR1 at 24 months|6-in-1 at 12 months): [a-z ]+(?:; |$))+$"
+    assert t["trend"].str.match(pattern).all() and t["trend"].str.contains("MMR1 at 24 months").any()
+    meta = pd.read_excel(tmp_path / "t.xlsx", sheet_name=1)
+    assert meta["field"].eq("trend").any()
+    out = run.invoke(app, ["practices", *ds_arg, "--indicator", "mmr1_24m", "--out", str(tmp_path / "p.csv")])
+    assert out.exit_code == 0, out.output
+    p = pd.read_csv(tmp_path / "p.csv")
+    assert {"trend", "trend_points"} <= set(p.columns)
+    assert (p.loc[p["trend_points"] < 5, "trend"] == "not enough points").all()
+    out = run.invoke(app, ["profile", *ds_arg, "--area", "E01013600", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["indicator"]: r for r in json.loads(out.output)["indicators"]}
+    assert rows["mmr1_24m"]["trend"] in T.TREND_LABELS and rows["mmr1_24m"]["trend_points"] == 5
+    assert rows["cervical_screening_25_49"]["trend"] == "not enough points"  # one period only
+    out = run.invoke(app, ["trend", *ds_arg, "--indicator", "mmr1_24m", "--geography", "utla", "--area",
+                           "E10000018", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output)
+    assert got["trend"] in T.TREND_LABELS and got["series"][0]["period"] == "2016/17 Q1"
+    assert {"period", "period_end", "value", "numerator", "denominator", "england", "standard"} <= set(got["series"][0])
+    out = run.invoke(app, ["trend", *ds_arg, "--indicator", "mmr1_24m", "--geography", "practice", "--json"])
+    assert out.exit_code == 0, out.output
+    assert {"area_code", "trend", "trend_points"} <= set(json.loads(out.output)["areas"][0])
+
+
+def test_profile_shows_the_trend(ds) -> None:
+    from hiexplore.profile import area_profile
+
+    p = area_profile(ds, "E01013600")
+    assert "recent trend" in p.table().columns
+    assert "Recent trend: not enough points (1 of 5)." in p.text()
