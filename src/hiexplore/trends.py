@@ -21,6 +21,8 @@ missing point, so its trend reads "not enough points" with ``trend_points`` < 5.
 
 from __future__ import annotations
 
+import math
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +43,8 @@ __all__ = [
     "SERIES_COLUMNS",
     "area_trends",
     "trend_series",
+    "trend_table",
+    "trend_geographies",
     "trend_figure",
 ]
 
@@ -166,6 +170,38 @@ def area_trends(
     return out
 
 
+def trend_table(ds: Dataset, indicator: str, geography: str, *, period: str | None = None) -> pd.DataFrame:
+    """Every area's name, latest figure and recent trend: the table beside the trend chart.
+
+    Columns ``area_code, area_name, period, value, value_note, trend, trend_points,
+    trend_periods, p_value``; ``period`` and ``value`` are each area's figure in the trend's
+    last period (``period``, default the latest). ``attrs`` as :func:`area_trends`.
+    """
+    tr = area_trends(ds, indicator, geography, period=period)
+    long = _panel(ds, indicator, geography)["long"]
+    last = tr.attrs["periods"][-1] if tr.attrs["periods"] else None
+    now = long[long["period"] == last].drop_duplicates("area_code").set_index("area_code")
+    names = long.dropna(subset=["area_name"]).drop_duplicates("area_code", keep="last").set_index("area_code")["area_name"]
+    out = pd.DataFrame({
+        "area_code": tr["area_code"],
+        "area_name": tr["area_code"].map(names).fillna(tr["area_code"]),
+        "period": last,
+        "value": tr["area_code"].map(now["value"]).astype(float),
+        "value_note": tr["area_code"].map(now["value_note"]) if "value_note" in now else None,
+        "trend": tr["trend"], "trend_points": tr["trend_points"], "trend_periods": tr["trend_periods"],
+        "p_value": tr["p_value"],
+    })
+    out.attrs.update(tr.attrs)
+    return out
+
+
+def trend_geographies(ds: Dataset, indicator: str) -> list[str]:
+    """The geographies of :data:`TREND_GEOGRAPHIES` with figures for ``indicator`` in ``ds``."""
+    have = set(ds.indicators.loc[ds.indicators["indicator"] == indicator, "area_type"].unique())
+    out = [g for g in TREND_GEOGRAPHIES if g != "utla" and "practice" in have]
+    return out + (["utla"] if "utla" in have else [])
+
+
 def _england(ds: Dataset, indicator: str) -> pd.Series:
     """England's value (percent) per period, from its counts where published, else its value."""
     rows = ds.indicators[(ds.indicators["indicator"] == indicator) & (ds.indicators["area_type"] == "england")]
@@ -283,18 +319,25 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
     lo = float(values.min()) if len(values) else 0.0
     hi = float(values.max()) if len(values) else 100.0
     pad = max(2.0, (hi - lo) * 0.15)
+    note = ("Filled points: the 5 periods tested (chi-squared test for trend in proportions, 99.9% level, "
+            "Fingertips method). " + source).strip()
+    lines = [html_text(line) for line in textwrap.wrap(note, width=115)][:6]
+    step = max(1, math.ceil(len(x) / 6))  # at most about 6 labels, level, the latest always shown
+    ticks = x[::-1][::step][::-1]
+    top, plot = 70, 200  # pixels: title above the plot area, and the plot area itself
+    bottom = 95 + 14 * len(lines)  # tick labels and axis title, legend, then the caption lines
     fig.update_layout(
-        title={"text": title if title is not None else f"{head}<br><sup>{sub}</sup>", "x": 0.0, "xanchor": "left",
-               "font": {"size": 15}},
-        xaxis_title="period", yaxis_title="uptake, % of those eligible",
+        title={"text": title if title is not None else f"{head}<br><span style='font-size:12px'>{sub}</span>",
+               "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks, "ticktext": ticks},
+        yaxis_title="uptake, % of those eligible",
         yaxis={"range": [max(0.0, lo - pad), min(100.0, hi + pad)]},
-        legend={"orientation": "h", "y": -0.3, "x": 0.0},
-        height=360, margin={"t": 70, "b": 120, "l": 60, "r": 20},
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": -62 / plot, "yanchor": "top"},
+        height=top + plot + bottom, margin={"t": top, "b": bottom, "l": 60, "r": 20},
         annotations=[{
-            "text": html_text("Filled points: the 5 periods tested (chi-squared test for trend, 99.9% level, "
-                              "Fingertips method). " + source)[:400],
-            "xref": "paper", "yref": "paper", "x": 0.0, "y": -0.52, "showarrow": False,
-            "xanchor": "left", "align": "left", "font": {"size": 10, "color": "#444"},
+            "text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0.0, "y": -88 / plot,
+            "yanchor": "top", "showarrow": False, "xanchor": "left", "align": "left",
+            "font": {"size": 10, "color": "#444"},
         }],
     )
     return fig
