@@ -266,3 +266,48 @@ def test_profile_shows_the_trend(ds) -> None:
     p = area_profile(ds, "E01013600")
     assert "recent trend" in p.table().columns
     assert "Recent trend: not enough points (1 of 5)." in p.text()
+
+
+def test_app_shows_la_and_profile_trend_charts(embedded_dataset, monkeypatch) -> None:
+    """The Overview's LA block and the Map explorer's profile each draw a trend chart with England
+    and the standard, and a table beside it (AppTest on the embedded data)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(embedded_dataset))
+    at = AppTest.from_file(app, default_timeout=300)
+    at.query_params.update({"la_trend_ind": "mmr1_24m", "la_trend_area": "E10000018"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Recent trends by local authority" in [s.value for s in at.subheader]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    la = [s for s in specs if "Leicestershire" in s["layout"]["title"]["text"]]
+    assert len(la) == 1 and [d["name"] for d in la[0]["data"]] == ["Leicestershire", "England", "standard (acceptable)"]
+    assert la[0]["data"][0]["x"][0] == "2016/17 Q1"
+    assert any({"area_name", "trend"} <= set(df.value.columns) for df in at.dataframe)
+    at = AppTest.from_file(app, default_timeout=300)
+    at.switch_page("pages/map_explorer.py")
+    at.query_params.update({"ind": "mmr1_24m", "geo": "lsoa", "area": "E01013600"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("Leicester 003A" in s["layout"]["title"]["text"] for s in specs)
+    assert any("apportioned from practices" in c.value for c in at.caption)
+
+
+def test_summed_panels_agree_with_area_figures(ds) -> None:
+    """MSOA and PCN trend figures are sums of the LSOA and practice panels: the same numbers as
+    the flags' own figures (:func:`hiexplore.apportion.area_figures`)."""
+    from hiexplore.apportion import area_figures
+    from hiexplore.trends import _panel
+
+    for geography in ("msoa", "pcn"):
+        long = _panel(ds, "mmr1_24m", geography)["long"]
+        for period in ("2023/24 Q1", "2024/25 Q2"):
+            want = area_figures(ds, "mmr1_24m", geography, period).set_index("area_code")
+            got = long[long["period"] == period].set_index("area_code").reindex(want.index)
+            np.testing.assert_allclose(got["numerator"], want["numerator"], rtol=1e-9)
+            np.testing.assert_allclose(got["denominator"], want["denominator"], rtol=1e-9)
+            assert (got["area_name"].astype(str) == want["area_name"].astype(str)).all()

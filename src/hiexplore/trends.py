@@ -92,6 +92,8 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
             note = note.where(~est | note.notna(), ESTIMATED_NUMERATOR)
         long["value_note"] = note.to_numpy()
         long["method"] = "published"
+    elif geography in _FROM_LSOA or geography == "pcn":
+        long = _summed(ds, indicator, geography)
     else:
         from .apportion import area_figures
 
@@ -104,8 +106,7 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
             cols = [c for c in ("area_code", "area_name", "period", "numerator", "denominator", "value",
                                 "value_note", "method") if c in f]
             parts.append(f[cols])
-        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["area_code", "area_name", "period", "numerator", "denominator", "value", "value_note", "method"])
+        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_LONG)
         for c in ("value_note", "method"):
             if c not in long:
                 long[c] = None
@@ -117,6 +118,52 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
     den = long.pivot(index="area_code", columns="period", values="denominator").reindex(index=codes, columns=cols)
     return {"periods": periods, "codes": codes, "long": long,
             "num": num.to_numpy(dtype=float, na_value=np.nan), "den": den.to_numpy(dtype=float, na_value=np.nan)}
+
+
+_LONG = ["area_code", "area_name", "period", "numerator", "denominator", "value", "value_note", "method"]
+_FROM_LSOA = ("msoa", "ward", "lad")
+
+
+def _summed(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
+    """MSOA, ward and LAD figures per period as sums of the apportioned LSOA panel; PCN figures as
+    sums of the practice panel's published counts (suppressed practices left out).
+
+    Why: the same sums :func:`hiexplore.apportion.area_figures` makes (``aggregate_lsoa``; the
+    PCN branch), from panels already built, instead of apportioning every period again for
+    each geography (``tests/test_trends.py`` checks they agree).
+    """
+    from .apportion import METHOD_AGGREGATED, METHOD_APPORTIONED
+
+    if geography == "pcn":
+        base = _panel(ds, indicator, "practice")["long"]
+        pr = ds.practices
+        keep = [c for c in ("practice_code", "pcn_code", "pcn_name") if c in pr]
+        m = base.merge(pr[keep].drop_duplicates("practice_code"), left_on="area_code", right_on="practice_code")
+        code, name, method = "pcn_code", "pcn_name", METHOD_AGGREGATED
+        names_from = pr
+    else:
+        base = _panel(ds, indicator, "lsoa")["long"]
+        lk = ds.lookup
+        keep = [c for c in ("lsoa_code", f"{geography}_code", f"{geography}_name") if c in lk]
+        m = base.merge(lk[keep], left_on="area_code", right_on="lsoa_code", how="left")
+        code, name, method = f"{geography}_code", f"{geography}_name", METHOD_APPORTIONED
+        names_from = lk
+    m = m.dropna(subset=[code, "numerator", "denominator"])
+    if m.empty:
+        return pd.DataFrame(columns=_LONG)
+    g = m.groupby([code, "period"], sort=False).agg(numerator=("numerator", "sum"),
+                                                     denominator=("denominator", "sum")).reset_index()
+    g = g.rename(columns={code: "area_code"})
+    if name in names_from:
+        names = names_from.dropna(subset=[code]).drop_duplicates(code).set_index(code)[name]
+        g["area_name"] = g["area_code"].map(names)
+    else:
+        g["area_name"] = g["area_code"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["value"] = np.where(g["denominator"] > 0, 100.0 * g["numerator"] / g["denominator"], np.nan)
+    g["value_note"] = None
+    g["method"] = method
+    return g[_LONG]
 
 
 def _window(periods: list[str], period: str | None, last: int = TREND_POINTS) -> list[int]:
