@@ -311,3 +311,29 @@ def test_summed_panels_agree_with_area_figures(ds) -> None:
             np.testing.assert_allclose(got["numerator"], want["numerator"], rtol=1e-9)
             np.testing.assert_allclose(got["denominator"], want["denominator"], rtol=1e-9)
             assert (got["area_name"].astype(str) == want["area_name"].astype(str)).all()
+
+
+def test_trend_chart_and_table_show_names_literally(payload_dataset) -> None:
+    """Names are data: in the chart they are escaped for plotly's pseudo-HTML, hover templates
+    are constants, and the table keeps them as they were."""
+    import html
+
+    from payloads import EVALUATED, TAG
+
+    from hiexplore.dataset import load_dataset
+    from hiexplore.trends import trend_figure, trend_series, trend_table
+
+    pds = load_dataset(payload_dataset)
+    indicator = "smoking_prevalence_qof"
+    for geography in ("practice", "pcn"):
+        table = trend_table(pds, indicator, geography)
+        assert table["area_name"].str.startswith(TAG).all()
+        s = trend_series(pds, indicator, geography, table["area_code"].iloc[0])
+        fig = trend_figure(s, source=pds.provenance_line())
+        spec = fig.to_plotly_json()
+        text = json.dumps(spec)
+        assert "<img" not in text and "{{" not in text and not [e for e in EVALUATED if e in text]
+        assert TAG in html.unescape(spec["data"][0]["name"]) and TAG in html.unescape(spec["layout"]["title"]["text"])
+        assert {t.get("hovertemplate") for t in spec["data"]} <= {
+            "%{x}: %{y:.1f}%<extra></extra>", "England %{x}: %{y:.1f}%<extra></extra>",
+            "standard %{x}: %{y:.0f}%<extra></extra>"}
