@@ -23,7 +23,11 @@ TREND_COLUMNS_SHOWN = {
     "value": st.column_config.NumberColumn("latest %", format="%.1f"),
     "trend": st.column_config.TextColumn("recent trend"),
     "trend_points": st.column_config.NumberColumn("pts", help="usable points of the 5 tested"),
-    "p_value": st.column_config.NumberColumn("p", format="%.3f", help="chi-squared test for trend, 1 df"),
+}
+TREND_DETAIL = {
+    **TREND_COLUMNS_SHOWN,
+    "trend_periods": st.column_config.TextColumn("periods tested"),
+    "p_value": st.column_config.NumberColumn("p", format="%.4f", help="chi-squared test for trend, 1 df"),
 }
 
 
@@ -100,7 +104,7 @@ def overview_la_trends(ds: Dataset) -> None:
     with c2:
         area = url_choice("Local authority", "la_trend_area", table["area_code"].tolist(),
                           format_func=lambda c: f"{names.get(c, c)} ({c})")
-    left, right = st.columns([4, 3])
+    left, right = st.columns(2)
     with left:
         if area:
             _chart(ds, get_trend_series(ds, indicator, "utla", area))
@@ -110,8 +114,9 @@ def overview_la_trends(ds: Dataset) -> None:
         periods = table["trend_periods"].iloc[0] if len(table) else ""
         st.caption(md(f"Periods tested: {periods}. Increasing / decreasing: significant at the 99.9% level "
                       "over the 5 latest quarters; not enough points: fewer than 5 of them have a figure."))
-    if area:
-        with st.expander("Figures behind the chart"):
+    with st.expander("Figures behind the chart, and each authority's test (periods, p-value)"):
+        st.dataframe(table[list(TREND_DETAIL)], hide_index=True, column_config=TREND_DETAIL)
+        if area:
             _series_table(get_trend_series(ds, indicator, "utla", area))
 
 
@@ -127,7 +132,7 @@ def profile_trend(ds: Dataset, area: str, geography: str, indicators: list[str],
     except HiexploreError as err:
         st.info(md(err))
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         _chart(ds, series)
     with right:

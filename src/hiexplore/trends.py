@@ -22,6 +22,7 @@ missing point, so its trend reads "not enough points" with ``trend_points`` < 5.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -368,21 +369,23 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
     pad = max(2.0, (hi - lo) * 0.15)
     note = ("Filled points: the 5 periods tested (chi-squared test for trend in proportions, 99.9% level, "
             "Fingertips method). " + source).strip()
-    lines = [html_text(line) for line in textwrap.wrap(note, width=115)][:6]
-    step = max(1, math.ceil(len(x) / 6))  # at most about 6 labels, level, the latest always shown
+    lines = [html_text(line) for line in textwrap.wrap(note, width=78)][:8]
+    # level labels ("23/24 Q1"), the latest always shown: all of up to 6, else at most 5
+    step = 1 if len(x) <= 6 else math.ceil(len(x) / 5)
     ticks = x[::-1][::step][::-1]
     top, plot = 70, 200  # pixels: title above the plot area, and the plot area itself
-    bottom = 95 + 14 * len(lines)  # tick labels and axis title, legend, then the caption lines
+    bottom = 115 + 14 * len(lines)  # tick labels and axis title, legend (room for 2 rows), the caption
     fig.update_layout(
         title={"text": title if title is not None else f"{head}<br><span style='font-size:12px'>{sub}</span>",
                "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks, "ticktext": ticks},
+        xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks,
+               "ticktext": [re.sub(r"^(?:19|20)(\d\d)/(\d\d)", r"\1/\2", str(v)) for v in ticks]},
         yaxis_title="uptake, % of those eligible",
         yaxis={"range": [max(0.0, lo - pad), min(100.0, hi + pad)]},
         legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": -62 / plot, "yanchor": "top"},
         height=top + plot + bottom, margin={"t": top, "b": bottom, "l": 60, "r": 20},
         annotations=[{
-            "text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0.0, "y": -88 / plot,
+            "text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0.0, "y": -108 / plot,
             "yanchor": "top", "showarrow": False, "xanchor": "left", "align": "left",
             "font": {"size": 10, "color": "#444"},
         }],
