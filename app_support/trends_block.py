@@ -9,10 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.safe_text import markdown_text as md
 from hiexplore.stats.trend import TREND_METHOD
+from hiexplore.trends import direction_note
 
 from .data import _load, _mtime
 from .layout import indicator_label
@@ -137,7 +139,8 @@ def profile_trend(ds: Dataset, area: str, geography: str, indicators: list[str],
         _chart(ds, series)
     with right:
         a = series.attrs
-        st.markdown(f"Recent trend: **{md(a.get('trend', ''))}** ({md(a.get('trend_periods', ''))}, "
+        word = str(a.get("trend", "")) + direction_note(str(a.get("trend", "")), get_indicator(indicator).polarity)
+        st.markdown(f"Recent trend: **{md(word)}** ({md(a.get('trend_periods', ''))}, "
                     f"{a.get('trend_points', 0)} of 5 points).")
         notes = {str(m) for m in series["method"].dropna()} - {"published"}
         if notes:

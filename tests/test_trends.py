@@ -85,6 +85,17 @@ def test_only_the_last_five_of_the_same_kind_are_tested() -> None:
     assert r.periods == tuple(Q[1:])
 
 
+def test_direction_note_follows_polarity_and_doctests_run() -> None:
+    from hiexplore import trends
+    from hiexplore.trends import direction_note
+
+    assert direction_note("increasing", "higher is better") == ", getting better"
+    assert direction_note("decreasing", "lower is better") == ", getting better"
+    assert direction_note("increasing", "lower is better") == ", getting worse"
+    assert direction_note("not enough points", "lower is better") == ""
+    assert doctest.testmod(trends).failed == 0
+
+
 def test_period_kinds_and_scores() -> None:
     assert period_kind("2024/25 Q1") == period_kind("2024 Q3") == "quarter"
     assert period_kind("2023/24") == "financial year" and period_kind("2023") == "calendar year"

@@ -47,6 +47,7 @@ __all__ = [
     "trend_table",
     "trend_geographies",
     "trend_figure",
+    "direction_note",
 ]
 
 #: the flags' geographies and the upper-tier local authority (published COVER LA quarters)
@@ -323,6 +324,19 @@ def trend_series(
     return out
 
 
+def direction_note(trend: str, polarity: str | None) -> str:
+    """", getting better" / ", getting worse" after a significant trend, as Fingertips words it
+    ("Increasing and getting better"), from the indicator's polarity; "" otherwise.
+
+    >>> direction_note("decreasing", "higher is better"), direction_note("no significant change", "higher is better")
+    (', getting worse', '')
+    """
+    if trend not in ("increasing", "decreasing") or not polarity:
+        return ""
+    better = (trend == "increasing") == str(polarity).startswith("higher")
+    return ", getting better" if better else ", getting worse"
+
+
 def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = None) -> Any:
     """A small plotly chart of :func:`trend_series`: the area per period, England and the standard.
 
@@ -361,7 +375,7 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
         ))
     trend = a.get("trend", "")
     head = html_text(f"{ind.short_name}: " if ind else "") + name
-    sub = html_text(f"recent trend: {trend}"
+    sub = html_text(f"recent trend: {trend}" + direction_note(trend, ind.polarity if ind else None)
                     + (f" ({a.get('trend_periods')}, {a.get('trend_points')} points)" if a.get("trend_periods") else ""))
     values = pd.concat([series["value"], series["england"], series["standard"]]).dropna()
     lo = float(values.min()) if len(values) else 0.0
