@@ -348,3 +348,29 @@ def test_trend_chart_and_table_show_names_literally(payload_dataset) -> None:
         assert {t.get("hovertemplate") for t in spec["data"]} <= {
             "%{x}: %{y:.1f}%<extra></extra>", "England %{x}: %{y:.1f}%<extra></extra>",
             "standard %{x}: %{y:.0f}%<extra></extra>"}
+
+
+def test_app_trend_charts_show_payload_names_escaped(payload_dataset, monkeypatch) -> None:
+    """The profile's trend chart on a dataset whose every name carries injection payloads: the
+    title and legend show the name (escaped for plotly), hover templates stay constant."""
+    import html
+    from pathlib import Path
+
+    from payloads import MARKERS, TAG
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(payload_dataset))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.switch_page("pages/map_explorer.py")
+    at.query_params.update({"ind": "smoking_prevalence_qof", "geo": "lsoa"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    trend = [s for s in specs if "recent trend" in str(s["layout"]["title"]["text"])]
+    assert trend, "no trend chart under the profile"
+    for spec in trend:
+        title = spec["layout"]["title"]["text"]
+        assert "<img" not in title and "{{" not in title and TAG in html.unescape(title)
+        for trace in spec["data"]:
+            assert not any(m in trace.get("hovertemplate", "") for m in MARKERS)
+            assert "<img" not in trace["name"] and "{{" not in trace["name"]
