@@ -13,8 +13,7 @@ from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.stats.trend import TREND_METHOD
-from hiexplore.trends import direction_note
+from hiexplore.trends import direction_note, trend_caption
 
 from .data import _load, _mtime
 from .layout import indicator_label
@@ -87,12 +86,6 @@ def overview_la_trends(ds: Dataset) -> None:
                 "so there is no LA trend to show. Neighbourhood and practice trends are in the flags "
                 "and target lists (columns trend, trend_points).")
         return
-    st.caption(
-        "Each local authority's figure per quarter (UKHSA COVER, upper-tier LA tables"
-        + (", back to 2016/17" if any(str(p).startswith("2016/17") for p in ds.periods(keys[0], "utla")) else "")
-        + "), with England and the standard's acceptable level. Recent trend: " + md(TREND_METHOD)
-        + ". COVER publishes LA percentages and denominators: the numerators are estimated from them."
-    )
     c1, c2 = st.columns(2)
     with c1:
         indicator = url_choice("Indicator (LA trend)", "la_trend_ind", keys,
@@ -102,6 +95,7 @@ def overview_la_trends(ds: Dataset) -> None:
     except HiexploreError as err:
         st.warning(md(err))
         return
+    st.caption(md(trend_caption(ds, indicator, "utla").replace("Each area's", "Each local authority's")))
     names = dict(zip(table["area_code"], table["area_name"], strict=True))
     with c2:
         area = url_choice("Local authority", "la_trend_area", table["area_code"].tolist(),
@@ -115,7 +109,7 @@ def overview_la_trends(ds: Dataset) -> None:
         st.dataframe(table[list(TREND_COLUMNS_SHOWN)], hide_index=True, column_config=TREND_COLUMNS_SHOWN)
         periods = table["trend_periods"].iloc[0] if len(table) else ""
         st.caption(md(f"Periods tested: {periods}. Increasing / decreasing: significant at the 99.9% level "
-                      "over the 5 latest quarters; not enough points: fewer than 5 of them have a figure."))
+                      "over the 5 latest periods; not enough points: fewer than 5 of them have a figure."))
     with st.expander("Figures behind the chart, and each authority's test (periods, p-value)"):
         st.dataframe(table[list(TREND_DETAIL)], hide_index=True, column_config=TREND_DETAIL)
         if area:

@@ -374,3 +374,13 @@ def test_app_trend_charts_show_payload_names_escaped(payload_dataset, monkeypatc
         for trace in spec["data"]:
             assert not any(m in trace.get("hovertemplate", "") for m in MARKERS)
             assert "<img" not in trace["name"] and "{{" not in trace["name"]
+
+
+def test_trend_caption_says_what_the_series_rests_on(ds) -> None:
+    from hiexplore.trends import trend_caption
+
+    la = trend_caption(ds, "mmr1_24m", "utla")
+    assert "per quarter, 2016/17 Q1 to 2024/25 Q4" in la and "COVER" in la and "numerators are estimated" in la
+    smoking = trend_caption(ds, "smoking_prevalence_qof", "utla")
+    assert "per year" in smoking and "the 5 latest years" in smoking and "quarter" not in smoking
+    assert "apportioned from practices, so estimates" in trend_caption(ds, "mmr1_24m", "lsoa")

@@ -46,6 +46,7 @@ __all__ = [
     "trend_series",
     "trend_table",
     "trend_geographies",
+    "trend_caption",
     "trend_figure",
     "direction_note",
 ]
@@ -244,6 +245,40 @@ def trend_table(ds: Dataset, indicator: str, geography: str, *, period: str | No
     return out
 
 
+_KIND_WORD = {"quarter": "quarter", "month": "month", "financial year": "year", "calendar year": "year",
+              "financial years range": "period", "calendar years range": "period"}
+
+
+def trend_caption(ds: Dataset, indicator: str, geography: str) -> str:
+    """What a trend chart and table of ``geography`` rest on, in a sentence: the kind of period,
+    the publishers' titles and the span, estimated numerators, and the method.
+
+    Titles come from files: a page escapes the sentence for its sink.
+    """
+    panel = _panel(ds, indicator, geography)
+    periods = panel["periods"]
+    if not periods:
+        return ""
+    kinds = [period_kind(p) for p in periods]
+    word = _KIND_WORD.get(kinds[-1] or "", "period")
+    same = [p for p, k in zip(periods, kinds, strict=True) if k == kinds[-1]]
+    if geography == "utla":
+        rows = ds.indicators[(ds.indicators["indicator"] == indicator) & (ds.indicators["area_type"] == "utla")]
+        titles = sorted({re.sub(r"\s*\([^)]*\)\s*$", "", str(s)).strip() for s in rows["source"].dropna()})
+        basis = "published figures: " + "; ".join(titles) if titles else "published figures"
+    else:
+        basis = {"lsoa": "apportioned from practices, so estimates", "msoa": "apportioned from practices, so estimates",
+                 "ward": "apportioned from practices, so estimates", "lad": "apportioned from practices, so estimates",
+                 "practice": "published practice figures", "pcn": "sums of practices",
+                 "icb": "sums of commissioned practices", "sub_icb": "sums of commissioned practices"}[geography]
+    notes = panel["long"]["value_note"].dropna().astype(str)
+    estimated = " The numerators are estimated from the published percentages and denominators." if (
+        notes == ESTIMATED_NUMERATOR).any() else ""
+    return (f"Each area's figure per {word}, {same[0]} to {same[-1]} ({basis}), with England and the "
+            f"standard's acceptable level where there is one.{estimated} Recent trend: the 5 latest {word}s, "
+            f"{TREND_METHOD}.")
+
+
 def trend_geographies(ds: Dataset, indicator: str) -> list[str]:
     """The geographies of :data:`TREND_GEOGRAPHIES` with figures for ``indicator`` in ``ds``."""
     have = set(ds.indicators.loc[ds.indicators["indicator"] == indicator, "area_type"].unique())
@@ -394,7 +429,8 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
                "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks,
                "ticktext": [re.sub(r"^(?:19|20)(\d\d)/(\d\d)", r"\1/\2", str(v)) for v in ticks]},
-        yaxis_title="uptake, % of those eligible",
+        yaxis_title=("uptake, % of those eligible" if ind is None or ind.programme in ("screening", "immunisation")
+                     else f"{ind.short_name}, %"),
         yaxis={"range": [max(0.0, lo - pad), min(100.0, hi + pad)]},
         legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": -62 / plot, "yanchor": "top"},
         height=top + plot + bottom, margin={"t": top, "b": bottom, "l": 60, "r": 20},
