@@ -58,7 +58,9 @@ def get_trend_table(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame
 def _chart(ds: Dataset, series: pd.DataFrame) -> None:
     from hiexplore.trends import trend_figure
 
-    st.plotly_chart(trend_figure(series, source=ds.provenance_line(limit=2)), width="stretch")
+    sources = series.attrs.get("sources") or []
+    source = ("Sources: " + "; ".join(sources) + ". Open Government Licence v3.0.") if sources else ds.provenance_line(limit=2)
+    st.plotly_chart(trend_figure(series, source=source), width="stretch")
 
 
 def _series_table(series: pd.DataFrame, *, compact: bool = False) -> None:

@@ -384,3 +384,7 @@ def test_trend_caption_says_what_the_series_rests_on(ds) -> None:
     smoking = trend_caption(ds, "smoking_prevalence_qof", "utla")
     assert "per year" in smoking and "the 5 latest years" in smoking and "quarter" not in smoking
     assert "apportioned from practices, so estimates" in trend_caption(ds, "mmr1_24m", "lsoa")
+    from hiexplore.trends import trend_series
+
+    s = trend_series(ds, "mmr1_24m", "utla", "E06000016")
+    assert s.attrs["sources"] == ["UKHSA COVER GP-level", "UKHSA COVER quarterly by UTLA"]  # England's and the LA's

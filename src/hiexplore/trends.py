@@ -47,6 +47,7 @@ __all__ = [
     "trend_table",
     "trend_geographies",
     "trend_caption",
+    "series_sources",
     "trend_figure",
     "direction_note",
 ]
@@ -249,6 +250,18 @@ _KIND_WORD = {"quarter": "quarter", "month": "month", "financial year": "year", 
               "financial years range": "period", "calendar years range": "period"}
 
 
+_FILE_NAME = re.compile(r"\s*\([^()]*\.(?:ods|xlsx?|csv|zip|gz|json|txt)\)", re.I)  # "(COVER_2019_2020_Q1.ods)"
+
+
+def series_sources(ds: Dataset, indicator: str, geography: str) -> list[str]:
+    """The publishers' titles of the rows a series rests on (COVER LA tables for ``utla``, the
+    practice files otherwise, and England's), without the file names in brackets."""
+    ind = ds.indicators[ds.indicators["indicator"] == indicator]
+    types = ("utla", "england") if geography == "utla" else ("practice", "england")
+    src = ind.loc[ind["area_type"].isin(types), "source"].dropna().astype(str)
+    return sorted({_FILE_NAME.sub("", s).strip() for s in src} - {""})
+
+
 def trend_caption(ds: Dataset, indicator: str, geography: str) -> str:
     """What a trend chart and table of ``geography`` rest on, in a sentence: the kind of period,
     the publishers' titles and the span, estimated numerators, and the method.
@@ -264,7 +277,7 @@ def trend_caption(ds: Dataset, indicator: str, geography: str) -> str:
     same = [p for p, k in zip(periods, kinds, strict=True) if k == kinds[-1]]
     if geography == "utla":
         rows = ds.indicators[(ds.indicators["indicator"] == indicator) & (ds.indicators["area_type"] == "utla")]
-        titles = sorted({re.sub(r"\s*\([^)]*\)\s*$", "", str(s)).strip() for s in rows["source"].dropna()})
+        titles = sorted({_FILE_NAME.sub("", str(s)).strip() for s in rows["source"].dropna()})
         basis = "published figures: " + "; ".join(titles) if titles else "published figures"
     else:
         basis = {"lsoa": "apportioned from practices, so estimates", "msoa": "apportioned from practices, so estimates",
@@ -355,6 +368,7 @@ def trend_series(
         "p_value": None if pd.isna(row["p_value"]) else float(row["p_value"]),
         "method": TREND_METHOD,
         "standard_source": next((s.source for s in reversed(std) if s is not None), None),
+        "sources": series_sources(ds, indicator, geography),
     })
     return out
 
