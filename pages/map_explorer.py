@@ -15,6 +15,7 @@ from app_support.layout import GEO_LABELS, current_dataset, indicator_label, sou
 from app_support.mapview import map_view
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
+from app_support.trends_block import profile_trend
 from hiexplore.errors import HiexploreError
 from hiexplore.map_values import PALETTES
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at
@@ -102,7 +103,7 @@ if click and seen != st.session_state.get("map_click_seen"):
 
 if flags is not None:
     table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
-                   "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
+                   "people_to_reach", "flagged", "trend", "estimate_note"]].sort_values("value")
     age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
     st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (the map's figures as a sortable "
                 "table; lowest first)" + (f" · **{age_mark}**" if age_mark else ""))
@@ -115,6 +116,8 @@ if flags is not None:
             "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
             "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
             "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+            "trend": st.column_config.TextColumn("recent trend", help="Fingertips recent trend: chi-squared "
+                                                 "test for trend over the 5 latest periods, 99.9% level"),
             "imd_decile": st.column_config.NumberColumn(
                 "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
                 help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "
@@ -154,4 +157,6 @@ if area:
                                     "value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
                                     "people to reach": st.column_config.NumberColumn(format="localized")})
+        # the recent trend of one indicator here (issue 14 item 2): app_support/trends_block.py
+        profile_trend(ds, area, geography, prof.indicators["indicator"].tolist(), indicator)
     source_caption(ds)

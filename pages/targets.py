@@ -108,8 +108,8 @@ if geography != "practice" and len(sel):
 elif geography == "practice":
     st.info("Practice targets are listed in the table (practices are points, not areas).")
 # key columns first (rank, area, people to reach, reasons), so they show without scrolling sideways
-show = [*TARGET_KEY_COLUMNS, "area_code", "indicators_flagged", "imd_decile", "core20", "out_of_date", "period_end",
-        "priority_score"]
+show = [*TARGET_KEY_COLUMNS, "area_code", "indicators_flagged", "imd_decile", "core20", "trend", "out_of_date",
+        "period_end", "priority_score"]
 key_cols = {c: (st.column_config.NumberColumn(label, format="localized" if c == "people_to_reach" else "%d", width=w)
                 if c != "area_name" and c != "reasons" else st.column_config.TextColumn(label, width=w))
             for c, (label, w) in TARGET_KEY_COLUMNS.items()}
@@ -118,6 +118,8 @@ st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=420, wi
     "area_code": st.column_config.TextColumn("area code"),
     "indicators_flagged": st.column_config.NumberColumn("indicators flagged", format="%d"),
     "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
+    "trend": st.column_config.TextColumn("recent trend", help="Fingertips recent trend of the figures the area "
+                                         "is flagged on: 5 latest periods, 99.9% level"),
 })
 source_caption(ds, indicators=indicators, geography=geography, periods=periods,
                lead="Periods: " + "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
