@@ -692,6 +692,7 @@ td.n { text-align: right; white-space: nowrap; }
 .side > .tablebox { flex: 1 1 0; min-width: 0; }
 .mapbox svg { width: 100%; height: auto; }
 .chart svg { width: 70%; height: auto; }
+.files { overflow-wrap: anywhere; word-break: break-all; }
 @media print { .side { display: block; } .side > .mapbox { width: 72%; margin: 0 auto; } }
 """
 
@@ -872,9 +873,9 @@ def _render_html(p: BriefingPack) -> str:
         "PCN and ICB figures sum their practices. COVER publishes no numerator: numerators are estimated from the "
         "denominator and the published percentage.</li></ul>")
     add("<h2>Sources</h2>")
-    rows = [[h(r["publisher"]), h(r["title"]), h(r["period"]), h(r["licence"]), f"<span class=\"note\">{h(r['files'])}</span>"]
-            for r in p.sources.to_dict("records")]
-    add(_table(["publisher", "title", "period (date)", "licence", "files"], rows))
+    rows = [[h(r["publisher"]), f"{h(r['title'])}<br><span class=\"note files\">{h(r['files'])}</span>", h(r["period"]),
+             h(r["licence"])] for r in p.sources.to_dict("records")]
+    add(_table(["publisher", "title (files)", "period (date)", "licence"], rows))
     add(f"<p class=\"note\">{h(p.provenance)}</p>")
     add("</body></html>")
     return "\n".join(out)
