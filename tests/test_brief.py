@@ -211,3 +211,32 @@ def test_payload_names_show_literally_in_html_and_pdf(payload_dataset: Path, tmp
         assert "".join(marker.split()) in packed, marker
     for evaluated in EVALUATED:
         assert evaluated not in text and evaluated not in shown
+
+
+@pytest.mark.parametrize("page, kind", [("targets", "ward"), ("practices", "pcn")])
+def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               page: str, kind: str) -> None:
+    """The pages' "Briefing pack" block: choose an area, prepare, then an HTML and a PDF download."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(demo_dataset))
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.syspath_prepend(str(repo))
+    # the page on its own: app.py's router guard reruns every AppTest run, which swallows a click
+    # (see tests/test_campaigns_page.py)
+    at = AppTest.from_file(str(repo / "pages" / f"{page}.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="w_bkind").value == kind
+    at.button(key="brief_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("people to reach in its flagged neighbourhoods" in m.value for m in at.markdown)
+    downloads = [e for e in at.get("download_button") if "briefing" in str(e.proto.label).lower()]
+    assert [str(e.proto.label) for e in downloads] == ["Download briefing pack (HTML)", "Download briefing pack (PDF)"]
+    # the same pack as the package makes: a synthetic dataset says so in it
+    from app_support.briefing import briefing_files
+    from app_support.data import _mtime
+
+    area = at.selectbox(key="w_barea").value
+    files = briefing_files(str(demo_dataset), _mtime(demo_dataset), area, ())
+    assert b"SYNTHETIC demo data" in files["html"] and files["pdf"][:5] == b"%PDF-"
