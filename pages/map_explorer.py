@@ -9,6 +9,7 @@ from app_support.data import get_flags, get_profile_flags
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
+from app_support.trends_block import profile_trend
 from hiexplore.errors import HiexploreError
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at, indicator_map
 from hiexplore.maps import use_vendored_assets
@@ -148,4 +149,6 @@ if area:
                                     "value %": st.column_config.NumberColumn(format="%.1f"),
                                     "benchmark %": st.column_config.NumberColumn(format="%.1f"),
                                     "people to reach": st.column_config.NumberColumn(format="localized")})
+        # the recent trend of one indicator here (issue 14 item 2): app_support/trends_block.py
+        profile_trend(ds, area, geography, prof.indicators["indicator"].tolist(), indicator)
     source_caption(ds)

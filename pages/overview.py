@@ -8,6 +8,7 @@ import streamlit as st
 from app_support.data import get_deprivation_summary, get_flags, get_inequality
 from app_support.layout import banner, current_dataset, indicator_label
 from app_support.router import ensure_router  # noqa: E402
+from app_support.trends_block import overview_la_trends
 from hiexplore.catalogue import catalogue
 from hiexplore.dataset import own_practices
 from hiexplore.errors import HiexploreError
@@ -94,6 +95,9 @@ if len(depr):
         "% LSOAs in most deprived 10%": st.column_config.NumberColumn(format="%.1f%%"),
     })
 st.caption(md(summary_caption(depr) + " " + ds.provenance_line()))
+
+# --- Recent trends by local authority (issue 14 item 2): a block of its own, app_support/trends_block.py
+overview_la_trends(ds)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link("pages/map_explorer.py", label="Map explorer", icon=":material/map:")

@@ -339,6 +339,47 @@ def brief(
         typer.echo(f"Note: {note}")
 
 
+@app.command()
+def trend(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],
+    geography: Annotated[str, typer.Option(
+        "--geography", help="lsoa, msoa, ward, lad, practice, pcn, icb, sub_icb or utla (COVER upper-tier LA).")],
+    area: Annotated[str | None, typer.Option("--area", help="One area's series (default: every area's trend).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Last period of the trend (default: latest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Recent trends (Fingertips' chi-squared test for trend, 5 latest periods of the same kind)."""
+    from .dataset import load_dataset
+    from .trends import area_trends, trend_series
+
+    ds = load_dataset(dataset)
+    if area:
+        s = trend_series(ds, indicator, geography, area, period=period)
+        if as_json:
+            rows = s.assign(period_end=s["period_end"].dt.date.astype(str)).astype(object)
+            typer.echo(json.dumps({**s.attrs, "source": ds.provenance_line(),
+                                   "series": rows.where(rows.notna(), None).to_dict(orient="records")},
+                                  ensure_ascii=False, default=str))
+            return
+        a = s.attrs
+        typer.echo(f"{a['area_name']} ({a['area_code']}), {indicator}: recent trend {a['trend']} "
+                   f"({a['trend_periods']}, {a['trend_points']} points)")
+        typer.echo(s.drop(columns=["period_end"]).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        typer.echo(f"Method: {a['method']}. {ds.provenance_line()}")
+        return
+    t = area_trends(ds, indicator, geography, period=period)
+    if as_json:
+        rows = t.astype(object)
+        typer.echo(json.dumps({"indicator": indicator, "geography": geography, "method": t.attrs["method"],
+                               "periods": t.attrs["periods"], "source": ds.provenance_line(),
+                               "areas": rows.where(rows.notna(), None).to_dict(orient="records")},
+                              ensure_ascii=False, default=str))
+        return
+    typer.echo(t.to_string(index=False))
+    typer.echo(f"{t['trend'].value_counts().to_dict()}. Method: {t.attrs['method']}.")
+
+
 @app.command(name="map")
 def map_cmd(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],

@@ -94,6 +94,7 @@ class Dataset:
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _stored_flags_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _trend_panel_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _zoom_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     #: SHA-256 of each table file's bytes as loaded (what derived results are keyed by)

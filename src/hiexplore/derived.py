@@ -76,10 +76,10 @@ DERIVED_DIR = "derived"
 FLAGS_DIR = "flags"
 RECORD_FILE = "derived.json"
 #: bump when the flags logic changes in a way the source hash below would not see
-FLAGS_ENGINE = "flags-1"
+FLAGS_ENGINE = "flags-2"  # flags-2: trend and trend_points (issue 14)
 #: the modules whose code decides the flags: any change to them makes stored flags stale
 _ENGINE_SOURCES = ("flags.py", "apportion.py", "spatial.py", "catalogue.py", "catalogue.json",
-                   "schemas.py", "stats")
+                   "schemas.py", "stats", "trends.py", "periods.py")
 WRITE_ENV = "HIEXPLORE_DERIVED_WRITE"
 _PARQUET: dict[str, Any] = {"compression": "zstd", "write_statistics": False}
 _LOCKS: dict[str, threading.Lock] = {}

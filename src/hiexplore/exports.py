@@ -133,6 +133,19 @@ def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tu
         "expected uptake by cross-validated regression on deprivation and population mix; "
         "clusters by local Moran's I on empirical-Bayes rates (queen contiguity).",
     ))
+    if "trend" in frame:
+        from .stats.trend import TREND_METHOD
+
+        periods = frame.attrs.get("trend_periods")
+        rows.append((
+            "trend",
+            "trend, trend_points: " + str(frame.attrs.get("trend_method") or TREND_METHOD)
+            + (f"; periods tested {periods}" if periods else "")
+            + "; 'not enough points' where fewer than 5 of those periods have a usable figure"
+            + ("; neighbourhood trends are of apportioned (estimated) figures"
+               if "geography" in frame and frame["geography"].astype(str).isin(["lsoa", "msoa", "ward", "lad"]).any()
+               else ""),
+        ))
     for key in ("thresholds", "weights", "benchmark", "expected_model"):
         if key in frame.attrs:
             rows.append((key, json.dumps(frame.attrs[key], default=str)))

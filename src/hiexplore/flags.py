@@ -57,7 +57,7 @@ FLAG_COLUMNS = [
     "value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998", "benchmark_value",
     "vs_benchmark", "standard_band", "imd_decile", "core20", "expected_value", "vs_expected",
     "cluster", "people_to_reach", "priority_score", "priority_rank", "flagged", "reasons",
-    "period_end", "out_of_date", "value_note",
+    "period_end", "out_of_date", "value_note", "trend", "trend_points",
 ]
 FLAG_GEOGRAPHIES = ("lsoa", "msoa", "ward", "lad", "practice", "pcn", "icb", "sub_icb")
 SPATIAL_GEOGRAPHIES = ("lsoa", "msoa", "ward")
@@ -553,6 +553,11 @@ def compute_flags(
     (suppressed): 66.7%, no interval" and are never compared, banded or flagged on it;
     ``attrs["suppressed"]`` counts them (and, for neighbourhoods, the eligible people missing).
 
+    ``trend`` is the Fingertips recent trend of the area's five most recent periods of the
+    same kind up to ``period`` ("increasing", "decreasing", "no significant change", "not
+    enough points"), ``trend_points`` its usable points (:func:`hiexplore.trends.area_trends`);
+    ``attrs`` name the method and the periods tested (``trend_method``, ``trend_periods``).
+
     Apportioned figures resting on fewer than ``low_confidence_below`` eligible people are marked
     ``low_confidence`` (their people to reach reads "about N"; ``estimate_note`` says why).
     ``with_clusters=False`` / ``with_expected=False`` skip the spatial clusters and the expected
@@ -630,6 +635,7 @@ def compute_flags(
                                    index=figs.index, dtype="datetime64[ns]")
     figs["out_of_date"] = pd.array([age.out_of_date] * len(figs), dtype="boolean")
     mark = age.mark if age.out_of_date else ""
+    figs["trend"], figs["trend_points"], trend_attrs = _trends(ds, indicator, geography, period, figs["area_code"])
     figs["reasons"] = _reasons(figs, ind.short_name, blabel, acceptable, ind.higher_is_better, mark)
     # by rank, then value, missing last (as sort_values(na_position="last"), stable): one take
     order = np.lexsort((figs["value"].to_numpy(float), figs["priority_rank"].to_numpy(float, na_value=np.nan)))
@@ -640,6 +646,7 @@ def compute_flags(
     out.attrs["weights"] = asdict(weights)
     out.attrs["thresholds"] = {"target_pct": target, "acceptable": acceptable, "achievable": achievable}
     out.attrs["benchmark"] = blabel
+    out.attrs.update(trend_attrs)
     out.attrs.update(_age_attrs(age))
     out.attrs["suppressed"] = figs.attrs.get("suppressed")
     if geography == "practice":  # what a funnel plot of these practices leaves out, and why
@@ -648,6 +655,23 @@ def compute_flags(
         out.attrs["funnel_left_out"] = funnel_frame(out[["numerator", "denominator", "value_note"]]).attrs[
             "funnel_left_out"]
     return out
+
+
+def _trends(ds: Dataset, indicator: str, geography: str, period: str,
+            codes: pd.Series) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+    """Each area's recent trend up to ``period``, its usable points and the method and periods
+    tested (:func:`hiexplore.trends.area_trends`). An area without figures in the trend's
+    periods reads "not enough points" with 0 points.
+    """
+    from .trends import area_trends
+
+    tr = area_trends(ds, indicator, geography, period=period).set_index("area_code")
+    keys = codes.astype(str)
+    label = keys.map(tr["trend"]).fillna("not enough points").to_numpy(dtype=object)
+    points = keys.map(tr["trend_points"]).fillna(0).to_numpy(dtype="int64")
+    periods = tr.attrs.get("periods") or []
+    return label, points, {"trend_method": tr.attrs.get("method"),
+                           "trend_periods": f"{periods[0]} to {periods[-1]}" if periods else None}
 
 
 def _age_attrs(age: FigureAge) -> dict[str, object]:
@@ -699,6 +723,10 @@ def compute_targets(
 
     ``value_note`` joins the notes of the area's figures ("MMR1 at 24 months: fewer than 5
     eligible (suppressed): 66.7%, no interval"), missing where there are none.
+    ``trend`` is the recent trend (:mod:`hiexplore.trends`) of the figures the area is flagged
+    on (all its indicators when it is flagged on none): the label itself for one indicator,
+    "MMR1 24m: decreasing; ..." for several; ``trend_points`` the fewest usable points among
+    them; ``<indicator>_trend`` each indicator's.
     ``period_end`` is the oldest period end among the indicators the area is flagged on (all
     the indicators when it is flagged on none) and ``out_of_date`` is True when any of them is
     out of date (:func:`compute_flags`). ``attrs["periods"]`` gives each indicator's period,
@@ -745,11 +773,20 @@ def compute_targets(
                                             out_of_date=("out_of_date", lambda s: bool(s.fillna(False).any())))
     out["period_end"] = oldest["period_end"].reindex(out.index)
     out["out_of_date"] = oldest["out_of_date"].reindex(out.index).astype("boolean")
+    if "trend" in long:  # the recent trend of the same figures
+        if len(indicators) == 1:
+            out["trend"] = first["trend"].reindex(out.index)
+        else:
+            said = basis["indicator"].map(lambda k: get_indicator(k).short_name) + ": " + basis["trend"].astype(str)
+            out["trend"] = said.groupby(basis["area_code"]).agg("; ".join).reindex(out.index)
+        out["trend_points"] = basis.groupby("area_code")["trend_points"].min().reindex(out.index).astype("Int64")
     for k, f in zip(indicators, per, strict=True):
         sub = f.set_index("area_code")
         out[f"{k}_value"] = sub["value"].reindex(out.index)
         out[f"{k}_people_to_reach"] = sub["people_to_reach"].reindex(out.index)
         out[f"{k}_flagged"] = sub["flagged"].reindex(out.index)
+        if "trend" in sub:
+            out[f"{k}_trend"] = sub["trend"].reindex(out.index)
     out = out.reset_index().rename(columns={"index": "area_code"})
     out = out.sort_values(
         ["flagged", "indicators_flagged", "priority_score", "people_to_reach"], ascending=False
@@ -780,7 +817,7 @@ def compute_targets(
 PROFILE_COLUMNS = [
     "indicator", "period", "period_end", "out_of_date", "age", "value", "value_note", "lower_ci_95",
     "upper_ci_95", "benchmark_value", "vs_benchmark", "standard_band", "people_to_reach", "flagged",
-    "reasons",
+    "reasons", "trend", "trend_points",
 ]
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "figure_age",
     "dataset_newest_end",
     "mixed_periods_note",
+    "period_kind",
+    "period_score",
 ]
 
 #: a figure is out of date when its period ended more than this many years before the newest one
@@ -180,3 +182,54 @@ def mixed_periods_note(ages: dict[str, FigureAge]) -> str | None:
         return None
     parts = [f"{label} {a.period}" + (f", {a.mark}" if a.mark else "") for label, a in ages.items()]
     return "This list mixes periods: " + "; ".join(parts) + "."
+
+
+_QUARTER = re.compile(r"(?<![a-z0-9])q[1-4](?![0-9])", re.I)
+#: months between consecutive periods of each kind (what :func:`period_score` counts in)
+_KIND_MONTHS = {"quarter": 3, "month": 1, "financial year": 12, "calendar year": 12,
+                "financial years range": 12, "calendar years range": 12}
+
+
+def period_kind(label: object) -> str | None:
+    """What kind of period a label is, so that trends compare like with like; None if unknown.
+
+    "quarter" (financial or calendar: "2023/24 Q1", "2023 Q1", "2017/18 Q3 (Dec 2017)"),
+    "month" ("December 2017"), "financial year" ("2023/24"), "calendar year" ("2023"),
+    "financial years range" ("2016/17 - 18/19"), "calendar years range" ("2018 - 20").
+
+    >>> [period_kind(p) for p in ("2023/24 Q1", "2023/24", "2023", "2018 - 20", "Dec 2017", "latest")]
+    ['quarter', 'financial year', 'calendar year', 'calendar years range', 'month', None]
+    """
+    if label is None or (isinstance(label, float) and label != label):
+        return None
+    text = " ".join(str(label).split())
+    if period_end(text) is None:
+        return None
+    if _QUARTER.search(text):
+        return "quarter"
+    if _MONTH_YEAR.search(text):
+        return "month"
+    if _FY.match(text):
+        return "financial year"
+    if _FY_RANGE.match(text):
+        return "financial years range"
+    if _YEAR.match(text):
+        return "calendar year"
+    if _YEAR_RANGE.match(text):
+        return "calendar years range"
+    return None
+
+
+def period_score(label: object) -> float:
+    """A period's position in time in units of its kind (consecutive quarters differ by 1); NaN if unknown.
+
+    The score of a trend test (:mod:`hiexplore.stats.trend`): the end month counted in quarters
+    for quarters, in years for years, so a missing period leaves a gap.
+
+    >>> period_score("2024/25 Q1") - period_score("2023/24 Q4"), period_score("2024/25") - period_score("2022/23")
+    (1.0, 2.0)
+    """
+    kind, end = period_kind(label), period_end(label)
+    if kind is None or end is None:
+        return float("nan")
+    return (end.year * 12 + end.month - 1) / _KIND_MONTHS[kind]

@@ -14,6 +14,9 @@ plus:
   every practice in the dataset (Spiegelhalter 2005; :func:`hiexplore.stats.funnel.funnel_significance`),
   with optional overdispersion ("multiplicative" or "additive", Spiegelhalter 2005, section 4).
 
+``trend`` and ``trend_points`` are the practice's recent trend over its five most recent
+quarters (or years) and the usable points (:func:`hiexplore.trends.area_trends`).
+
 Ranks and the funnel are taken over every practice of the dataset, before any filter, so a
 filtered view keeps the same ranks.
 """
@@ -48,7 +51,7 @@ OVERDISPERSION = ("none", "multiplicative", "additive")
 PRACTICE_COLUMNS = [
     "area_code", "practice_name", "in_area_by", "value", "value_note", "pcn_name", "list_size", "numerator", "denominator",
     "lower_ci_95", "upper_ci_95", "vs_benchmark", "standard_band", "funnel", "imd_decile", "rank_in_pcn", "pcn_size",
-    "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "reasons",
+    "rank_among_peers", "peers", "people_to_reach", "flagged", "period_end", "out_of_date", "trend", "trend_points", "reasons",
 ]
 
 

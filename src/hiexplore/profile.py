@@ -61,6 +61,7 @@ class AreaProfile:
             "benchmark %": f["benchmark_value"], "vs benchmark": f["vs_benchmark"],
             "standard": f["standard_band"], "people to reach": f["people_to_reach"],
             "flagged": f["flagged"], "why": f["reasons"],
+            "recent trend": [_trend_text(tr, n) for tr, n in zip(f["trend"], f["trend_points"], strict=True)],
         })
 
     def out_of_date_labels(self) -> list[str]:
@@ -120,15 +121,26 @@ class AreaProfile:
             lines.append(
                 f"- {r['indicator_label']}, {r['period']}{age}: {value}; benchmark {r['benchmark_value']:.1f}% "
                 f"({r['vs_benchmark']}); standard {r['standard_band']}; people to reach {reach}; "
-                f"{'FLAGGED' if r['flagged'] else 'not flagged'}: {r['reasons']}"
+                f"{'FLAGGED' if r['flagged'] else 'not flagged'}: {r['reasons']} "
+                f"Recent trend: {_trend_text(r['trend'], r['trend_points'])}."
             )
         lines.append(self.source)
         return "\n".join(lines)
 
 
+def _trend_text(trend: object, points: object) -> str:
+    """"decreasing (5 points)"; "not enough points (3 of 5)"; "not assessed" where absent."""
+    if trend is None or (isinstance(trend, float) and pd.isna(trend)):
+        return "not assessed"
+    n = None if points is None or pd.isna(points) else int(points)
+    if trend == "not enough points":
+        return f"not enough points ({n} of 5)" if n is not None else str(trend)
+    return f"{trend} ({n} points)" if n is not None else str(trend)
+
+
 _PROFILE_COLUMNS = ["indicator", "indicator_label", "period", "value", "lower_ci_95", "upper_ci_95", "benchmark_value",
                     "vs_benchmark", "standard_band", "people_to_reach", "flagged", "reasons", "estimate_note",
-                    "period_end", "out_of_date", "value_note", "age"]
+                    "period_end", "out_of_date", "value_note", "age", "trend", "trend_points"]
 
 
 def area_geography(ds: Dataset, area: str) -> str:

@@ -1,0 +1,143 @@
+"""Recent-trend blocks (issue 14 item 2): the LA trend chart on the Overview and one area's chart
+under the Map explorer's profile. Widgets, calls and layout only: :mod:`hiexplore.trends` computes.
+
+Kept apart from the pages so that a page adds its block with one call.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from hiexplore.dataset import Dataset
+from hiexplore.errors import HiexploreError
+from hiexplore.safe_text import markdown_text as md
+from hiexplore.stats.trend import TREND_METHOD
+
+from .data import _load, _mtime
+from .layout import indicator_label
+from .state import url_choice
+
+TREND_COLUMNS_SHOWN = {
+    "area_name": st.column_config.TextColumn("area"),
+    "value": st.column_config.NumberColumn("latest %", format="%.1f"),
+    "trend": st.column_config.TextColumn("recent trend"),
+    "trend_points": st.column_config.NumberColumn("pts", help="usable points of the 5 tested"),
+    "p_value": st.column_config.NumberColumn("p", format="%.3f", help="chi-squared test for trend, 1 df"),
+}
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _series(path: str, mtime: float, indicator: str, geography: str, area: str) -> pd.DataFrame:
+    from hiexplore.trends import trend_series
+
+    return trend_series(_load(path, mtime), indicator, geography, area)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _table(path: str, mtime: float, indicator: str, geography: str) -> pd.DataFrame:
+    from hiexplore.trends import trend_table
+
+    return trend_table(_load(path, mtime), indicator, geography)
+
+
+def get_trend_series(ds: Dataset, indicator: str, geography: str, area: str) -> pd.DataFrame:
+    """One area's series (cached per dataset file state; attrs kept)."""
+    return _series(str(ds.path), _mtime(ds.path), indicator, geography, area)
+
+
+def get_trend_table(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
+    return _table(str(ds.path), _mtime(ds.path), indicator, geography)
+
+
+def _chart(ds: Dataset, series: pd.DataFrame) -> None:
+    from hiexplore.trends import trend_figure
+
+    st.plotly_chart(trend_figure(series, source=ds.provenance_line(limit=2)), width="stretch")
+
+
+def _series_table(series: pd.DataFrame, *, compact: bool = False) -> None:
+    """The figures behind the chart (a table beside every figure); notes and method unless compact."""
+    shown = series.drop(columns=["period_end"]).rename(columns={"in_trend": "tested"})
+    if compact:
+        shown = shown[["period", "value", "england", "standard", "tested"]].iloc[::-1]
+    st.dataframe(shown, hide_index=True, column_config={
+        "value": st.column_config.NumberColumn("value %", format="%.1f"),
+        "england": st.column_config.NumberColumn("England %", format="%.1f"),
+        "standard": st.column_config.NumberColumn("standard %", format="%.0f"),
+        "numerator": st.column_config.NumberColumn(format="%.0f"),
+        "denominator": st.column_config.NumberColumn(format="%.0f"),
+    })
+
+
+def overview_la_trends(ds: Dataset) -> None:
+    """Overview block: an indicator's recent trend in each upper-tier LA (COVER LA quarters)."""
+    from hiexplore.trends import trend_geographies
+
+    st.subheader("Recent trends by local authority")
+    keys = [k for k in ds.indicator_keys() if "utla" in trend_geographies(ds, k)]
+    if not keys:
+        st.info("This dataset has no local authority figures over time (COVER upper-tier LA quarters), "
+                "so there is no LA trend to show. Neighbourhood and practice trends are in the flags "
+                "and target lists (columns trend, trend_points).")
+        return
+    st.caption(
+        "Each local authority's figure per quarter (UKHSA COVER, upper-tier LA tables"
+        + (", back to 2016/17" if any(str(p).startswith("2016/17") for p in ds.periods(keys[0], "utla")) else "")
+        + "), with England and the standard's acceptable level. Recent trend: " + md(TREND_METHOD)
+        + ". COVER publishes LA percentages and denominators: the numerators are estimated from them."
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        indicator = url_choice("Indicator (LA trend)", "la_trend_ind", keys,
+                               "mmr1_24m" if "mmr1_24m" in keys else keys[0], format_func=indicator_label)
+    try:
+        table = get_trend_table(ds, indicator, "utla")
+    except HiexploreError as err:
+        st.warning(md(err))
+        return
+    names = dict(zip(table["area_code"], table["area_name"], strict=True))
+    with c2:
+        area = url_choice("Local authority", "la_trend_area", table["area_code"].tolist(),
+                          format_func=lambda c: f"{names.get(c, c)} ({c})")
+    left, right = st.columns([4, 3])
+    with left:
+        if area:
+            _chart(ds, get_trend_series(ds, indicator, "utla", area))
+    with right:
+        st.markdown(f"**{md(indicator_label(indicator))}: every local authority**")
+        st.dataframe(table[list(TREND_COLUMNS_SHOWN)], hide_index=True, column_config=TREND_COLUMNS_SHOWN)
+        periods = table["trend_periods"].iloc[0] if len(table) else ""
+        st.caption(md(f"Periods tested: {periods}. Increasing / decreasing: significant at the 99.9% level "
+                      "over the 5 latest quarters; not enough points: fewer than 5 of them have a figure."))
+    if area:
+        with st.expander("Figures behind the chart"):
+            _series_table(get_trend_series(ds, indicator, "utla", area))
+
+
+def profile_trend(ds: Dataset, area: str, geography: str, indicators: list[str], default: str | None) -> None:
+    """Under an area's profile: one indicator's figures over time there, England and the standard."""
+    if not indicators:
+        return
+    st.markdown("**Recent trend here**")
+    indicator = url_choice("Trend of", "trend_ind", indicators, default if default in indicators else indicators[0],
+                           format_func=indicator_label)
+    try:
+        series = get_trend_series(ds, indicator, geography, area)
+    except HiexploreError as err:
+        st.info(md(err))
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        _chart(ds, series)
+    with right:
+        a = series.attrs
+        st.markdown(f"Recent trend: **{md(a.get('trend', ''))}** ({md(a.get('trend_periods', ''))}, "
+                    f"{a.get('trend_points', 0)} of 5 points).")
+        notes = {str(m) for m in series["method"].dropna()} - {"published"}
+        if notes:
+            st.caption(md("Figures here are " + ", ".join(sorted(notes))
+                          + ": estimates, so their trend is an estimate too."))
+        _series_table(series, compact=True)
+    with st.expander("Figures behind the chart (counts, notes, method)"):
+        _series_table(series)
