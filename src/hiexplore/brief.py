@@ -356,30 +356,24 @@ def _most_to_reach(targets: pd.DataFrame, codes: pd.Series, top: int = 3) -> lis
 
 
 def _trends(ds: Dataset, keys: Sequence[str], kind: str, code: str) -> tuple[dict[str, pd.DataFrame], str]:
-    """Each indicator's series for the area (:func:`hiexplore.trends.trend_series`), where built."""
+    """Each indicator's series for the area (:func:`hiexplore.trends.trend_series`: its periods of
+    the latest period's kind, with England's; ``attrs`` carry the recent trend), where built."""
     try:
-        from . import trends as trends_mod
-        series_fn = trends_mod.trend_series
-        label_fn = trends_mod.area_trends
-    except (ImportError, AttributeError):
+        from .trends import trend_series
+    except ImportError:
         return {}, "Trends are not available in this build of hiexplore (hiexplore.trends is missing)."
     out: dict[str, pd.DataFrame] = {}
     for key in keys:
         try:
-            s = series_fn(ds, key, kind, code)
+            s = trend_series(ds, key, kind, code)
         except HiexploreError:
             continue
-        if s is None or len(s) == 0:
-            continue
-        s = s.copy()
-        try:
-            lab = label_fn(ds, key, kind)
-            hit = lab[lab["area_code"].astype(str) == code]
-            s.attrs["trend"] = str(hit["trend"].iloc[0]) if len(hit) else ""
-        except (HiexploreError, KeyError):
-            s.attrs["trend"] = ""
-        out[key] = s
-    note = "" if out else "No indicator has more than one period for this area in this dataset."
+        if s is not None and len(s) > 1:
+            out[key] = s
+    note = ("Recent trend: Fingertips' chi-squared test for trend in proportions over the 5 latest periods "
+            "of the same kind (99.9% level); figures below a PCN or ICB are apportioned estimates.")
+    if not out:
+        note = "No indicator has more than one period for this area in this dataset."
     return out, note
 
 
@@ -389,8 +383,11 @@ def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd
         from .patches import build_patches
     except ImportError:
         return None, "Patches are not available in this build of hiexplore (hiexplore.patches is missing)."
-    try:
-        p = build_patches(ds, list(keys), geography="lsoa")
+    from .dataset import derived
+
+    try:  # the dataset's patches, once per loaded dataset and indicators (every area's pack shares them)
+        p = derived(ds, "_brief_patches_cache", tuple(keys),
+                    lambda: build_patches(ds, list(keys), geography="lsoa"), keep=2)
     except HiexploreError as err:
         return None, f"No patches: {err}"
     if p is None or len(p) == 0:
@@ -408,8 +405,15 @@ def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd
         return None, "No patch touches this area's neighbourhoods."
     hit["lsoas_here"] = [len(set(codes(v)) & inside) for v in hit["area_codes"]]
     hit["lsoas"] = [len(codes(v)) for v in hit["area_codes"]]
-    hit = hit.sort_values("people_to_reach", ascending=False).head(TOP_PATCHES).reset_index(drop=True)
-    return hit, ""
+    alone = hit[hit["singleton"].map(_is_true)] if "singleton" in hit else hit.iloc[0:0]
+    hit = hit.drop(index=alone.index).sort_values("people_to_reach", ascending=False)
+    note = ""
+    if len(hit) > TOP_PATCHES:
+        note = f"{len(hit) - TOP_PATCHES} more patches touch this area (hiexplore patches lists them all). "
+    if len(alone):
+        note += (f"{len(alone)} flagged neighbourhood(s) here join no patch (no flagged neighbour within reach, or "
+                 f"fewer than the floor's people to reach): {', '.join(_text(x) for x in alone['area_names'])}.")
+    return (hit.head(TOP_PATCHES).reset_index(drop=True) if len(hit) else None), note.strip()
 
 
 def _practices(ds: Dataset, code: str, kind: str, lsoas: Sequence[str],
@@ -778,8 +782,12 @@ def _render_html(p: BriefingPack) -> str:
             vals = [float(x) if pd.notna(x) else float("nan") for x in s["value"]]
             eng = [float(x) if pd.notna(x) else float("nan") for x in s.get("england", pd.Series([np.nan] * len(s)))]
             rows.append([h(get_indicator(key).short_name), h(f"{periods[0]} to {periods[-1]}") + f" ({len(periods)})",
-                         f"{_num(vals[0])}% to {_num(vals[-1])}%", h(s.attrs.get("trend", "")), _spark_svg(vals, eng)])
-        add(_table(["indicator", "periods", "first to latest", "trend", f"{kind} (blue), England (grey dashes)"], rows))
+                         f"{_num(vals[0])}% to {_num(vals[-1])}%",
+                         h(s.attrs.get("trend", "")) + (f"<br><span class=\"note\">{h(s.attrs.get('trend_periods'))}</span>"
+                                                        if s.attrs.get("trend_periods") else ""),
+                         _spark_svg(vals, eng)])
+        add(_table(["indicator", "periods", "first to latest", "recent trend", f"{kind} (blue), England (grey dashes)"],
+                   rows))
     if p.trends_note:
         add(f"<p class=\"note\">{h(p.trends_note)}</p>")
 
@@ -808,12 +816,20 @@ def _render_html(p: BriefingPack) -> str:
     # --- patches
     add("<h2>Outreach patches</h2>")
     if p.patches is not None and len(p.patches):
+        add("<p class=\"note\">Contiguous groups of flagged neighbourhoods a team can cover in a day (at least 150 "
+            "people to reach, at most 3 km across; max-p regionalisation, hiexplore.patches), those touching this "
+            "area, most people to reach first; a patch may reach over its border.</p>")
         rows = []
         for r in p.patches.to_dict("records"):
-            label = next((_text(r.get(c)) for c in ("patch_name", "name", "patch_id", "patch") if _text(r.get(c))), "")
-            rows.append([h(label), f"{r['lsoas_here']} of {r['lsoas']}", _num(r.get("people_to_reach"), "{:,.0f}"),
-                         h(r.get("reason", ""))])
-        add(_table(["patch", "its LSOAs in this area", "people to reach", "why"], rows, numeric=(1, 2)))
+            alone = _is_true(r.get("singleton"))
+            label = f"{h(r.get('patch_id'))} (rank {_num(r.get('rank'), '{:.0f}')})" + (" alone" if alone else "")
+            old = " <span class=\"old\">OUT OF DATE figures</span>" if _is_true(r.get("out_of_date")) else ""
+            rows.append([label, f"{r['lsoas_here']} of {r['lsoas']}", _num(r.get("people_to_reach"), "{:,.0f}"),
+                         _num(r.get("span_km"), "{:.1f} km"),
+                         f"{h(r.get('reason', ''))}{old}<br><span class=\"note\">{h(r.get('area_names'))}</span>",
+                         f"<span class=\"note\">{h(r.get('practices'))}</span>"])
+        add(_table(["patch", "its LSOAs in this area", "people to reach", "across", "why (neighbourhoods)",
+                    "practices"], rows, numeric=(1, 2, 3)))
     if p.patches_note:
         add(f"<p class=\"note\">{h(p.patches_note)}</p>")
 
