@@ -83,6 +83,16 @@ def test_pdf_and_html_read_back_name_people_to_reach_and_sources(packs, llr, cod
             assert get_indicator(key).short_name in body
         for item in llr.manifest["indicators_not_loaded"]:
             assert f"Not loaded: {item['indicator']}" in body
+    # trends (hiexplore.trends) and patches (hiexplore.patches) are wired in, not "not available"
+    assert pack.trends and "not available in this build" not in text
+    some = next(iter(pack.trends.values()))
+    assert some.attrs["trend"] and some.attrs["trend"] in text
+    if pack.patches is not None:
+        lsoas = set(pack.neighbourhoods["area_code"])
+        for r in pack.patches.itertuples():
+            assert set(r.area_codes.split(",")) & lsoas and r.patch_id in text
+    else:
+        assert pack.patches_note in shown
     # the top target's people to reach is in the table beside the map
     top = pack.targets.iloc[0]
     assert str(top["area_code"]) in text and f"{top['people_to_reach']:,.0f}" in text
@@ -170,24 +180,27 @@ def test_area_kinds_resolve_from_the_lookups_and_an_unknown_code_is_refused(llr)
     assert "E01013600" in msg and all(label in msg for label in AREA_KINDS.values())
 
 
-def test_cli_writes_by_suffix_and_refuses_other_suffixes_and_unknown_areas(embedded_dataset: Path, tmp_path: Path) -> None:
-    bad = runner.invoke(app, ["brief", "--dataset", str(embedded_dataset), "--area", WARD, "--out", str(tmp_path / "b.docx")])
+def test_cli_writes_by_suffix_and_refuses_other_suffixes_and_unknown_areas(payload_dataset: Path, tmp_path: Path) -> None:
+    """On the payload dataset (built by ``hiexplore build``, so its flags are stored with it)."""
+    ds = str(payload_dataset)
+    code = str(load_dataset(payload_dataset).areas.query("area_type == 'ward'")["area_code"].iloc[0])
+    bad = runner.invoke(app, ["brief", "--dataset", ds, "--area", code, "--out", str(tmp_path / "b.docx")])
     assert bad.exit_code != 0 and isinstance(bad.exception, RequestError)
     assert ".html" in str(bad.exception) and ".pdf" in str(bad.exception) and "b.docx" in str(bad.exception)
     assert not (tmp_path / "b.docx").exists()
-    unknown = runner.invoke(app, ["brief", "--dataset", str(embedded_dataset), "--area", "X99", "--out", str(tmp_path / "b.html")])
+    unknown = runner.invoke(app, ["brief", "--dataset", ds, "--area", "X99", "--out", str(tmp_path / "b.html")])
     assert unknown.exit_code != 0 and "X99" in str(unknown.exception) and "PCN, ward" in str(unknown.exception)
     # the real command line: exit code 2 and the message on stderr
-    proc = subprocess.run([sys.executable, "-m", "hiexplore", "brief", "--dataset", str(embedded_dataset), "--area", "X99",
+    proc = subprocess.run([sys.executable, "-m", "hiexplore", "brief", "--dataset", ds, "--area", "X99",
                            "--out", str(tmp_path / "b.html")], capture_output=True, text=True)
     assert proc.returncode == 2 and "X99" in proc.stderr and "error:" in proc.stderr
-    ok = runner.invoke(app, ["brief", "--dataset", str(embedded_dataset), "--area", PCN, "--out", str(tmp_path / "b.PDF"),
-                             "--indicator", "mmr1_24m"])
-    assert ok.exit_code == 0, ok.output
-    assert (tmp_path / "b.PDF").read_bytes()[:5] == b"%PDF-"
-    assert "CROSS COUNTIES PCN" in ok.output and "people to reach" in ok.output
-    text = _pdftotext(tmp_path / "b.PDF")
-    assert "CROSS COUNTIES PCN" in text and "MMR1 at 24 months" in text
+    for name, head in (("b.PDF", b"%PDF-"), ("b.html", b"<!DOCTYPE html>")):
+        ok = runner.invoke(app, ["brief", "--dataset", ds, "--area", code, "--out", str(tmp_path / name),
+                                 "--indicator", "smoking_prevalence_qof"])
+        assert ok.exit_code == 0, ok.output
+        assert (tmp_path / name).read_bytes()[:len(head)] == head
+        assert "people to reach" in ok.output and code in ok.output
+    assert "Smoking prevalence (QOF)" in _pdftotext(tmp_path / "b.PDF")
 
 
 def test_payload_names_show_literally_in_html_and_pdf(payload_dataset: Path, tmp_path: Path) -> None:
@@ -213,30 +226,40 @@ def test_payload_names_show_literally_in_html_and_pdf(payload_dataset: Path, tmp
         assert evaluated not in text and evaluated not in shown
 
 
-@pytest.mark.parametrize("page, kind", [("targets", "ward"), ("practices", "pcn")])
-def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               page: str, kind: str) -> None:
-    """The pages' "Briefing pack" block: choose an area, prepare, then an HTML and a PDF download."""
+def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages' "Briefing pack" block: choose an area, prepare, then an HTML and a PDF download.
+
+    Both pages on the same indicator and area, so the second is served from the pack cache.
+    """
     from streamlit.testing.v1 import AppTest
+
+    from app_support.briefing import briefing_files
+    from app_support.data import _mtime
 
     monkeypatch.setenv("HIEXPLORE_DATASET", str(demo_dataset))
     repo = Path(__file__).resolve().parents[1]
     monkeypatch.syspath_prepend(str(repo))
-    # the page on its own: app.py's router guard reruns every AppTest run, which swallows a click
-    # (see tests/test_campaigns_page.py)
-    at = AppTest.from_file(str(repo / "pages" / f"{page}.py"), default_timeout=300)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="w_bkind").value == kind
-    at.button(key="brief_go").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert any("people to reach in its flagged neighbourhoods" in m.value for m in at.markdown)
-    downloads = [e for e in at.get("download_button") if "briefing" in str(e.proto.label).lower()]
-    assert [str(e.proto.label) for e in downloads] == ["Download briefing pack (HTML)", "Download briefing pack (PDF)"]
+    key = "cervical_screening_25_49"
+    area = ""  # the ward the Targets page offers first; the Practices page is then set to it
+    for page, kind, params in (("targets", "ward", {"inds": key}), ("practices", "pcn", {"ind": key})):
+        # the page on its own: app.py's router guard reruns every AppTest run, which swallows a
+        # click (see tests/test_campaigns_page.py)
+        at = AppTest.from_file(str(repo / "pages" / f"{page}.py"), default_timeout=300)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.selectbox(key="w_bkind").value == kind  # a planner's ward, a PCN manager's PCN
+        if page == "practices":
+            at.selectbox(key="w_bkind").select("ward").run()
+            at.selectbox(key="w_barea").select(area).run()
+        area = at.selectbox(key="w_barea").value
+        at.button(key="brief_go").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("people to reach in its flagged neighbourhoods" in m.value for m in at.markdown)
+        downloads = [e for e in at.get("download_button") if "briefing" in str(e.proto.label).lower()]
+        assert [str(e.proto.label) for e in downloads] == ["Download briefing pack (HTML)",
+                                                           "Download briefing pack (PDF)"]
     # the same pack as the package makes: a synthetic dataset says so in it
-    from app_support.briefing import briefing_files
-    from app_support.data import _mtime
-
-    area = at.selectbox(key="w_barea").value
-    files = briefing_files(str(demo_dataset), _mtime(demo_dataset), area, ())
+    files = briefing_files(str(demo_dataset), _mtime(demo_dataset), area, (key,))
     assert b"SYNTHETIC demo data" in files["html"] and files["pdf"][:5] == b"%PDF-"

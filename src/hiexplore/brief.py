@@ -390,6 +390,8 @@ def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd
                     lambda: build_patches(ds, list(keys), geography="lsoa"), keep=2)
     except HiexploreError as err:
         return None, f"No patches: {err}"
+    except (KeyError, ValueError, IndexError) as err:  # said, never silent: the rest of the pack stands
+        return None, f"Patches could not be built for this dataset ({type(err).__name__}: {err})."
     if p is None or len(p) == 0:
         return None, "No patch meets the patch rules in this dataset."
     inside = set(lsoas)
