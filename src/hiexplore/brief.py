@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +59,7 @@ AREA_KINDS: dict[str, str] = {"pcn": "PCN", "ward": "ward", "lad": "local author
 BRIEF_FORMATS = (".html", ".pdf")
 TOP_TARGETS = 10  # neighbourhoods listed (and numbered on the map)
 TOP_PATCHES = 8
+PATCH_SECONDS = 90.0  # how long a pack waits for the dataset's patches (see _patches)
 MAX_FOCUS = 3  # indicators given practice tables and a gradient (most people to reach first)
 MAX_PRACTICES = 20  # practice rows per indicator (lowest uptake first); the rest are counted
 SERVING_SHARE = 0.02  # a practice "serves" a ward or LAD with at least this share of its residents
@@ -377,6 +381,22 @@ def _trends(ds: Dataset, keys: Sequence[str], kind: str, code: str) -> tuple[dic
     return out, note
 
 
+def _in_background(fn: Callable[[], Any]) -> Future:
+    """Run ``fn`` in a daemon thread (never keeps the process alive); its result as a Future."""
+    fut: Future = Future()
+
+    def run() -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            fut.set_result(fn())
+        except BaseException as err:  # noqa: BLE001 - handed to whoever waits on the Future
+            fut.set_exception(err)
+
+    threading.Thread(target=run, name="hiexplore-brief-patches", daemon=True).start()
+    return fut
+
+
 def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd.DataFrame | None, str]:
     """Outreach patches (:func:`hiexplore.patches.build_patches`) touching the area's LSOAs."""
     try:
@@ -385,9 +405,17 @@ def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd
         return None, "Patches are not available in this build of hiexplore (hiexplore.patches is missing)."
     from .dataset import derived
 
-    try:  # the dataset's patches, once per loaded dataset and indicators (every area's pack shares them)
-        p = derived(ds, "_brief_patches_cache", tuple(keys),
-                    lambda: build_patches(ds, list(keys), geography="lsoa"), keep=2)
+    # the dataset's patches, once per loaded dataset and indicators (every area's pack shares them),
+    # built in a background thread and waited for PATCH_SECONDS: max-p can take minutes on a large
+    # connected set of flagged areas, and the pack must not hang on it (a later pack gets them)
+    job = derived(ds, "_brief_patches_cache", tuple(keys),
+                  lambda: _in_background(lambda: build_patches(ds, list(keys), geography="lsoa")), keep=2)
+    try:
+        p = job.result(timeout=PATCH_SECONDS)
+    except FutureTimeout:
+        return None, (f"Patches for these indicators were not ready after {PATCH_SECONDS:g} s (max-p is still "
+                      "grouping the flagged neighbourhoods; a pack made later in this session includes them, "
+                      "and `hiexplore patches` lists them).")
     except HiexploreError as err:
         return None, f"No patches: {err}"
     except (KeyError, ValueError, IndexError) as err:  # said, never silent: the rest of the pack stands
@@ -699,7 +727,7 @@ td.n { text-align: right; white-space: nowrap; }
 .mapbox svg { width: 100%; height: auto; }
 .chart svg { width: 70%; height: auto; }
 .files { overflow-wrap: anywhere; word-break: break-all; }
-@media print { .side { display: block; } .side > .mapbox { width: 72%; margin: 0 auto; } }
+@media print { h2.newpage { break-before: page; } .side { display: block; } .side > .mapbox { width: 72%; margin: 0 auto; } }
 """
 
 
@@ -794,7 +822,7 @@ def _render_html(p: BriefingPack) -> str:
         add(f"<p class=\"note\">{h(p.trends_note)}</p>")
 
     # --- map and targets
-    add("<h2>Neighbourhoods and top targets</h2>")
+    add("<h2 class=\"newpage\">Neighbourhoods and top targets</h2>")
     add(f"<p>Neighbourhoods (LSOA 2021) of the {h(kind)}"
         + (" (the LSOAs whose registered residents are mostly with its practices)" if p.kind == "pcn" else "")
         + ", coloured by people to reach; the numbers on the map are the ranks in the table.</p>")
