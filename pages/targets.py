@@ -139,6 +139,11 @@ for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
 st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet (sources, periods, methods, "
            "thresholds, weights, out-of-date and suppression warnings, generated time).")
 
+# --- Outreach patches (issue 14, item 1): its own section, see app_support/patches_section.py ---
+from app_support.patches_section import patches_section  # noqa: E402
+
+patches_section(ds, indicators, geography)
+
 # --- briefing pack (issue 14.3): one area's offline report, on the indicators chosen above
 from app_support.briefing import briefing_block  # noqa: E402
 

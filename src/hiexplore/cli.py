@@ -234,6 +234,48 @@ def targets(
     _echo_figure_notes(frame)
 
 
+@app.command()
+def patches(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    indicator: Annotated[str, typer.Option("--indicator", help="Indicator key(s), comma-separated.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .xlsx, .geojson or .gpkg.")],
+    geography: Annotated[str, typer.Option("--geography", help="lsoa, msoa or ward.")] = "lsoa",
+    min_people: Annotated[
+        int, typer.Option("--min-people", min=0, help="Floor: people to reach per patch.")
+    ] = 150,
+    max_km: Annotated[
+        float,
+        typer.Option("--max-km", min=0.0, help="Largest distance (km) between two area centroids of a patch."),
+    ] = 3.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the max-p heuristic (same seed, same patches).")] = 0,
+    bridges: Annotated[
+        bool,
+        typer.Option("--bridges/--no-bridges",
+                     help="Let unflagged areas that touch two flagged parts join them (marked bridge_codes)."),
+    ] = False,
+) -> None:
+    """Group flagged neighbourhoods into contiguous outreach patches a team can cover in a day."""
+    from .dataset import load_dataset
+    from .exports import write_table
+    from .patches import build_patches
+
+    ds = load_dataset(dataset)
+    keys = [k.strip() for k in indicator.split(",") if k.strip()]
+    frame = build_patches(ds, keys, geography, min_people=min_people, max_km=max_km, seed=seed,
+                          bridges=bridges)
+    _store_notes(ds)
+    path = write_table(frame, out, ds=ds, kind="patches")
+    info = frame.attrs.get("patches", {})
+    if not info.get("flagged_areas"):
+        typer.echo(f"No {geography} area is flagged on {', '.join(keys)}: there is nothing to group "
+                   "(the file has no rows).")
+    typer.echo(f"{info.get('patches', 0)} patches ({info.get('people_to_reach_in_patches', 0):,.0f} people to "
+               f"reach), {info.get('areas_alone', 0)} flagged areas left alone "
+               f"({info.get('people_to_reach_alone', 0):,.0f}); wrote {path}")
+    typer.echo(f"Practice shares: {info.get('practices_basis')}")
+    _echo_figure_notes(frame)
+
+
 def _echo_figure_notes(frame: object) -> None:
     """Print what the export's metadata says about out-of-date and suppressed figures."""
     from .exports import figure_notes

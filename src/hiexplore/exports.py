@@ -93,7 +93,9 @@ def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tu
     rows: list[tuple[str, str]] = [
         ("generated", datetime.now(UTC).replace(microsecond=0).isoformat()),
         ("content", {"flags": "flags", "practices": "GP practice comparison (95% CIs, rank in PCN and "
-                     "among practices of the same IMD quintile, funnel plot status)"}.get(kind, "ranked outreach target list")),
+                     "among practices of the same IMD quintile, funnel plot status)",
+                     "patches": "outreach patches: contiguous groups of flagged neighbourhoods a team can "
+                     "cover in a day, ranked (hiexplore.patches)"}.get(kind, "ranked outreach target list")),
     ]
     if ds is not None:
         man = ds.manifest
@@ -146,7 +148,7 @@ def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tu
                if "geography" in frame and frame["geography"].astype(str).isin(["lsoa", "msoa", "ward", "lad"]).any()
                else ""),
         ))
-    for key in ("thresholds", "weights", "benchmark", "expected_model"):
+    for key in ("thresholds", "weights", "benchmark", "expected_model", "patches"):
         if key in frame.attrs:
             rows.append((key, json.dumps(frame.attrs[key], default=str)))
     rows.extend(figure_notes(frame.attrs))
@@ -161,7 +163,12 @@ def metadata_rows(ds: Dataset | None, frame: pd.DataFrame, kind: str) -> list[tu
 
 
 def to_geoframe(frame: pd.DataFrame, ds: Dataset) -> gpd.GeoDataFrame:
-    """Attach geometry: area polygons, or practice points for the practice geography."""
+    """Attach geometry: area polygons, or practice points for the practice geography.
+
+    A GeoDataFrame that has its own geometry (outreach patches: the union of their areas) keeps it.
+    """
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        return frame.to_crs(4326) if frame.crs is not None else frame.set_crs(4326)
     geography = str(frame["geography"].iloc[0]) if "geography" in frame and len(frame) else "lsoa"
     if geography == "practice":
         pr = ds.practices.set_index("practice_code")
@@ -193,6 +200,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, ds: Dataset | None = N
     p.parent.mkdir(parents=True, exist_ok=True)
     plain = _plain(frame)
     plain.attrs = dict(frame.attrs)
+    if ext in (".csv", ".xlsx") and isinstance(plain, gpd.GeoDataFrame):  # tables: no geometry
+        plain = pd.DataFrame(plain.drop(columns=plain.geometry.name))
+        plain.attrs = dict(frame.attrs)
     if ext == ".csv":
         safe = neutralise_formulas(plain)
         # CRLF rows: the csv writer then quotes any cell holding a bare \r, so a spreadsheet

@@ -23,7 +23,9 @@ Method
    with the most patches it prefers compact ones. Max-p is chosen over SKATER and AZP because
    the issue's first constraint is a floor on a sum (people to reach), which is what max-p
    enforces and maximises the number of patches under; SKATER takes the number of regions as
-   given and floors a count, AZP takes the number of regions too.
+   given and floors a count, AZP takes the number of regions too. spopt's construction phase is
+   used (best of :data:`MAXP_CONSTRUCTION` constructions), not its simulated-annealing
+   refinement (see :func:`_maxp_labels`).
 4. **Span.** Max-p has no constraint on size. A patch whose span (the largest distance between
    two of its area centroids) exceeds ``max_km`` is split in two around its two farthest areas:
    each area goes to the part whose seed area is nearer, the parts grown outwards through
@@ -77,6 +79,8 @@ __all__ = [
     "DEFAULT_MAX_KM",
     "MAX_PART_AREAS",
     "build_patches",
+    "patches_map",
+    "PATCH_TABLE_COLUMNS",
     "span_km",
 ]
 
@@ -84,10 +88,11 @@ PATCH_GEOGRAPHIES = ("lsoa", "msoa", "ward")
 DEFAULT_MIN_PEOPLE = 150
 DEFAULT_MAX_KM = 3.0
 #: largest connected part regionalised in one max-p run (its dissimilarity matrix is n x n)
-MAX_PART_AREAS = 60
-#: max-p heuristic settings (spopt's defaults are 99 and 10): enough for parts of a few hundred
-#: areas, whose best partitions the construction phase finds within a few dozen tries
-MAXP_CONSTRUCTION = 5
+MAX_PART_AREAS = 300
+#: max-p heuristic settings (spopt's defaults are 99 and 10): the number of random constructions
+#: (their best is kept), and simulated-annealing rounds where spopt's construction phase cannot
+#: be called alone; 25 constructions keep the national demo near 10 CPU-seconds
+MAXP_CONSTRUCTION = 25
 MAXP_SA = 1
 MAXP_TOP_N = 2
 TOP_PRACTICES = 5
@@ -98,6 +103,13 @@ PATCH_COLUMNS = [
     "people_to_reach", "eligible_population", "most_deprived_decile", "core20_share", "practices",
     "practices_basis", "centroid_lat", "centroid_lon", "span_km", "priority_score", "reason",
     "estimate_note", "value_note", "period_end", "out_of_date", "geography", "indicators", "period",
+]
+
+
+#: what the Targets page shows beside the patch map (the downloads carry every column)
+PATCH_TABLE_COLUMNS = [
+    "patch_id", "n_areas", "people_to_reach", "reason", "most_deprived_decile", "core20_share", "span_km",
+    "out_of_date", "practices", "area_codes",
 ]
 
 
@@ -129,9 +141,9 @@ def span_km(x_km: np.ndarray, y_km: np.ndarray) -> float:
     """
     if len(x_km) < 2:
         return 0.0
-    from scipy.spatial.distance import pdist
-
-    return float(pdist(np.column_stack([x_km, y_km])).max())
+    x = np.asarray(x_km, dtype=float)
+    y = np.asarray(y_km, dtype=float)
+    return float(np.sqrt(((x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2).max()))
 
 
 def build_patches(
@@ -238,7 +250,7 @@ def _area_table(ds: Dataset, geography: str, targets: pd.DataFrame,
     cent = geo.centroid
     out["x_km"] = cent.x.to_numpy() / 1000.0
     out["y_km"] = cent.y.to_numpy() / 1000.0
-    out.attrs["geometry"] = geo  # BNG polygons in the order of the index
+    out["geometry_bng"] = geo.to_numpy()  # plain column: attrs are deep-copied by every pandas step
     return out
 
 
@@ -259,7 +271,7 @@ def _adjacency(ds: Dataset, geography: str, areas: pd.DataFrame) -> dict[str, li
     """Queen neighbours of every area (boundaries within 1 m), without island links."""
     from .spatial import queen_weights
 
-    gdf = gpd.GeoDataFrame({"area_code": list(areas.index)}, geometry=areas.attrs["geometry"].to_numpy(),
+    gdf = gpd.GeoDataFrame({"area_code": list(areas.index)}, geometry=areas["geometry_bng"].to_numpy(),
                            crs=DISTANCE_CRS)
     if len(gdf) < 2:
         return {c: [] for c in areas.index}
@@ -355,7 +367,6 @@ def _maxp(piece: list[str], people: dict[str, float], xy: dict[str, np.ndarray],
           floor: float, seed: int) -> list[list[str]]:
     """spopt max-p on one connected piece (total at least the floor): regions as code lists."""
     from libpysal.weights import W
-    from spopt.region import MaxPHeuristic
 
     pos = {c: i for i, c in enumerate(piece)}
     neighbours = {i: [pos[b] for b in adj.get(c, ()) if b in pos] for i, c in enumerate(piece)}
@@ -363,15 +374,42 @@ def _maxp(piece: list[str], people: dict[str, float], xy: dict[str, np.ndarray],
     pts = np.array([xy[c] for c in piece])
     frame = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "people": [people[c] for c in piece]})
     np.random.seed(seed)
-    model = MaxPHeuristic(frame, w, ["x", "y"], "people", floor, top_n=MAXP_TOP_N,
-                          max_iterations_construction=MAXP_CONSTRUCTION, max_iterations_sa=MAXP_SA,
-                          policy="keep")
-    model.solve()
-    labels = np.asarray(model.labels_)
+    labels = _maxp_labels(frame, w, floor)
     regions: dict[int, list[str]] = {}
     for code, lab in zip(piece, labels, strict=True):
         regions.setdefault(int(lab), []).append(code)
     return [sorted(r) for _, r in sorted(regions.items(), key=lambda kv: min(kv[1]))]
+
+
+def _maxp_labels(frame: pd.DataFrame, w: object, floor: float) -> np.ndarray:
+    """Region label of each row: spopt's max-p construction phase, the most compact of its best.
+
+    The construction phase (Wei, Rey and Knaap 2020, section 3.1) grows regions from random
+    seeds until each meets the floor, assigns the enclaves, and keeps every partition with the
+    largest number of regions; of those, the one with the least within-region dissimilarity
+    (sum of pairwise Manhattan distances between centroids) is taken. spopt's simulated-annealing
+    refinement (``MaxPHeuristic.solve``) is left out where spopt exposes the phase: it only moves
+    areas between regions to lower that dissimilarity, the span post-step bounds size anyway, and
+    it cost ~20 CPU-seconds of 25 on LLR. Where spopt does not expose it, ``MaxPHeuristic`` runs.
+    """
+    from scipy.spatial.distance import pdist, squareform
+
+    try:
+        from spopt.region.maxp import _calculate_within_region_distance, _construction_phase
+    except ImportError:  # pragma: no cover - a future spopt without the private phase
+        from spopt.region import MaxPHeuristic
+
+        model = MaxPHeuristic(frame, w, ["x", "y"], "people", floor, top_n=MAXP_TOP_N,
+                              max_iterations_construction=MAXP_CONSTRUCTION, max_iterations_sa=MAXP_SA,
+                              policy="keep")
+        model.solve()
+        return np.asarray(model.labels_)
+    attr = frame[["x", "y"]].to_numpy(float)
+    dist = squareform(pdist(attr, metric="cityblock"))
+    _, candidates = _construction_phase(np.arange(len(frame)), attr, frame["people"].to_numpy(float), dist, w,
+                                        floor, MAXP_TOP_N, MAXP_CONSTRUCTION)
+    best = min(candidates, key=lambda rl: _calculate_within_region_distance(rl[1], dist))
+    return np.asarray(best[0])
 
 
 def _span(codes: list[str], xy: dict[str, np.ndarray]) -> float:
@@ -430,22 +468,20 @@ def _place_leftovers(patches: list[list[str]], leftovers: list[list[str]], peopl
         owner.update({a: best for a in part})
     # what is left: merge neighbouring leftovers while the union spans at most max_km
     alone: list[str] = []
-    pool = [list(p) for p in rest]
-    changed = True
-    while changed:
-        changed = False
-        pool.sort(key=lambda p: (-_total(p, people), p[0]))
-        where = {a: j for j, p in enumerate(pool) for a in p}
-        for i in range(len(pool)):
-            touching = sorted({where[n] for a in pool[i] for n in adj.get(a, ()) if n in where} - {i})
-            for j in touching:
-                if _span(pool[i] + pool[j], xy) <= max_km:
+    pool = sorted((list(p) for p in rest), key=lambda p: (-_total(p, people), p[0]))
+    where = {a: j for j, p in enumerate(pool) for a in p}
+    absorbed = [False] * len(pool)
+    for i in range(len(pool)):  # the largest first: each grows through its touching leftovers
+        grown = not absorbed[i]
+        while grown:
+            grown = False
+            for j in sorted({where[n] for a in pool[i] for n in adj.get(a, ()) if n in where} - {i}):
+                if not absorbed[j] and _span(pool[i] + pool[j], xy) <= max_km:
                     pool[i] = sorted(pool[i] + pool[j])
-                    del pool[j]
-                    changed = True
-                    break
-            if changed:
-                break
+                    absorbed[j] = True
+                    where.update({a: i for a in pool[j]})
+                    grown = True
+    pool = [p for p, gone in zip(pool, absorbed, strict=True) if not gone]
     for part in pool:
         if _total(part, people) >= floor:
             patches.append(part)
@@ -463,53 +499,25 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     members = [(g, False) for g in groups] + [([a], True) for a in alone]
     label = {c: i for i, (codes, _) in enumerate(members) for c in codes}
     lines = _practice_lines(ds, geography, label)
-    geo = areas.attrs["geometry"]
+    geo = gpd.GeoSeries(areas["geometry_bng"].to_numpy(), crs=DISTANCE_CRS)
     in_rows = np.array([c in label for c in areas.index])
     parts = gpd.GeoDataFrame({"row": [label[c] for c in areas.index[in_rows]]},
                              geometry=geo.to_numpy()[in_rows], crs=DISTANCE_CRS)
     shapes_bng = parts.dissolve(by="row").geometry.reindex(range(len(members)))
     cents = gpd.GeoSeries(shapes_bng.centroid.to_numpy(), crs=DISTANCE_CRS).to_crs(4326)
     xy = dict(zip(areas.index, areas[["x_km", "y_km"]].to_numpy(float), strict=True))
-    rows = []
     shapes = list(shapes_bng.to_numpy())
-    for i, (codes, single) in enumerate(members):
-        sub = areas.loc[codes]
-        flagged_codes = [c for c in codes if c not in bridge_set]
-        fl = areas.loc[flagged_codes]
-        cen = cents.iloc[i]
-        res = sub["residents"].to_numpy(float)
-        core = sub["core20"].fillna(False).astype(bool).to_numpy()
-        row = {
-            "singleton": single,
-            "n_areas": len(codes),
-            "area_codes": ",".join(codes),
-            "area_names": ", ".join(str(n) for n in sub["area_name"]),
-            "bridge": bool(set(codes) & bridge_set),
-            "bridge_codes": ",".join(c for c in codes if c in bridge_set),
-            "people_to_reach": float(fl["people"].sum()),
-            "eligible_population": float(sum(fl[f"eligible_population_{k}"].sum() for k in keys)),
-            "most_deprived_decile": float(fl["imd_decile"].min()) if fl["imd_decile"].notna().any() else np.nan,
-            "core20_share": float(res[core].sum() / res.sum()) if res.sum() > 0 else float(core.mean()),
-            "practices": lines.get(i, ""),
-            "practices_basis": basis,
-            "centroid_lat": float(cen.y),
-            "centroid_lon": float(cen.x),
-            "span_km": round(_span(codes, xy), 3),
-            "low_confidence_areas": int(fl["low_confidence"].fillna(False).astype(bool).sum()),
-            "value_note": "; ".join(dict.fromkeys(str(v) for v in fl["value_note"] if isinstance(v, str) and v)) or None,
-            "period_end": pd.to_datetime(fl["period_end"]).min(),
-            "out_of_date": bool(fl["out_of_date"].fillna(False).astype(bool).any()),
-        }
-        for k in keys:
-            row[f"people_to_reach_{k}"] = float(fl[f"people_to_reach_{k}"].sum())
-        for k in keys:
-            row[f"eligible_population_{k}"] = float(fl[f"eligible_population_{k}"].sum())
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    if out.empty:
-        out = pd.DataFrame(columns=[c for c in PATCH_COLUMNS if c not in ("patch_id", "rank")])
-    top = float(out.loc[~out["singleton"].astype(bool), "people_to_reach"].max()) if len(out) else 0.0
-    top = top if top > 0 else float(out["people_to_reach"].max() or 1.0) if len(out) else 1.0
+    out = _aggregate(areas, members, bridge_set, keys)
+    out["practices"] = [lines.get(i, "") for i in range(len(members))]
+    out["practices_basis"] = basis
+    out["centroid_lat"] = cents.y.to_numpy()
+    out["centroid_lon"] = cents.x.to_numpy()
+    out["span_km"] = [round(_span(codes, xy), 3) if len(codes) > 1 else 0.0 for codes, _ in members]
+    in_patch = out.loc[~out["singleton"].astype(bool), "people_to_reach"]
+    top = float(in_patch.max()) if len(in_patch) else 0.0
+    if not top > 0:
+        top = float(out["people_to_reach"].max()) if len(out) else 0.0
+    top = top if top > 0 else 1.0
     dec = pd.to_numeric(out.get("most_deprived_decile"), errors="coerce")
     out["priority_score"] = (
         weights.people_to_reach * pd.to_numeric(out["people_to_reach"]) / top
@@ -540,7 +548,8 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     gdf.attrs.update(targets.attrs)
     gdf.attrs.pop("out_of_area", None)
     gdf.attrs["patches"] = {
-        "method": "max-p regions with a floor (spopt MaxPHeuristic, Wei, Rey & Knaap 2020) on queen "
+        "method": "max-p regions with a floor (spopt max-p construction phase, best of "
+                  f"{MAXP_CONSTRUCTION}; Wei, Rey & Knaap 2020) on queen "
                   "contiguity of the flagged areas, attributes = centroid coordinates (compactness); "
                   "patches spanning more than max_km split around their two farthest areas; parts "
                   "below the floor merged into a neighbouring patch within max_km, else left alone",
@@ -559,6 +568,58 @@ def _frame(ds: Dataset, geography: str, keys: list[str], areas: pd.DataFrame, gr
     return gdf
 
 
+def _aggregate(areas: pd.DataFrame, members: list[tuple[list[str], bool]], bridge_set: set[str],
+               keys: list[str]) -> pd.DataFrame:
+    """Per row (patch or area alone), in ``members`` order: the sums and extremes of its areas.
+
+    Figures (people to reach, eligible, deprivation, age, notes) are of its flagged areas; the
+    Core20 share is of the residents of all its areas (bridges included: they are visited too).
+    """
+    m = pd.DataFrame([(i, c) for i, (codes, _) in enumerate(members) for c in codes], columns=["row", "area_code"])
+    m["is_bridge"] = m["area_code"].isin(bridge_set)
+    a = areas.drop(columns="geometry_bng").reindex(m["area_code"]).reset_index(drop=True)
+    a.attrs = {}
+    a["row"] = m["row"].to_numpy()
+    a["area_code"] = m["area_code"].to_numpy()
+    a["is_bridge"] = m["is_bridge"].to_numpy()
+    a["core"] = a["core20"].fillna(False).astype(bool)
+    a["res_core"] = a["residents"].where(a["core"], 0.0)
+    g_all = a.groupby("row", sort=True)
+    f = a[~a["is_bridge"]]
+    f = f.assign(low=f["low_confidence"].fillna(False).astype(bool),
+                 old=f["out_of_date"].fillna(False).astype(bool),
+                 end=pd.to_datetime(f["period_end"]))
+    g = f.groupby("row", sort=True)
+    idx = pd.RangeIndex(len(members))
+    out = pd.DataFrame(index=idx)
+    out["singleton"] = [single for _, single in members]
+    out["n_areas"] = [len(codes) for codes, _ in members]
+    out["area_codes"] = [",".join(codes) for codes, _ in members]
+    name = dict(zip(areas.index, areas["area_name"].astype(str), strict=True))
+    out["area_names"] = [", ".join(name[c] for c in codes) for codes, _ in members]
+    out["bridge_codes"] = [",".join(c for c in codes if c in bridge_set) for codes, _ in members]
+    out["bridge"] = out["bridge_codes"] != ""
+    out["people_to_reach"] = g["people"].sum().reindex(idx).fillna(0.0)
+    eligible = [f"eligible_population_{k}" for k in keys]
+    out["eligible_population"] = g[eligible].sum().sum(axis=1).reindex(idx).fillna(0.0)
+    out["most_deprived_decile"] = g["imd_decile"].min().reindex(idx).astype(float)
+    res = g_all["residents"].sum().reindex(idx)
+    share = g_all["res_core"].sum().reindex(idx) / res
+    out["core20_share"] = share.where(res > 0, g_all["core"].mean().reindex(idx)).astype(float)
+    out["low_confidence_areas"] = g["low"].sum().reindex(idx).fillna(0).astype(int)
+    notes = f[np.array([isinstance(v, str) and v != "" for v in f["value_note"]], dtype=bool)]
+    out["value_note"] = (notes.groupby("row")["value_note"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+                         .reindex(idx).astype(object))
+    out["value_note"] = out["value_note"].where(out["value_note"].notna(), None)
+    out["period_end"] = g["end"].min().reindex(idx)
+    out["out_of_date"] = g["old"].any().reindex(idx).fillna(False).astype(bool)
+    for k in keys:
+        out[f"people_to_reach_{k}"] = g[f"people_to_reach_{k}"].sum().reindex(idx).fillna(0.0)
+    for k in keys:
+        out[f"eligible_population_{k}"] = g[f"eligible_population_{k}"].sum().reindex(idx).fillna(0.0)
+    return out
+
+
 def _practice_lines(ds: Dataset, geography: str, label: dict[str, int]) -> dict[int, str]:
     """Row -> "NAME (code) 41%; ...": the practices whose registered patients live in the row's
     areas (in-area registrations, all ages), with each one's share of them, largest first."""
@@ -574,18 +635,18 @@ def _practice_lines(ds: Dataset, geography: str, label: dict[str, int]) -> dict[
         return {}
     names = ds.practices.drop_duplicates("practice_code").set_index("practice_code")["practice_name"]
     per = reg.groupby(["row", "practice_code"], observed=True)["patients"].sum().reset_index()
+    per = per[per["patients"] > 0]
     per = per.sort_values(["row", "patients", "practice_code"], ascending=[True, False, True], kind="stable")
-    out: dict[int, str] = {}
-    for row, grp in per.groupby("row", sort=False):
-        total = float(grp["patients"].sum())
-        if total <= 0:
-            continue
-        share = grp["patients"].to_numpy(float) / total
-        pcs = grp["practice_code"].astype(str).tolist()
-        text = "; ".join(f"{names.get(p, p)} ({p}) {s:.0%}" for p, s in zip(pcs[:TOP_PRACTICES], share, strict=False))
-        if len(pcs) > TOP_PRACTICES:
-            text += f"; {len(pcs) - TOP_PRACTICES} others {share[TOP_PRACTICES:].sum():.0%}"
-        out[int(row)] = text
+    per["share"] = per["patients"] / per.groupby("row")["patients"].transform("sum")
+    per["n"] = per.groupby("row").cumcount()
+    code = per["practice_code"].astype(str)
+    per["text"] = (code.map(names).fillna(code).astype(str) + " (" + code + ") "
+                   + (per["share"] * 100).round().astype(int).astype(str) + "%")
+    top = per[per["n"] < TOP_PRACTICES].groupby("row")["text"].agg("; ".join)
+    rest = per[per["n"] >= TOP_PRACTICES].groupby("row").agg(k=("share", "size"), s=("share", "sum"))
+    tail = ("; " + rest["k"].astype(str) + " others " + (rest["s"] * 100).round().astype(int).astype(str) + "%")
+    text = top.add(tail.reindex(top.index).fillna(""))
+    out: dict[int, str] = {int(r): str(t) for r, t in text.items()}
     return out
 
 
@@ -628,6 +689,46 @@ def _reason(row: dict, keys: list[str], min_people: float, max_km: float) -> str
         return (f"{row['patch_id']}: 1 area, {int(row['people_to_reach']):,} people to reach ({parts}); "
                 f"{dep}, {core}; {why}{age}.")
     bridge = f"; joined through {row['bridge_codes'].count(',') + 1} unflagged area(s)" if row.get("bridge") else ""
-    return (f"{row['patch_id']}: {row['n_areas']} neighbouring areas within {row['span_km']:.1f} km, "
+    where = ("1 area" if row["n_areas"] == 1
+             else f"{row['n_areas']} neighbouring areas within {row['span_km']:.1f} km")
+    return (f"{row['patch_id']}: {where}, "
             f"{int(row['people_to_reach']):,} people to reach ({parts}); {dep}, {core}{bridge}; "
             f"estimates{age}.")
+
+
+def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None):
+    """A folium map of the patches (areas left alone are in the table, not on the map).
+
+    Coloured by people to reach (quantile classes), outlined by patch; the tooltip gives the
+    patch's areas, span, deprivation and practices. Legend, units, sources and the modelled or
+    synthetic caveat as on every map (:func:`hiexplore.maps.choropleth`).
+    """
+    from .mapping import caveat_note
+    from .maps import choropleth
+
+    shown = patches[~patches["singleton"].astype(bool)]
+    if shown.empty:
+        raise RequestError("No patch meets the floor: every flagged area is listed alone in the table.")
+    age = patches.attrs.get("age_mark")  # which programme's figures are out of date: on the map itself
+    head = title or ("Outreach patches: people to reach" + (f" · {age}" if age else ""))
+    areas = gpd.GeoDataFrame(
+        {"area_code": shown["patch_id"].astype(str).to_numpy(),
+         "area_name": shown["patch_id"].astype(str).to_numpy()},  # short: drawn as a label on the patch
+        geometry=shown.geometry.to_numpy(), crs=patches.crs or 4326)
+    values = pd.DataFrame({
+        "area_code": shown["patch_id"].astype(str).to_numpy(),
+        "value": shown["people_to_reach"].to_numpy(float),
+        "flagged": True,  # every patch outlined, so that neighbouring patches of one class stay apart
+        "n_areas": shown["n_areas"].to_numpy(),
+        "span": [f"{v:.1f} km" for v in shown["span_km"]],
+        "most_deprived_decile": shown["most_deprived_decile"].to_numpy(),
+        "practices": shown["practices"].astype(str).to_numpy(),
+    })
+    return choropleth(
+        areas, values, title=head, units="people", source_line=ds.provenance_line(limit=2),
+        legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(1, len(values))),
+        higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
+        tooltip_fields={"n_areas": "Areas", "span": "Span", "most_deprived_decile": "Most deprived IMD decile",
+                        "practices": "Practices (share of residents)"},
+        decimals=0, flagged_label="Patch outline", area_labels=True,
+    )
