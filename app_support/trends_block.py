@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.stats.trend import TREND_METHOD
+from hiexplore.trends import direction_note, trend_caption
 
 from .data import _load, _mtime
 from .layout import indicator_label
@@ -23,7 +24,11 @@ TREND_COLUMNS_SHOWN = {
     "value": st.column_config.NumberColumn("latest %", format="%.1f"),
     "trend": st.column_config.TextColumn("recent trend"),
     "trend_points": st.column_config.NumberColumn("pts", help="usable points of the 5 tested"),
-    "p_value": st.column_config.NumberColumn("p", format="%.3f", help="chi-squared test for trend, 1 df"),
+}
+TREND_DETAIL = {
+    **TREND_COLUMNS_SHOWN,
+    "trend_periods": st.column_config.TextColumn("periods tested"),
+    "p_value": st.column_config.NumberColumn("p", format="%.4f", help="chi-squared test for trend, 1 df"),
 }
 
 
@@ -53,7 +58,9 @@ def get_trend_table(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame
 def _chart(ds: Dataset, series: pd.DataFrame) -> None:
     from hiexplore.trends import trend_figure
 
-    st.plotly_chart(trend_figure(series, source=ds.provenance_line(limit=2)), width="stretch")
+    sources = series.attrs.get("sources") or []
+    source = ("Sources: " + "; ".join(sources) + ". Open Government Licence v3.0.") if sources else ds.provenance_line(limit=2)
+    st.plotly_chart(trend_figure(series, source=source), width="stretch")
 
 
 def _series_table(series: pd.DataFrame, *, compact: bool = False) -> None:
@@ -81,12 +88,6 @@ def overview_la_trends(ds: Dataset) -> None:
                 "so there is no LA trend to show. Neighbourhood and practice trends are in the flags "
                 "and target lists (columns trend, trend_points).")
         return
-    st.caption(
-        "Each local authority's figure per quarter (UKHSA COVER, upper-tier LA tables"
-        + (", back to 2016/17" if any(str(p).startswith("2016/17") for p in ds.periods(keys[0], "utla")) else "")
-        + "), with England and the standard's acceptable level. Recent trend: " + md(TREND_METHOD)
-        + ". COVER publishes LA percentages and denominators: the numerators are estimated from them."
-    )
     c1, c2 = st.columns(2)
     with c1:
         indicator = url_choice("Indicator (LA trend)", "la_trend_ind", keys,
@@ -96,11 +97,12 @@ def overview_la_trends(ds: Dataset) -> None:
     except HiexploreError as err:
         st.warning(md(err))
         return
+    st.caption(md(trend_caption(ds, indicator, "utla").replace("Each area's", "Each local authority's")))
     names = dict(zip(table["area_code"], table["area_name"], strict=True))
     with c2:
         area = url_choice("Local authority", "la_trend_area", table["area_code"].tolist(),
                           format_func=lambda c: f"{names.get(c, c)} ({c})")
-    left, right = st.columns([4, 3])
+    left, right = st.columns(2)
     with left:
         if area:
             _chart(ds, get_trend_series(ds, indicator, "utla", area))
@@ -109,9 +111,10 @@ def overview_la_trends(ds: Dataset) -> None:
         st.dataframe(table[list(TREND_COLUMNS_SHOWN)], hide_index=True, column_config=TREND_COLUMNS_SHOWN)
         periods = table["trend_periods"].iloc[0] if len(table) else ""
         st.caption(md(f"Periods tested: {periods}. Increasing / decreasing: significant at the 99.9% level "
-                      "over the 5 latest quarters; not enough points: fewer than 5 of them have a figure."))
-    if area:
-        with st.expander("Figures behind the chart"):
+                      "over the 5 latest periods; not enough points: fewer than 5 of them have a figure."))
+    with st.expander("Figures behind the chart, and each authority's test (periods, p-value)"):
+        st.dataframe(table[list(TREND_DETAIL)], hide_index=True, column_config=TREND_DETAIL)
+        if area:
             _series_table(get_trend_series(ds, indicator, "utla", area))
 
 
@@ -127,12 +130,13 @@ def profile_trend(ds: Dataset, area: str, geography: str, indicators: list[str],
     except HiexploreError as err:
         st.info(md(err))
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         _chart(ds, series)
     with right:
         a = series.attrs
-        st.markdown(f"Recent trend: **{md(a.get('trend', ''))}** ({md(a.get('trend_periods', ''))}, "
+        word = str(a.get("trend", "")) + direction_note(str(a.get("trend", "")), get_indicator(indicator).polarity)
+        st.markdown(f"Recent trend: **{md(word)}** ({md(a.get('trend_periods', ''))}, "
                     f"{a.get('trend_points', 0)} of 5 points).")
         notes = {str(m) for m in series["method"].dropna()} - {"published"}
         if notes:

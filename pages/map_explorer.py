@@ -97,7 +97,7 @@ if any(v is not None for v in seen) and seen != before:
 with right:
     if flags is not None:
         table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
-                       "people_to_reach", "flagged", "estimate_note"]].sort_values("value")
+                       "people_to_reach", "flagged", "trend", "estimate_note"]].sort_values("value")
         age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
         st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (sortable table; lowest first)"
                     + (f" · **{age_mark}**" if age_mark else ""))
@@ -110,6 +110,8 @@ with right:
                 "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
                 "upper_ci_95": st.column_config.NumberColumn("95% CI high", format="%.1f"),
                 "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+                "trend": st.column_config.TextColumn("recent trend", help="Fingertips recent trend: chi-squared "
+                                                     "test for trend over the 5 latest periods, 99.9% level"),
                 "imd_decile": st.column_config.NumberColumn(
                     "IMD decile" if geography == "lsoa" else "IMD decile of mean LSOA rank",
                     help=None if geography == "lsoa" else "Decile of the population-weighted mean LSOA rank: "

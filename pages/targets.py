@@ -94,11 +94,13 @@ for item in targets.attrs.get("suppressed") or []:
 left, right = st.columns([1, 1])
 with right:
     show = ["priority_rank", "area_code", "area_name", "indicators_flagged", "out_of_date", "people_to_reach", "imd_decile", "core20",
-            "priority_score", "period_end", "reasons"]
+            "priority_score", "period_end", "trend", "reasons"]
     st.dataframe(sel[[c for c in show if c in sel]], hide_index=True, height=520, column_config={
         "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
         "priority_score": st.column_config.NumberColumn("priority", format="%.2f"),
         "reasons": st.column_config.TextColumn("reasons", width="large"),
+        "trend": st.column_config.TextColumn("recent trend", help="Fingertips recent trend of the figures the area "
+                                             "is flagged on: 5 latest periods, 99.9% level"),
     })
 with left:
     if geography != "practice":

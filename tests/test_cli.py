@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from hiexplore.cli import app
 
-VERBS = ["build", "info", "demo", "fetch", "flags", "targets", "inequality", "practices", "profile", "map", "app"]
+VERBS = ["build", "info", "demo", "fetch", "flags", "targets", "inequality", "practices", "profile", "trend", "map", "app"]
 runner = CliRunner()
 
 

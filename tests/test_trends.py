@@ -85,6 +85,17 @@ def test_only_the_last_five_of_the_same_kind_are_tested() -> None:
     assert r.periods == tuple(Q[1:])
 
 
+def test_direction_note_follows_polarity_and_doctests_run() -> None:
+    from hiexplore import trends
+    from hiexplore.trends import direction_note
+
+    assert direction_note("increasing", "higher is better") == ", getting better"
+    assert direction_note("decreasing", "lower is better") == ", getting better"
+    assert direction_note("increasing", "lower is better") == ", getting worse"
+    assert direction_note("not enough points", "lower is better") == ""
+    assert doctest.testmod(trends).failed == 0
+
+
 def test_period_kinds_and_scores() -> None:
     assert period_kind("2024/25 Q1") == period_kind("2024 Q3") == "quarter"
     assert period_kind("2023/24") == "financial year" and period_kind("2023") == "calendar year"
@@ -266,3 +277,114 @@ def test_profile_shows_the_trend(ds) -> None:
     p = area_profile(ds, "E01013600")
     assert "recent trend" in p.table().columns
     assert "Recent trend: not enough points (1 of 5)." in p.text()
+
+
+def test_app_shows_la_and_profile_trend_charts(embedded_dataset, monkeypatch) -> None:
+    """The Overview's LA block and the Map explorer's profile each draw a trend chart with England
+    and the standard, and a table beside it (AppTest on the embedded data)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(embedded_dataset))
+    at = AppTest.from_file(app, default_timeout=300)
+    at.query_params.update({"la_trend_ind": "mmr1_24m", "la_trend_area": "E10000018"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Recent trends by local authority" in [s.value for s in at.subheader]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    la = [s for s in specs if "Leicestershire" in s["layout"]["title"]["text"]]
+    assert len(la) == 1 and [d["name"] for d in la[0]["data"]] == ["Leicestershire", "England", "standard (acceptable)"]
+    assert la[0]["data"][0]["x"][0] == "2016/17 Q1"
+    assert any({"area_name", "trend"} <= set(df.value.columns) for df in at.dataframe)
+    at = AppTest.from_file(app, default_timeout=300)
+    at.switch_page("pages/map_explorer.py")
+    at.query_params.update({"ind": "mmr1_24m", "geo": "lsoa", "area": "E01013600"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("Leicester 003A" in s["layout"]["title"]["text"] for s in specs)
+    assert any("apportioned from practices" in c.value for c in at.caption)
+
+
+def test_summed_panels_agree_with_area_figures(ds) -> None:
+    """MSOA and PCN trend figures are sums of the LSOA and practice panels: the same numbers as
+    the flags' own figures (:func:`hiexplore.apportion.area_figures`)."""
+    from hiexplore.apportion import area_figures
+    from hiexplore.trends import _panel
+
+    for geography in ("msoa", "pcn"):
+        long = _panel(ds, "mmr1_24m", geography)["long"]
+        for period in ("2023/24 Q1", "2024/25 Q2"):
+            want = area_figures(ds, "mmr1_24m", geography, period).set_index("area_code")
+            got = long[long["period"] == period].set_index("area_code").reindex(want.index)
+            np.testing.assert_allclose(got["numerator"], want["numerator"], rtol=1e-9)
+            np.testing.assert_allclose(got["denominator"], want["denominator"], rtol=1e-9)
+            assert (got["area_name"].astype(str) == want["area_name"].astype(str)).all()
+
+
+def test_trend_chart_and_table_show_names_literally(payload_dataset) -> None:
+    """Names are data: in the chart they are escaped for plotly's pseudo-HTML, hover templates
+    are constants, and the table keeps them as they were."""
+    import html
+
+    from payloads import EVALUATED, TAG
+
+    from hiexplore.dataset import load_dataset
+    from hiexplore.trends import trend_figure, trend_series, trend_table
+
+    pds = load_dataset(payload_dataset)
+    indicator = "smoking_prevalence_qof"
+    for geography in ("practice", "pcn"):
+        table = trend_table(pds, indicator, geography)
+        assert table["area_name"].str.startswith(TAG).all()
+        s = trend_series(pds, indicator, geography, table["area_code"].iloc[0])
+        fig = trend_figure(s, source=pds.provenance_line())
+        spec = fig.to_plotly_json()
+        text = json.dumps(spec)
+        assert "<img" not in text and "{{" not in text and not [e for e in EVALUATED if e in text]
+        assert TAG in html.unescape(spec["data"][0]["name"]) and TAG in html.unescape(spec["layout"]["title"]["text"])
+        assert {t.get("hovertemplate") for t in spec["data"]} <= {
+            "%{x}: %{y:.1f}%<extra></extra>", "England %{x}: %{y:.1f}%<extra></extra>",
+            "standard %{x}: %{y:.0f}%<extra></extra>"}
+
+
+def test_app_trend_charts_show_payload_names_escaped(payload_dataset, monkeypatch) -> None:
+    """The profile's trend chart on a dataset whose every name carries injection payloads: the
+    title and legend show the name (escaped for plotly), hover templates stay constant."""
+    import html
+    from pathlib import Path
+
+    from payloads import MARKERS, TAG
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(payload_dataset))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.switch_page("pages/map_explorer.py")
+    at.query_params.update({"ind": "smoking_prevalence_qof", "geo": "lsoa"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    trend = [s for s in specs if "recent trend" in str(s["layout"]["title"]["text"])]
+    assert trend, "no trend chart under the profile"
+    for spec in trend:
+        title = spec["layout"]["title"]["text"]
+        assert "<img" not in title and "{{" not in title and TAG in html.unescape(title)
+        for trace in spec["data"]:
+            assert not any(m in trace.get("hovertemplate", "") for m in MARKERS)
+            assert "<img" not in trace["name"] and "{{" not in trace["name"]
+
+
+def test_trend_caption_says_what_the_series_rests_on(ds) -> None:
+    from hiexplore.trends import trend_caption
+
+    la = trend_caption(ds, "mmr1_24m", "utla")
+    assert "per quarter, 2016/17 Q1 to 2024/25 Q4" in la and "COVER" in la and "numerators are estimated" in la
+    smoking = trend_caption(ds, "smoking_prevalence_qof", "utla")
+    assert "per year" in smoking and "the 5 latest years" in smoking and "quarter" not in smoking
+    assert "apportioned from practices, so estimates" in trend_caption(ds, "mmr1_24m", "lsoa")
+    from hiexplore.trends import trend_series
+
+    s = trend_series(ds, "mmr1_24m", "utla", "E06000016")
+    assert s.attrs["sources"] == ["UKHSA COVER GP-level", "UKHSA COVER quarterly by UTLA"]  # England's and the LA's

@@ -22,6 +22,7 @@ missing point, so its trend reads "not enough points" with ``trend_points`` < 5.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,10 @@ __all__ = [
     "trend_series",
     "trend_table",
     "trend_geographies",
+    "trend_caption",
+    "series_sources",
     "trend_figure",
+    "direction_note",
 ]
 
 #: the flags' geographies and the upper-tier local authority (published COVER LA quarters)
@@ -92,6 +96,8 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
             note = note.where(~est | note.notna(), ESTIMATED_NUMERATOR)
         long["value_note"] = note.to_numpy()
         long["method"] = "published"
+    elif geography in _FROM_LSOA or geography == "pcn":
+        long = _summed(ds, indicator, geography)
     else:
         from .apportion import area_figures
 
@@ -104,8 +110,7 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
             cols = [c for c in ("area_code", "area_name", "period", "numerator", "denominator", "value",
                                 "value_note", "method") if c in f]
             parts.append(f[cols])
-        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["area_code", "area_name", "period", "numerator", "denominator", "value", "value_note", "method"])
+        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_LONG)
         for c in ("value_note", "method"):
             if c not in long:
                 long[c] = None
@@ -117,6 +122,52 @@ def _build_panel(ds: Dataset, indicator: str, geography: str) -> dict[str, Any]:
     den = long.pivot(index="area_code", columns="period", values="denominator").reindex(index=codes, columns=cols)
     return {"periods": periods, "codes": codes, "long": long,
             "num": num.to_numpy(dtype=float, na_value=np.nan), "den": den.to_numpy(dtype=float, na_value=np.nan)}
+
+
+_LONG = ["area_code", "area_name", "period", "numerator", "denominator", "value", "value_note", "method"]
+_FROM_LSOA = ("msoa", "ward", "lad")
+
+
+def _summed(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
+    """MSOA, ward and LAD figures per period as sums of the apportioned LSOA panel; PCN figures as
+    sums of the practice panel's published counts (suppressed practices left out).
+
+    Why: the same sums :func:`hiexplore.apportion.area_figures` makes (``aggregate_lsoa``; the
+    PCN branch), from panels already built, instead of apportioning every period again for
+    each geography (``tests/test_trends.py`` checks they agree).
+    """
+    from .apportion import METHOD_AGGREGATED, METHOD_APPORTIONED
+
+    if geography == "pcn":
+        base = _panel(ds, indicator, "practice")["long"]
+        pr = ds.practices
+        keep = [c for c in ("practice_code", "pcn_code", "pcn_name") if c in pr]
+        m = base.merge(pr[keep].drop_duplicates("practice_code"), left_on="area_code", right_on="practice_code")
+        code, name, method = "pcn_code", "pcn_name", METHOD_AGGREGATED
+        names_from = pr
+    else:
+        base = _panel(ds, indicator, "lsoa")["long"]
+        lk = ds.lookup
+        keep = [c for c in ("lsoa_code", f"{geography}_code", f"{geography}_name") if c in lk]
+        m = base.merge(lk[keep], left_on="area_code", right_on="lsoa_code", how="left")
+        code, name, method = f"{geography}_code", f"{geography}_name", METHOD_APPORTIONED
+        names_from = lk
+    m = m.dropna(subset=[code, "numerator", "denominator"])
+    if m.empty:
+        return pd.DataFrame(columns=_LONG)
+    g = m.groupby([code, "period"], sort=False).agg(numerator=("numerator", "sum"),
+                                                     denominator=("denominator", "sum")).reset_index()
+    g = g.rename(columns={code: "area_code"})
+    if name in names_from:
+        names = names_from.dropna(subset=[code]).drop_duplicates(code).set_index(code)[name]
+        g["area_name"] = g["area_code"].map(names)
+    else:
+        g["area_name"] = g["area_code"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["value"] = np.where(g["denominator"] > 0, 100.0 * g["numerator"] / g["denominator"], np.nan)
+    g["value_note"] = None
+    g["method"] = method
+    return g[_LONG]
 
 
 def _window(periods: list[str], period: str | None, last: int = TREND_POINTS) -> list[int]:
@@ -195,6 +246,52 @@ def trend_table(ds: Dataset, indicator: str, geography: str, *, period: str | No
     return out
 
 
+_KIND_WORD = {"quarter": "quarter", "month": "month", "financial year": "year", "calendar year": "year",
+              "financial years range": "period", "calendar years range": "period"}
+
+
+_FILE_NAME = re.compile(r"\s*\([^()]*\.(?:ods|xlsx?|csv|zip|gz|json|txt)\)", re.I)  # "(COVER_2019_2020_Q1.ods)"
+
+
+def series_sources(ds: Dataset, indicator: str, geography: str) -> list[str]:
+    """The publishers' titles of the rows a series rests on (COVER LA tables for ``utla``, the
+    practice files otherwise, and England's), without the file names in brackets."""
+    ind = ds.indicators[ds.indicators["indicator"] == indicator]
+    types = ("utla", "england") if geography == "utla" else ("practice", "england")
+    src = ind.loc[ind["area_type"].isin(types), "source"].dropna().astype(str)
+    return sorted({_FILE_NAME.sub("", s).strip() for s in src} - {""})
+
+
+def trend_caption(ds: Dataset, indicator: str, geography: str) -> str:
+    """What a trend chart and table of ``geography`` rest on, in a sentence: the kind of period,
+    the publishers' titles and the span, estimated numerators, and the method.
+
+    Titles come from files: a page escapes the sentence for its sink.
+    """
+    panel = _panel(ds, indicator, geography)
+    periods = panel["periods"]
+    if not periods:
+        return ""
+    kinds = [period_kind(p) for p in periods]
+    word = _KIND_WORD.get(kinds[-1] or "", "period")
+    same = [p for p, k in zip(periods, kinds, strict=True) if k == kinds[-1]]
+    if geography == "utla":
+        rows = ds.indicators[(ds.indicators["indicator"] == indicator) & (ds.indicators["area_type"] == "utla")]
+        titles = sorted({_FILE_NAME.sub("", str(s)).strip() for s in rows["source"].dropna()})
+        basis = "published figures: " + "; ".join(titles) if titles else "published figures"
+    else:
+        basis = {"lsoa": "apportioned from practices, so estimates", "msoa": "apportioned from practices, so estimates",
+                 "ward": "apportioned from practices, so estimates", "lad": "apportioned from practices, so estimates",
+                 "practice": "published practice figures", "pcn": "sums of practices",
+                 "icb": "sums of commissioned practices", "sub_icb": "sums of commissioned practices"}[geography]
+    notes = panel["long"]["value_note"].dropna().astype(str)
+    estimated = " The numerators are estimated from the published percentages and denominators." if (
+        notes == ESTIMATED_NUMERATOR).any() else ""
+    return (f"Each area's figure per {word}, {same[0]} to {same[-1]} ({basis}), with England and the "
+            f"standard's acceptable level where there is one.{estimated} Recent trend: the 5 latest {word}s, "
+            f"{TREND_METHOD}.")
+
+
 def trend_geographies(ds: Dataset, indicator: str) -> list[str]:
     """The geographies of :data:`TREND_GEOGRAPHIES` with figures for ``indicator`` in ``ds``."""
     have = set(ds.indicators.loc[ds.indicators["indicator"] == indicator, "area_type"].unique())
@@ -271,8 +368,22 @@ def trend_series(
         "p_value": None if pd.isna(row["p_value"]) else float(row["p_value"]),
         "method": TREND_METHOD,
         "standard_source": next((s.source for s in reversed(std) if s is not None), None),
+        "sources": series_sources(ds, indicator, geography),
     })
     return out
+
+
+def direction_note(trend: str, polarity: str | None) -> str:
+    """", getting better" / ", getting worse" after a significant trend, as Fingertips words it
+    ("Increasing and getting better"), from the indicator's polarity; "" otherwise.
+
+    >>> direction_note("decreasing", "higher is better"), direction_note("no significant change", "higher is better")
+    (', getting worse', '')
+    """
+    if trend not in ("increasing", "decreasing") or not polarity:
+        return ""
+    better = (trend == "increasing") == str(polarity).startswith("higher")
+    return ", getting better" if better else ", getting worse"
 
 
 def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = None) -> Any:
@@ -313,7 +424,7 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
         ))
     trend = a.get("trend", "")
     head = html_text(f"{ind.short_name}: " if ind else "") + name
-    sub = html_text(f"recent trend: {trend}"
+    sub = html_text(f"recent trend: {trend}" + direction_note(trend, ind.polarity if ind else None)
                     + (f" ({a.get('trend_periods')}, {a.get('trend_points')} points)" if a.get("trend_periods") else ""))
     values = pd.concat([series["value"], series["england"], series["standard"]]).dropna()
     lo = float(values.min()) if len(values) else 0.0
@@ -321,21 +432,24 @@ def trend_figure(series: pd.DataFrame, *, source: str = "", title: str | None = 
     pad = max(2.0, (hi - lo) * 0.15)
     note = ("Filled points: the 5 periods tested (chi-squared test for trend in proportions, 99.9% level, "
             "Fingertips method). " + source).strip()
-    lines = [html_text(line) for line in textwrap.wrap(note, width=115)][:6]
-    step = max(1, math.ceil(len(x) / 6))  # at most about 6 labels, level, the latest always shown
+    lines = [html_text(line) for line in textwrap.wrap(note, width=78)][:8]
+    # level labels ("23/24 Q1"), the latest always shown: all of up to 6, else at most 5
+    step = 1 if len(x) <= 6 else math.ceil(len(x) / 5)
     ticks = x[::-1][::step][::-1]
     top, plot = 70, 200  # pixels: title above the plot area, and the plot area itself
-    bottom = 95 + 14 * len(lines)  # tick labels and axis title, legend, then the caption lines
+    bottom = 115 + 14 * len(lines)  # tick labels and axis title, legend (room for 2 rows), the caption
     fig.update_layout(
         title={"text": title if title is not None else f"{head}<br><span style='font-size:12px'>{sub}</span>",
                "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks, "ticktext": ticks},
-        yaxis_title="uptake, % of those eligible",
+        xaxis={"title": "period", "tickangle": 0, "tickmode": "array", "tickvals": ticks,
+               "ticktext": [re.sub(r"^(?:19|20)(\d\d)/(\d\d)", r"\1/\2", str(v)) for v in ticks]},
+        yaxis_title=("uptake, % of those eligible" if ind is None or ind.programme in ("screening", "immunisation")
+                     else f"{ind.short_name}, %"),
         yaxis={"range": [max(0.0, lo - pad), min(100.0, hi + pad)]},
         legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": -62 / plot, "yanchor": "top"},
         height=top + plot + bottom, margin={"t": top, "b": bottom, "l": 60, "r": 20},
         annotations=[{
-            "text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0.0, "y": -88 / plot,
+            "text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0.0, "y": -108 / plot,
             "yanchor": "top", "showarrow": False, "xanchor": "left", "align": "left",
             "font": {"size": 10, "color": "#444"},
         }],

@@ -8,6 +8,8 @@ One statistic per module; every public name is re-exported here::
                 estimate_overdispersion                         (Spiegelhalter 2005)
     inequality  sii_rii, gradient_table, relative_ranks         (phe_sii; Low and Low 2004)
     expected    expected_uptake, vs_expected                    (scikit-learn)
+    trend       proportion_trend, trend_test, TrendResult       (Fingertips recent trend;
+                                                                 chi-squared test for trend)
 
 Spatial statistics (weights, LISA, Gi*) are in :mod:`hiexplore.spatial`. scikit-learn is
 imported only when :func:`expected_uptake` runs.
@@ -32,6 +34,7 @@ from .funnel import (
 )
 from .inequality import SIIResult, gradient_table, relative_ranks, sii_rii
 from .intervals import CI_METHODS, critical_z, proportion_ci, proportion_table
+from .trend import TREND_ALPHA, TREND_LABELS, TrendResult, proportion_trend, trend_test
 
 __all__ = [
     # intervals
@@ -60,4 +63,10 @@ __all__ = [
     "ExpectedModel",
     "expected_uptake",
     "vs_expected",
+    # trend
+    "TREND_ALPHA",
+    "TREND_LABELS",
+    "TrendResult",
+    "proportion_trend",
+    "trend_test",
 ]
