@@ -784,7 +784,7 @@ def _render_html(p: BriefingPack) -> str:
     for r in head.to_dict("records"):
         label = f"{h(r['label'])}<br><span class=\"note\">{h(r['programme'])}</span>"
         if _text(r.get("error")):
-            rows.append([label, "", f"<i>{h(r['error'])}</i>", "", "", "", "", ""])
+            rows.append([label, "", f"<i>{h(r['error'])}</i>", "", "", "", "", "", ""])
             continue
         old = "<br><span class=\"old\">OUT OF DATE</span>" if r.get("age_mark") else ""
         flagged = _is_true(r.get("flagged"))
@@ -792,11 +792,11 @@ def _render_html(p: BriefingPack) -> str:
             why.append(f"<li><b>{h(r['label'])}</b>: {h(r.get('reasons'))}</li>")
         rows.append([
             label, h(r.get("period")) + old, _value_cell(r), f"{_num(r.get('benchmark_value'))}%",
-            h(r.get("vs_benchmark")), h(r.get("standard_band")), _num(r.get("people_to_reach"), "{:,.0f}"),
-            "<span class=\"flag\">FLAGGED</span>" if flagged else "no",
+            h(r.get("vs_benchmark")), h(r.get("standard_band")), h(r.get("trend")),
+            _num(r.get("people_to_reach"), "{:,.0f}"), "<span class=\"flag\">FLAGGED</span>" if flagged else "no",
         ])
     add(_table(["indicator", "period", f"{kind} value (95% CI)", "England", "vs England", "standard",
-                "people to reach", "flagged"], rows, numeric=(3, 6)))
+                "recent trend", "people to reach", "flagged"], rows, numeric=(3, 7)))
     if why:
         add("<p><b>Why flagged</b></p><ul>" + "".join(why) + "</ul>")
     for item in p.not_loaded:
