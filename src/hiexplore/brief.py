@@ -564,10 +564,16 @@ def _map_svg(ds: Dataset, hoods: pd.DataFrame, ranked: pd.DataFrame) -> str:
             d.append("M" + " L".join(xy(x, y) for x, y, *_ in poly.exterior.coords) + " Z")
     parts.append(f'<path d="{" ".join(d)}" fill="none" stroke="#222" stroke-width="1.2"/>')
     pos = g.set_index("area_code").geometry.representative_point()
+    placed: list[tuple[float, float]] = []
     for rank, code in zip(ranked["rank_here"], ranked["area_code"], strict=True):
         if code in pos.index and pd.notna(rank):
             p = pos[code]
-            x, y = (float(v) for v in xy(p.x, p.y).split(","))
+            x0, y0_ = (float(v) for v in xy(p.x, p.y).split(","))
+            x, y = _free_spot(x0, y0_, placed)
+            placed.append((x, y))
+            if (x, y) != (x0, y0_):  # moved off a crowded spot: a leader line to its area
+                parts.append(f'<circle cx="{x0:.1f}" cy="{y0_:.1f}" r="1.6" fill="#000"/>'
+                             f'<line x1="{x0:.1f}" y1="{y0_:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="#000" stroke-width="0.6"/>')
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="#fff" stroke="#000" stroke-width="0.8"/>'
                          f'<text x="{x:.1f}" y="{y + 3.5:.1f}" font-size="10" text-anchor="middle">{int(rank)}</text>')
     # scale bar: a round number of km about a fifth of the width
@@ -584,6 +590,19 @@ def _map_svg(ds: Dataset, hoods: pd.DataFrame, ranked: pd.DataFrame) -> str:
             f'width="{max(width, 300):.0f}" height="{total_h:.0f}" role="img" '
             f'aria-label="Map of the area\'s neighbourhoods coloured by people to reach">'
             + "".join(parts) + legend + "</svg>")
+
+
+def _free_spot(x: float, y: float, placed: list[tuple[float, float]], gap: float = 17.0) -> tuple[float, float]:
+    """(x, y), or the nearest spot on rings around it where a rank label overlaps no other."""
+    if all(math.hypot(x - a, y - b) >= gap for a, b in placed):
+        return x, y
+    for ring in range(1, 6):
+        for step in range(8 * ring):
+            ang = 2 * math.pi * step / (8 * ring)
+            cx, cy = x + ring * gap * math.cos(ang), y + ring * gap * math.sin(ang)
+            if all(math.hypot(cx - a, cy - b) >= gap for a, b in placed):
+                return cx, cy
+    return x, y
 
 
 def _round_km(x: float) -> float:
