@@ -263,3 +263,17 @@ def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Pat
     # the same pack as the package makes: a synthetic dataset says so in it
     files = briefing_files(str(demo_dataset), _mtime(demo_dataset), area, (key,))
     assert b"SYNTHETIC demo data" in files["html"] and files["pdf"][:5] == b"%PDF-"
+
+
+def test_a_lad_and_the_icb_get_their_practices(llr) -> None:
+    """Practices carry the NHS ICB code (QK1), the ICB area the ONS one: both name the same ICB."""
+    from hiexplore.brief import area_lsoas, area_practices
+
+    own = llr.practices[llr.practices["in_area_by"] != "catchment"]
+    icb = area_practices(llr, "E54000015", "icb", area_lsoas(llr, "E54000015", "icb"))
+    assert set(icb["practice_code"]) == set(own.loc[own["icb_code"] == "QK1", "practice_code"])
+    rutland = area_lsoas(llr, "E06000017", "lad")
+    lad = area_practices(llr, "E06000017", "lad", rutland)
+    standing = set(own.loc[own["lsoa_code"].isin(rutland), "practice_code"])
+    assert standing and standing <= set(lad["practice_code"])
+    assert lad["share"].is_monotonic_decreasing and lad["share"].iloc[0] > 0.1

@@ -140,8 +140,11 @@ def area_practices(ds: Dataset, code: str, kind: str, lsoas: Sequence[str]) -> p
     share = share / share.sum() if share.sum() > 0 else share
     if kind == "pcn":
         codes = set(own.loc[own["pcn_code"].astype(str) == code, "practice_code"])
-    elif kind == "icb":
-        codes = set(own.loc[own["icb_code"].astype(str) == code, "practice_code"])
+    elif kind == "icb":  # practices carry the NHS ICB code (QK1), areas the ONS one (E54000015)
+        lk = ds.lookup
+        same = {code} | (set(lk.loc[lk["icb_code"].astype(str) == code, "icb_code_nhs"].dropna().astype(str))
+                         if "icb_code_nhs" in lk else set())
+        codes = set(own.loc[own["icb_code"].astype(str).isin(same), "practice_code"])
     else:
         codes = set(own.loc[own["lsoa_code"].astype(str).isin(set(lsoas)), "practice_code"])
         codes |= set(share[share >= SERVING_SHARE].index) & set(own["practice_code"])
