@@ -444,8 +444,10 @@ def _patches(ds: Dataset, keys: Sequence[str], lsoas: Sequence[str]) -> tuple[pd
     if len(hit) > TOP_PATCHES:
         note = f"{len(hit) - TOP_PATCHES} more patches touch this area (hiexplore patches lists them all). "
     if len(alone):
+        names = [_text(x) for x in alone.sort_values("people_to_reach", ascending=False)["area_names"]]
+        more = f" and {len(names) - 12} more" if len(names) > 12 else ""
         note += (f"{len(alone)} flagged neighbourhood(s) here join no patch (no flagged neighbour within reach, or "
-                 f"fewer than the floor's people to reach): {', '.join(_text(x) for x in alone['area_names'])}.")
+                 f"fewer than the floor's people to reach): {', '.join(names[:12])}{more}.")
     return (hit.head(TOP_PATCHES).reset_index(drop=True) if len(hit) else None), note.strip()
 
 
