@@ -139,3 +139,8 @@ st.dataframe(table, hide_index=True, column_config={
 st.download_button("Download this table (CSV)", neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig"),
                    file_name=f"practices_{indicator}_{period.replace('/', '-').replace(' ', '_')}.csv", mime="text/csv")
 source_caption(ds, indicator, period, geography="practice", kinds=("pcn_membership", "list_sizes", "deprivation"))
+
+# --- briefing pack (issue 14.3): a PCN's (or other area's) offline report, on this indicator
+from app_support.briefing import briefing_block  # noqa: E402
+
+briefing_block(ds, [indicator], kind="pcn", area=sel_pcn[0] if sel_pcn else None)

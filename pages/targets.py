@@ -147,3 +147,13 @@ st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet
 from app_support.patches_section import patches_section  # noqa: E402
 
 patches_section(ds, indicators, geography)
+
+# --- briefing pack (issue 14.3): one area's offline report, on the indicators chosen above
+from app_support.briefing import briefing_block  # noqa: E402
+
+_top = str(sel["area_code"].iloc[0]) if len(sel) else None
+if geography == "lsoa" and _top is not None:  # the ward of the top target
+    _wards = lk.loc[lk["lsoa_code"] == _top, "ward_code"]
+    _top = str(_wards.iloc[0]) if len(_wards) else None
+briefing_block(ds, indicators, kind=geography if geography in ("pcn", "ward", "lad", "icb") else
+               ("pcn" if geography == "practice" else "ward"), area=_top)

@@ -361,6 +361,36 @@ def profile(
 
 
 @app.command()
+def brief(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
+    area: Annotated[str, typer.Option("--area", help="A PCN, ward, LAD or ICB code of the dataset.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: .html (self-contained, offline) or .pdf.")],
+    indicator: Annotated[
+        str | None,
+        typer.Option("--indicator", help="Indicator key(s), comma-separated, for targets, patches, practices and "
+                     "the gradient (default: every loaded indicator; headline figures always cover all)."),
+    ] = None,
+) -> None:
+    """Write a briefing pack on one area: headline figures and trends, map, targets, patches, practices, gradient, sources."""
+    from .brief import briefing_pack, write_briefing
+    from .dataset import load_dataset
+    from .errors import RequestError
+
+    if out.suffix.lower() not in (".html", ".pdf"):  # before the work: the name decides the format
+        raise RequestError(f"--out {str(out)!r}: a briefing pack is written as .html or .pdf, got "
+                           f"{out.suffix or 'no suffix'!r}.", valid=[".html", ".pdf"])
+    ds = load_dataset(dataset)
+    keys = [k.strip() for k in indicator.split(",") if k.strip()] if indicator else None
+    pack = briefing_pack(ds, area, indicators=keys)
+    _store_notes(ds)
+    path = write_briefing(pack, out)
+    typer.echo(f"Briefing pack for {pack.area_name} ({pack.area_code}, {pack.kind}): "
+               f"{pack.people_to_reach:,.0f} people to reach in its flagged neighbourhoods; wrote {path}")
+    for note in pack.caveats:
+        typer.echo(f"Note: {note}")
+
+
+@app.command()
 def trend(
     dataset: Annotated[Path, typer.Option("--dataset", help="Dataset folder.")],
     indicator: Annotated[str, typer.Option("--indicator", help="Indicator key.")],

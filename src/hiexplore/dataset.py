@@ -87,6 +87,7 @@ class Dataset:
     # What is derived from the tables, built on first use by :func:`derived` (key -> result);
     # not part of the content: never compared, printed or written.
     _area_at_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _brief_patches_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _catchment_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _deprivation_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _derived_file_sums_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
