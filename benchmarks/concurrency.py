@@ -1,8 +1,8 @@
 """Many users at once: 20 sessions against one app server on loopback, every page answering.
 
-Starts ``streamlit run app.py`` on a free 127.0.0.1 port (the embedded ``data/llr`` dataset, or a
-small synthetic demo if it has not been built) and waits for ``/_stcore/health``. Then, all at
-once:
+Starts the app as ``hiexplore app`` does (``app_support/serve.py``: warm-up, then Streamlit in
+the same process) on a free 127.0.0.1 port (the embedded ``data/llr`` dataset, or a small
+synthetic demo if it has not been built) and waits for ``/_stcore/health``. Then, all at once:
 
 * ``--sessions`` websocket users (default 20): each opens its own Streamlit session on
   ``/_stcore/stream``, exactly as the browser's frontend does, and moves through ``--pages``
@@ -159,14 +159,17 @@ def dataset_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 90.0,
+def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 900.0,
                  script: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` (or ``script``) on 127.0.0.1; returns when ``/_stcore/health`` answers 200."""
+    """The app as ``hiexplore app`` starts it (``app_support/serve.py``: warm-up, then Streamlit
+    in the same process), or ``streamlit run script``, on 127.0.0.1; returns when
+    ``/_stcore/health`` answers 200. The timeout covers a warm-up that stores the flags first."""
     port = port or free_port()
+    launch = ([sys.executable, "-m", "streamlit", "run", str(script)] if script is not None
+              else [sys.executable, str(REPO / "app_support" / "serve.py")])
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script or REPO / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+            [*launch, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
         )

@@ -376,7 +376,12 @@ def app_cmd(
         ),
     ] = DEFAULT_HOST,
 ) -> None:
-    """Open the Streamlit app (on the embedded Leicester, Leicestershire and Rutland data by default)."""
+    """Open the Streamlit app (on the embedded Leicester, Leicestershire and Rutland data by default).
+
+    Before it listens, the server warms up (``app_support/serve.py``): it stores the dataset's
+    derived flags if they are absent or stale (with progress), imports the pages' libraries and
+    loads the dataset once for every session, so the first pages answer at once (issue 13).
+    """
     import os
     import subprocess
 
@@ -389,7 +394,8 @@ def app_cmd(
     env = dict(os.environ)
     if dataset is not None:
         env["HIEXPLORE_DATASET"] = str(dataset.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
+    serve_py = app_py.parent / "app_support" / "serve.py"
+    cmd = [sys.executable, str(serve_py), "--server.port", str(port),
            "--server.address", host,
            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     notice = host_notice(host, port)

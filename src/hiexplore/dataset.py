@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields
@@ -166,6 +167,10 @@ def derived(ds: Dataset, name: str, key: Hashable, build: Callable[[], T], *, ke
     cache is emptied when a new key would exceed it; ``keep=1`` keeps only the latest). A
     :class:`Dataset` declares each cache as a field (an undeclared name is a programming error);
     other objects keep it in their ``__dict__``, and objects without one get a fresh result.
+
+    Thread-safe, and built once: the app shares one loaded dataset between all its sessions
+    (threads), so sessions asking for the same key at once wait for one build instead of each
+    repeating it (issue 13: 20 sessions racing on 2 cores). Different keys build in parallel.
     """
     if isinstance(ds, Dataset):
         if name not in _CACHE_FIELDS:
@@ -173,11 +178,34 @@ def derived(ds: Dataset, name: str, key: Hashable, build: Callable[[], T], *, ke
         cache: dict[Hashable, Any] = getattr(ds, name)
     else:
         cache = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
-    if key not in cache:
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    with _build_lock(cache, key):
+        try:  # another thread may have built it while this one waited
+            return cache[key]
+        except KeyError:
+            pass
+        value = build()
         if len(cache) >= keep:
             cache.clear()
-        cache[key] = build()
-    return cache[key]
+        cache[key] = value
+        return value
+
+
+_BUILD_LOCKS: dict[tuple[int, Hashable], threading.RLock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(cache: dict, key: Hashable) -> threading.RLock:
+    """The lock of one (cache, key): one build at a time, other keys free.
+
+    Locks are kept for the life of the process (one per key ever built: a few hundred per
+    dataset); a cache id reused after its dataset was freed only shares a lock, never a value.
+    """
+    with _BUILD_LOCKS_GUARD:
+        return _BUILD_LOCKS.setdefault((id(cache), key), threading.RLock())
 
 
 _CACHE_FIELDS = frozenset(f.name for f in fields(Dataset) if f.name.endswith("_cache"))

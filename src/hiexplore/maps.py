@@ -1044,6 +1044,9 @@ def choropleth(
     areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty]
     vals = values.assign(area_code=codes).set_index("area_code")
     joined = vals.reindex(areas["area_code"].astype(str))
+    # not read here; pandas deep-copies attrs into every column taken below (once per area and
+    # field), which cost more than the rest of the map on stored flags (issue 13)
+    joined.attrs = {}
     classification = classify_values(
         joined["value"].to_numpy(),
         scheme,
