@@ -260,3 +260,20 @@ def test_hiexplore_app_stores_flags_before_it_serves(tiny: Path, tmp_path: Path)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=20)
+
+
+def test_periods_and_indicator_keys_are_worked_out_once_per_dataset(fresh_copy: Path) -> None:
+    """Every page asks them for every indicator on every run: kept on the loaded dataset, and
+    each call still gets its own list."""
+    from hiexplore.dataset import load_dataset
+
+    ds = load_dataset(fresh_copy)
+    keys = ds.indicator_keys()
+    assert keys == [k for k in KEEP if k in keys] or set(keys) == set(KEEP)
+    periods = ds.periods(keys[0])
+    assert len(periods) == 1
+    assert ("periods", keys[0], "practice") in ds._periods_cache
+    periods.append("changed by a caller")
+    keys.clear()
+    assert ds.periods(keys[0] if keys else ds.indicator_keys()[0]) != periods
+    assert set(ds.indicator_keys()) == set(KEEP)

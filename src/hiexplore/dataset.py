@@ -94,6 +94,7 @@ class Dataset:
     _indicator_rows_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _periods_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _stored_flags_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _zoom_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -117,17 +118,31 @@ class Dataset:
         return str(self.manifest.get("geography_vintage", "2021"))
 
     def indicator_keys(self) -> list[str]:
-        """Catalogue keys with practice-level data here (what maps and flags can use), in order."""
-        rows = self.indicators[self.indicators["area_type"] == "practice"]
-        have = set(rows["indicator"].unique())
-        return [k for k in catalogue() if k in have]
+        """Catalogue keys with practice-level data here (what maps and flags can use), in order.
+
+        Worked out once per loaded dataset (every page asks, several times a run); a new list
+        each call, so a caller may change its own.
+        """
+        def build() -> list[str]:
+            rows = self.indicators[self.indicators["area_type"] == "practice"]
+            have = set(rows["indicator"].unique())
+            return [k for k in catalogue() if k in have]
+
+        return list(derived(self, "_periods_cache", ("indicator_keys",), build, keep=1024))
 
     def periods(self, indicator: str, area_type: str | None = "practice") -> list[str]:
-        """Periods with data for ``indicator`` (practice-level by default; None = any level)."""
-        rows = self.indicators[self.indicators["indicator"] == indicator]
-        if area_type is not None:
-            rows = rows[rows["area_type"] == area_type]
-        return sorted(rows["period"].unique(), key=_period_sort_key)
+        """Periods with data for ``indicator`` (practice-level by default; None = any level).
+
+        Worked out once per loaded dataset and key: a filter of the whole indicators table,
+        asked for every indicator on every page run (about 1 s per Overview run at national size).
+        """
+        def build() -> list[str]:
+            rows = self.indicators[self.indicators["indicator"] == indicator]
+            if area_type is not None:
+                rows = rows[rows["area_type"] == area_type]
+            return sorted(rows["period"].unique(), key=_period_sort_key)
+
+        return list(derived(self, "_periods_cache", ("periods", indicator, area_type), build, keep=1024))
 
     def latest_period(self, indicator: str) -> str | None:
         periods = self.periods(indicator)
