@@ -9,6 +9,7 @@ its first flags read). Correctness only: the speed itself is measured by
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -277,3 +278,22 @@ def test_periods_and_indicator_keys_are_worked_out_once_per_dataset(fresh_copy: 
     keys.clear()
     assert ds.periods(keys[0] if keys else ds.indicator_keys()[0]) != periods
     assert set(ds.indicator_keys()) == set(KEEP)
+
+
+def test_target_downloads_are_the_files_the_cli_writes(fresh_copy: Path, tmp_path: Path) -> None:
+    """The Targets page's downloads, now written once per choice for every session, are still
+    exactly what ``write_table`` writes for those rows (CSV compared byte for byte)."""
+    from app_support.data import get_dataset, get_target_file
+    from hiexplore.derived import stored_targets
+    from hiexplore.exports import write_table
+
+    ds = get_dataset(fresh_copy)
+    targets = stored_targets(ds, list(KEEP), "lsoa")
+    codes = targets["area_code"].head(5).tolist()
+    got = get_target_file(ds, list(KEEP), "lsoa", codes, "t.csv")
+    full = targets.loc[targets["area_code"].isin(codes)]
+    full.attrs.update(targets.attrs)
+    assert got == write_table(full, tmp_path / "t.csv", ds=ds, kind="targets").read_bytes()
+    assert got.count(b"\r\n") == len(codes) + 1  # header and the five areas
+    xlsx = get_target_file(ds, list(KEEP), "lsoa", codes, "t.xlsx")
+    assert xlsx[:2] == b"PK" and pd.read_excel(io.BytesIO(xlsx), sheet_name="data")["area_code"].tolist() == codes
