@@ -29,13 +29,15 @@ from hiexplore.errors import HiexploreError
 
 from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
 
-#: what the pages import (each costs 0.1-2 s on first import on the shared 2-core machine)
+#: what the pages import (each costs 0.1-2 s on first import on the shared 2-core machine).
+#: Not streamlit_folium, nor any custom component: importing one declares it, and declared
+#: before the server's runtime exists its frontend files are not served (the map then waited
+#: about 60 s for a component that never loaded).
 WARM_MODULES = (
     "pandas",
     "geopandas",
     "folium",
     "plotly.graph_objects",
-    "streamlit_folium",
     "hiexplore.flags",
     "hiexplore.mapping",
     "hiexplore.maps",

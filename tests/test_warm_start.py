@@ -76,6 +76,18 @@ def fresh_copy(derived_copy: Path, tmp_path: Path) -> Path:
     return out
 
 
+def _bench():
+    """benchmarks/concurrency.py as a module (its websocket user drives a page as a browser does)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hiexplore_bench_concurrency", REPO / "benchmarks" / "concurrency.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -254,6 +266,19 @@ def test_hiexplore_app_stores_flags_before_it_serves(tiny: Path, tmp_path: Path)
         assert store_is_fresh(path)  # stored before the server listened
         log = out.read_text()
         assert "warming up" in log and "derived flags:" in log and "warmed up" in log
+        # the map explorer answers, and its map component's files are served: a component
+        # declared by the warm-up, before the server's runtime existed, was not (its iframe
+        # never loaded and the page waited ~60 s)
+        pytest.importorskip("websockets", reason="websockets is not installed")
+        bench = _bench()
+        url = f"http://127.0.0.1:{port}"
+        import asyncio
+
+        report = asyncio.run(bench._drive(url, 2, 0, 1, 60.0, 120.0))  # overview, map explorer
+        assert {x.page for x in report.loads} == {"overview", "map_explorer"}
+        assert not report.failed, [x.problem for x in report.failed]
+        with urllib.request.urlopen(f"{url}/component/streamlit_folium.st_folium/index.html", timeout=10) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the group started above, and only that
         try:
