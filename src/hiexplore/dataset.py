@@ -191,8 +191,10 @@ def derived(ds: Dataset, name: str, key: Hashable, build: Callable[[], T], *, ke
         if name not in _CACHE_FIELDS:
             raise AttributeError(f"Dataset has no derived cache {name!r}; declare it as a field ({sorted(_CACHE_FIELDS)})")
         cache: dict[Hashable, Any] = getattr(ds, name)
+    elif hasattr(ds, "__dict__"):
+        cache = ds.__dict__.setdefault(name, {})
     else:
-        cache = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
+        return build()  # nowhere to keep it: a fresh result, nothing to share
     try:
         return cache[key]
     except KeyError:
