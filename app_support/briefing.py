@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from app_support.data import _load, _mtime
+from app_support.data import _load, dataset_stamp
 from app_support.state import url_choice
 from hiexplore.brief import AREA_KINDS
 from hiexplore.dataset import Dataset
@@ -21,14 +21,14 @@ __all__ = ["briefing_block"]
 
 
 @st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
-def briefing_files(path: str, mtime: float, area: str, indicators: tuple[str, ...]) -> dict:
+def briefing_files(path: str, stamp: str, area: str, indicators: tuple[str, ...]) -> dict:
     """The pack's HTML and PDF bytes (PDF None with the reason when WeasyPrint cannot run here)."""
     import tempfile
     from pathlib import Path
 
     from hiexplore.brief import briefing_pack
 
-    pack = briefing_pack(_load(path, mtime), area, indicators=list(indicators) or None)
+    pack = briefing_pack(_load(path, stamp), area, indicators=list(indicators) or None)
     out = {"html": pack.html().encode("utf-8"), "pdf": None, "pdf_error": "", "name": pack.area_name,
            "kind": pack.kind, "people": pack.people_to_reach}
     try:
@@ -67,7 +67,7 @@ def briefing_block(ds: Dataset, indicators: Sequence[str], *, kind: str = "ward"
         return
     try:
         with st.spinner("Preparing the briefing pack ..."):
-            files = briefing_files(str(ds.path), _mtime(ds.path), code, tuple(indicators))
+            files = briefing_files(str(ds.path), dataset_stamp(ds.path), code, tuple(indicators))
     except HiexploreError as err:
         st.error(md(err))
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_support.data import _load, _mtime
+from app_support.data import _load, dataset_stamp
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
@@ -32,16 +32,16 @@ __all__ = ["patches_section", "get_patches"]
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="Grouping flagged areas into patches ...")
-def _patches_frame(path: str, mtime: float, indicators: tuple[str, ...], geography: str, min_people: int,
+def _patches_frame(path: str, stamp: str, indicators: tuple[str, ...], geography: str, min_people: int,
                    max_km: float, seed: int, bridges: bool):
-    return build_patches(_load(path, mtime), list(indicators), geography, min_people=min_people,
+    return build_patches(_load(path, stamp), list(indicators), geography, min_people=min_people,
                          max_km=max_km, seed=seed, bridges=bridges)
 
 
 def get_patches(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
                 seed: int, bridges: bool):
     """:func:`build_patches`, cached per dataset and settings (bounded)."""
-    frame = _patches_frame(str(ds.path), _mtime(ds.path), tuple(indicators), geography, int(min_people),
+    frame = _patches_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography, int(min_people),
                            float(max_km), int(seed), bool(bridges))
     out = frame.copy()
     out.attrs = dict(frame.attrs)

@@ -1,7 +1,9 @@
 """How long a page takes, against a bare Streamlit page measured in the same run.
 
-Starts two servers on 127.0.0.1 with the same Streamlit: hiexplore (``app.py``, the embedded
-``data/llr`` dataset or ``--dataset``) and a bare page (a title and a line of text). One headless
+Starts two servers on 127.0.0.1 with the same Streamlit: hiexplore as ``hiexplore app`` starts
+it (``app_support/serve.py``: warm-up, then ``app.py``; the embedded ``data/llr`` dataset or
+``--dataset``) and a bare page (a title and a line of text), each timed from when its
+``/_stcore/health`` answers. One headless
 Chromium (Debian's, network cut off but loopback) then measures, from navigation to finished (the
 page's script has stopped: no running widget for 1.5 s, the idle window itself subtracted):
 

@@ -1,8 +1,8 @@
 """Many users at once: 20 sessions against one app server on loopback, every page answering.
 
-Starts ``streamlit run app.py`` on a free 127.0.0.1 port (the embedded ``data/llr`` dataset, or a
-small synthetic demo if it has not been built) and waits for ``/_stcore/health``. Then, all at
-once:
+Starts the app as ``hiexplore app`` does (``app_support/serve.py``: warm-up, then Streamlit in
+the same process) on a free 127.0.0.1 port (the embedded ``data/llr`` dataset, or a small
+synthetic demo if it has not been built) and waits for ``/_stcore/health``. Then, all at once:
 
 * ``--sessions`` websocket users (default 20): each opens its own Streamlit session on
   ``/_stcore/stream``, exactly as the browser's frontend does, and moves through ``--pages``
@@ -90,6 +90,8 @@ class Report:
     pages_per_session: int
     wall_s: float
     loads: list[Load] = field(default_factory=list)
+    server_cpu_s: float | None = None  # CPU time the server process used during the run
+    load_1min: float | None = None  # the machine's 1-minute load average when the run started
     blocked: list[str] = field(default_factory=list)
     js_errors: list[str] = field(default_factory=list)
     log_problems: list[str] = field(default_factory=list)
@@ -117,6 +119,10 @@ class Report:
             "page_loads": len(self.loads),
             "failed": len(self.failed),
             "wall_s": round(self.wall_s, 1),
+            "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 1),
+            "server_cpu_per_load_s": (None if self.server_cpu_s is None or not self.loads
+                                      else round(self.server_cpu_s / len(self.loads), 3)),
+            "load_1min_at_start": self.load_1min,
             "time_to_content_s": r(self.stats("content_s")),
             "time_to_done_s": r(self.stats("done_s")),
             "browser_time_to_content_s": r(self.stats("content_s", "browser")),
@@ -159,14 +165,17 @@ def dataset_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 90.0,
+def start_server(log: Path, env: dict[str, str], port: int | None = None, timeout: float = 900.0,
                  script: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` (or ``script``) on 127.0.0.1; returns when ``/_stcore/health`` answers 200."""
+    """The app as ``hiexplore app`` starts it (``app_support/serve.py``: warm-up, then Streamlit
+    in the same process), or ``streamlit run script``, on 127.0.0.1; returns when
+    ``/_stcore/health`` answers 200. The timeout covers a warm-up that stores the flags first."""
     port = port or free_port()
+    launch = ([sys.executable, "-m", "streamlit", "run", str(script)] if script is not None
+              else [sys.executable, str(REPO / "app_support" / "serve.py")])
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script or REPO / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+            [*launch, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
         )
@@ -183,6 +192,19 @@ def start_server(log: Path, env: dict[str, str], port: int | None = None, timeou
             time.sleep(0.3)
     stop_server(proc)
     raise RuntimeError(f"the app did not become healthy in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, from /proc; None where unreadable.
+
+    Why: on a shared machine the wall-clock figures swing with other people's work; the CPU
+    the server spent on the run does not, and says how much work each page load costs it.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -327,7 +349,13 @@ def run(sessions: int = 20, browsers: int = 2, pages_per_session: int = 3, budge
             warm = asyncio.run(_drive(url, 1, 0, 1, budget, page_timeout))
             if warm.failed:
                 raise RuntimeError(f"the warm-up page failed: {warm.failed[0].problem}")
+            load_1min = round(os.getloadavg()[0], 2)
+            cpu0 = process_cpu_s(proc.pid)
             report = asyncio.run(_drive(url, sessions, browsers, pages_per_session, budget, page_timeout))
+            cpu1 = process_cpu_s(proc.pid)
+            report.load_1min = load_1min
+            if cpu0 is not None and cpu1 is not None:
+                report.server_cpu_s = cpu1 - cpu0
         finally:
             stop_server(proc)
         report.log_problems = log_problems(log)
@@ -350,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{s['sessions']} websocket + {s['browsers']} browser users at once, {s['pages_per_session']} pages "
               f"each, on {s['cores']} cores: {s['page_loads']} page loads, {s['failed']} failed, "
-              f"{s['wall_s']} s wall")
+              f"{s['wall_s']} s wall; server CPU {s['server_cpu_s']} s ({s['server_cpu_per_load_s']} s per page "
+              f"load); 1-minute load {s['load_1min_at_start']} at the start")
         print(f"{'':30}{'p50':>7}{'p95':>7}{'max':>7}")
         for label, x in (("websocket: time to content", s["time_to_content_s"]),
                          ("websocket: time to done", s["time_to_done_s"]),

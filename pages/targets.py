@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_support.data import get_targets
+from app_support.data import get_target_file, get_targets
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
@@ -16,7 +13,6 @@ from hiexplore.a11y import label_map_frame
 from hiexplore.catalogue import get_indicator
 from hiexplore.charts import TARGET_KEY_COLUMNS, source_line, targets_map
 from hiexplore.errors import HiexploreError
-from hiexplore.exports import write_table
 from hiexplore.mapping import caveat_note
 from hiexplore.maps import use_vendored_assets
 from hiexplore.safe_text import markdown_text as md
@@ -132,13 +128,11 @@ stem = f"targets_{geography}_{'_'.join(indicators)}"[:80]
 for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
                           ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            "application/geo+json"), strict=True):
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = write_table(full, Path(tmp) / f"{stem}{ext}", ds=ds, kind="targets")
-            data = path.read_bytes()
-        except HiexploreError as err:
-            col.warning(md(err))
-            continue
+    try:  # written once per choice and shared by every session (app_support.data)
+        data = get_target_file(ds, indicators, geography, full["area_code"].tolist(), f"{stem}{ext}")
+    except HiexploreError as err:
+        col.warning(md(err))
+        continue
     col.download_button(f"Download {ext[1:].upper()}", data, file_name=f"{stem}{ext}", mime=mime, key=f"dl{ext}")
 st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet (sources, periods, methods, "
            "thresholds, weights, out-of-date and suppression warnings, generated time).")

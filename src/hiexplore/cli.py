@@ -486,12 +486,14 @@ def host_notice(host: str, port: int) -> str | None:
 
 
 def app_command(app_py: Path, port: int, host: str) -> list[str]:
-    """The ``streamlit run`` command ``hiexplore app`` starts: the settings of .streamlit/config.toml
-    (read only when started from the repository folder) given on the command line, so they hold
-    from any folder (the theme's text colour is hiexplore.a11y's, for WCAG AA contrast)."""
+    """The command ``hiexplore app`` starts: app_support/serve.py (warms up, then runs Streamlit on
+    app.py in the same process) with the settings of .streamlit/config.toml (read only when started
+    from the repository folder) given on the command line, so they hold from any folder (the
+    theme's text colour is hiexplore.a11y's, for WCAG AA contrast)."""
     from .a11y import theme_flags
 
-    return [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port),
+    serve_py = app_py.parent / "app_support" / "serve.py"
+    return [sys.executable, str(serve_py), "--server.port", str(port),
             "--server.address", host,
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", *theme_flags()]
 
@@ -509,7 +511,12 @@ def app_cmd(
         ),
     ] = DEFAULT_HOST,
 ) -> None:
-    """Open the Streamlit app (on the embedded Leicester, Leicestershire and Rutland data by default)."""
+    """Open the Streamlit app (on the embedded Leicester, Leicestershire and Rutland data by default).
+
+    Before it listens, the server warms up (``app_support/serve.py``): it stores the dataset's
+    derived flags if they are absent or stale (with progress), imports the pages' libraries and
+    loads the dataset once for every session, so the first pages answer at once (issue 13).
+    """
     import os
     import subprocess
 

@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields
@@ -97,6 +98,7 @@ class Dataset:
     _map_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _periods_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _stored_flags_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _trend_panel_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _weights_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -121,17 +123,31 @@ class Dataset:
         return str(self.manifest.get("geography_vintage", "2021"))
 
     def indicator_keys(self) -> list[str]:
-        """Catalogue keys with practice-level data here (what maps and flags can use), in order."""
-        rows = self.indicators[self.indicators["area_type"] == "practice"]
-        have = set(rows["indicator"].unique())
-        return [k for k in catalogue() if k in have]
+        """Catalogue keys with practice-level data here (what maps and flags can use), in order.
+
+        Worked out once per loaded dataset (every page asks, several times a run); a new list
+        each call, so a caller may change its own.
+        """
+        def build() -> list[str]:
+            rows = self.indicators[self.indicators["area_type"] == "practice"]
+            have = set(rows["indicator"].unique())
+            return [k for k in catalogue() if k in have]
+
+        return list(derived(self, "_periods_cache", ("indicator_keys",), build, keep=1024))
 
     def periods(self, indicator: str, area_type: str | None = "practice") -> list[str]:
-        """Periods with data for ``indicator`` (practice-level by default; None = any level)."""
-        rows = self.indicators[self.indicators["indicator"] == indicator]
-        if area_type is not None:
-            rows = rows[rows["area_type"] == area_type]
-        return sorted(rows["period"].unique(), key=_period_sort_key)
+        """Periods with data for ``indicator`` (practice-level by default; None = any level).
+
+        Worked out once per loaded dataset and key: a filter of the whole indicators table,
+        asked for every indicator on every page run (about 1 s per Overview run at national size).
+        """
+        def build() -> list[str]:
+            rows = self.indicators[self.indicators["indicator"] == indicator]
+            if area_type is not None:
+                rows = rows[rows["area_type"] == area_type]
+            return sorted(rows["period"].unique(), key=_period_sort_key)
+
+        return list(derived(self, "_periods_cache", ("periods", indicator, area_type), build, keep=1024))
 
     def latest_period(self, indicator: str) -> str | None:
         periods = self.periods(indicator)
@@ -173,18 +189,47 @@ def derived(ds: Dataset, name: str, key: Hashable, build: Callable[[], T], *, ke
     cache is emptied when a new key would exceed it; ``keep=1`` keeps only the latest). A
     :class:`Dataset` declares each cache as a field (an undeclared name is a programming error);
     other objects keep it in their ``__dict__``, and objects without one get a fresh result.
+
+    Thread-safe, and built once: the app shares one loaded dataset between all its sessions
+    (threads), so sessions asking for the same key at once wait for one build instead of each
+    repeating it (issue 13: 20 sessions racing on 2 cores). Different keys build in parallel.
     """
     if isinstance(ds, Dataset):
         if name not in _CACHE_FIELDS:
             raise AttributeError(f"Dataset has no derived cache {name!r}; declare it as a field ({sorted(_CACHE_FIELDS)})")
         cache: dict[Hashable, Any] = getattr(ds, name)
+    elif hasattr(ds, "__dict__"):
+        cache = ds.__dict__.setdefault(name, {})
     else:
-        cache = ds.__dict__.setdefault(name, {}) if hasattr(ds, "__dict__") else {}
-    if key not in cache:
+        return build()  # nowhere to keep it: a fresh result, nothing to share
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    with _build_lock(cache, key):
+        try:  # another thread may have built it while this one waited
+            return cache[key]
+        except KeyError:
+            pass
+        value = build()
         if len(cache) >= keep:
             cache.clear()
-        cache[key] = build()
-    return cache[key]
+        cache[key] = value
+        return value
+
+
+_BUILD_LOCKS: dict[tuple[int, Hashable], threading.RLock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(cache: dict, key: Hashable) -> threading.RLock:
+    """The lock of one (cache, key): one build at a time, other keys free.
+
+    Locks are kept for the life of the process (one per key ever built: a few hundred per
+    dataset); a cache id reused after its dataset was freed only shares a lock, never a value.
+    """
+    with _BUILD_LOCKS_GUARD:
+        return _BUILD_LOCKS.setdefault((id(cache), key), threading.RLock())
 
 
 _CACHE_FIELDS = frozenset(f.name for f in fields(Dataset) if f.name.endswith("_cache"))

@@ -65,6 +65,8 @@ __all__ = [
     "flags_in_memory",
     "derive_flags",
     "derive_dataset",
+    "ensure_derived",
+    "store_is_fresh",
     "derived_record",
     "derived_status",
     "store_notes",
@@ -428,6 +430,18 @@ def derived_record(path: str | Path) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
+def store_is_fresh(path: str | Path) -> bool:
+    """True when a dataset folder's ``derived/`` was written whole for these tables and this code.
+
+    Reads the record and hashes the table files (no load); says nothing about single keys,
+    each of which is still checked when read.
+    """
+    record = derived_record(path)
+    return (bool(record) and record.get("inputs_hash") == _combine(_file_sums(Path(path)))
+            and record.get("engine_version") == engine_version()
+            and (Path(path) / DERIVED_DIR / FLAGS_DIR).is_dir())
+
+
 def derived_status(path: str | Path) -> str:
     """One line on a dataset folder's stored flags, for ``hiexplore info``: fresh, stale or none.
 
@@ -517,3 +531,19 @@ def derive_dataset(path: str | Path, *, echo: Echo | None = None) -> DerivedSumm
     if echo is not None:
         echo("Computing derived flags (every indicator x geography x period) ...")
     return derive_flags(load_dataset(path), echo=echo)
+
+
+def ensure_derived(path: str | Path, *, echo: Echo | None = None) -> DerivedSummary | None:
+    """Store a dataset's flags unless ``derived/`` is already fresh; None when it was.
+
+    What ``hiexplore app`` runs before it serves (issue 13): without it the first sessions
+    after start each find the store absent or stale and compute flags while users wait, all
+    at once on a shared machine. Done once here, with progress on ``echo``, every page then
+    reads them. Raises :class:`~hiexplore.errors.DatasetError` when the folder cannot be
+    written (the caller says so and serves anyway: the app then keeps flags in memory).
+    """
+    if store_is_fresh(path):
+        return None
+    if echo is not None:
+        echo(f"{path}: derived flags {derived_status(path)}")
+    return derive_dataset(path, echo=echo)

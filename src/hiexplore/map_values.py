@@ -429,6 +429,9 @@ class MapValues:
         """The frame in the order of ``codes`` (areas without a row: no data, class -1)."""
         idx = pd.Index(pd.Series(codes, dtype="object").astype(str), name="area_code")
         out = self.frame.set_index("area_code").reindex(idx)
+        # not read by the builders; pandas deep-copies attrs into every column taken from the
+        # frame (once per area and field), which cost more than the rest of a map (issue 13)
+        out.attrs = {}
         out["k"] = out["k"].fillna(-1).astype(np.int64)
         out["flagged"] = out["flagged"].fillna(False).astype(bool)
         out["cold"] = out["cold"].fillna(False).astype(bool)

@@ -1,0 +1,61 @@
+"""Serve ``app.py`` warm: what ``hiexplore app`` runs (``python app_support/serve.py [streamlit options]``).
+
+Warms the server process first (:func:`app_support.warm.warm_up`: flags stored, libraries
+imported, the dataset loaded and shared, its first flags read), then starts Streamlit in this
+same process, so the first page after start finds all of it done (issue 13: cold first page
+<= 3x a bare Streamlit page). The options after the script are Streamlit's ``run`` options
+(``--server.port 8501 --server.address 127.0.0.1 ...``). ``HIEXPLORE_DATASET`` picks the
+dataset, as for ``streamlit run app.py``; ``HIEXPLORE_WARM=0`` skips the warm-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WARM_ENV = "HIEXPLORE_WARM"
+#: Streamlit loggers that say "no runtime / no script run context": expected before it serves
+_NOT_RUNNING_YET = ("streamlit.runtime.caching.cache_data_api",
+                    "streamlit.runtime.scriptrunner_utils.script_run_context")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get(WARM_ENV, "1").strip().lower() not in ("0", "false", "no"):
+        # Streamlit warns, once per cached function and call, that no server runs yet: true and
+        # expected here, so those two loggers are quiet while warming up (levels put back after)
+        import streamlit  # noqa: F401 - creates its loggers (with their levels) first
+
+        quiet = [logging.getLogger(name) for name in _NOT_RUNNING_YET]
+        levels = [log.level for log in quiet]
+        for log in quiet:
+            log.setLevel(logging.ERROR)
+
+        def echo(msg: str) -> None:
+            print(msg, flush=True)
+
+        echo("hiexplore: warming up before serving (stored flags, libraries, dataset) ...")
+        from app_support.warm import warm_up
+        from hiexplore.errors import HiexploreError
+
+        try:
+            warm_up(echo=echo)
+        except HiexploreError as err:  # the pages show it too; the server still serves the others
+            echo(f"hiexplore: warm-up stopped: {err}")
+        finally:
+            for log, level in zip(quiet, levels, strict=True):
+                log.setLevel(level)
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *args]
+    return int(stcli.main() or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
