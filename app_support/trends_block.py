@@ -15,7 +15,7 @@ from hiexplore.errors import HiexploreError
 from hiexplore.safe_text import markdown_text as md
 from hiexplore.trends import direction_note, trend_caption
 
-from .data import _load, _mtime
+from .data import _load, dataset_stamp
 from .layout import indicator_label
 from .state import url_choice
 
@@ -33,26 +33,26 @@ TREND_DETAIL = {
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def _series(path: str, mtime: float, indicator: str, geography: str, area: str) -> pd.DataFrame:
+def _series(path: str, stamp: str, indicator: str, geography: str, area: str) -> pd.DataFrame:
     from hiexplore.trends import trend_series
 
-    return trend_series(_load(path, mtime), indicator, geography, area)
+    return trend_series(_load(path, stamp), indicator, geography, area)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
-def _table(path: str, mtime: float, indicator: str, geography: str) -> pd.DataFrame:
+def _table(path: str, stamp: str, indicator: str, geography: str) -> pd.DataFrame:
     from hiexplore.trends import trend_table
 
-    return trend_table(_load(path, mtime), indicator, geography)
+    return trend_table(_load(path, stamp), indicator, geography)
 
 
 def get_trend_series(ds: Dataset, indicator: str, geography: str, area: str) -> pd.DataFrame:
     """One area's series (cached per dataset file state; attrs kept)."""
-    return _series(str(ds.path), _mtime(ds.path), indicator, geography, area)
+    return _series(str(ds.path), dataset_stamp(ds.path), indicator, geography, area)
 
 
 def get_trend_table(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
-    return _table(str(ds.path), _mtime(ds.path), indicator, geography)
+    return _table(str(ds.path), dataset_stamp(ds.path), indicator, geography)
 
 
 def _chart(ds: Dataset, series: pd.DataFrame) -> None:

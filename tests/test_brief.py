@@ -234,7 +234,7 @@ def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Pat
     from streamlit.testing.v1 import AppTest
 
     from app_support.briefing import briefing_files
-    from app_support.data import _mtime
+    from app_support.data import dataset_stamp
 
     monkeypatch.setenv("HIEXPLORE_DATASET", str(demo_dataset))
     repo = Path(__file__).resolve().parents[1]
@@ -261,7 +261,7 @@ def test_briefing_pack_download_on_targets_and_practices_pages(demo_dataset: Pat
         assert [str(e.proto.label) for e in downloads] == ["Download briefing pack (HTML)",
                                                            "Download briefing pack (PDF)"]
     # the same pack as the package makes: a synthetic dataset says so in it
-    files = briefing_files(str(demo_dataset), _mtime(demo_dataset), area, (key,))
+    files = briefing_files(str(demo_dataset), dataset_stamp(demo_dataset), area, (key,))
     assert b"SYNTHETIC demo data" in files["html"] and files["pdf"][:5] == b"%PDF-"
 
 

@@ -277,7 +277,7 @@ def test_hiexplore_app_stores_flags_before_it_serves(tiny: Path, tmp_path: Path)
         report = asyncio.run(bench._drive(url, 2, 0, 1, 60.0, 120.0))  # overview, map explorer
         assert {x.page for x in report.loads} == {"overview", "map_explorer"}
         assert not report.failed, [x.problem for x in report.failed]
-        with urllib.request.urlopen(f"{url}/component/streamlit_folium.st_folium/index.html", timeout=10) as r:
+        with urllib.request.urlopen(f"{url}/component/app_support.mapview.hiexplore_map/index.html", timeout=10) as r:
             assert r.status == 200 and b"<html" in r.read().lower()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the group started above, and only that
