@@ -112,6 +112,15 @@ def test_denominator_zero_everywhere_is_a_clear_error(ds) -> None:
         compute_flags(broken, "mmr1_24m", "practice")
 
 
+def test_estimate_note_says_what_each_geography_rests_on(ds) -> None:
+    """A PCN is the sum of its practices' published counts, not an apportioned estimate; LSOAs are."""
+    notes = {g: set(compute_flags(ds, "mmr1_24m", g, permutations=99, low_confidence_below=0)["estimate_note"])
+             for g in ("practice", "pcn", "lsoa")}
+    assert notes["practice"] == {"published figure"}
+    assert notes["pcn"] == {"sum of its practices' published figures"}
+    assert notes["lsoa"] == {"estimate (apportioned)"}
+
+
 def test_small_numbers_are_marked_low_confidence(ds) -> None:
     f = compute_flags(ds, "mmr1_24m", "lsoa", permutations=99, low_confidence_below=40)
     low = f[f["low_confidence"]]

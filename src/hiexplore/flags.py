@@ -617,7 +617,11 @@ def compute_flags(
     figs["estimate_note"] = np.where(
         figs["low_confidence"],
         f"low confidence: an estimate resting on fewer than {low_confidence_below:g} eligible people",
-        np.where(figs["method"] == "published", "published figure", "estimate (apportioned)"),
+        np.select(
+            [figs["method"] == "published", figs["method"].astype(str).str.startswith("sum of")],
+            ["published figure", "sum of its practices' published figures"],
+            "estimate (apportioned)",
+        ),
     )
     if "basis_note" in figs:  # sums of commissioned practices say what they rest on
         figs["estimate_note"] = np.where(figs["low_confidence"], figs["estimate_note"], figs["basis_note"])
