@@ -258,6 +258,11 @@ def test_exported_surface() -> None:
         "ExpectedModel",
         "expected_uptake",
         "vs_expected",
+        "TREND_ALPHA",
+        "TREND_LABELS",
+        "TrendResult",
+        "proportion_trend",
+        "trend_test",
     }
     for name in hstats.__all__:
         assert getattr(hstats, name) is not None
