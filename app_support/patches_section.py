@@ -14,6 +14,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_support.data import _load, _mtime
+from app_support.layout import GEO_LABELS
+from hiexplore.a11y import label_map_frame, map_frame_label
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
@@ -77,6 +79,11 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
     with left:
         try:
             m = patches_map(ds, patches)
+            shown = int((~patches["singleton"].astype(bool)).sum())
+            label_map_frame(m, map_frame_label(
+                f"{shown} outreach patches (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to "
+                "reach", "patch",
+                table="beside", lists="the same patches, then the flagged areas left alone"))
             st_folium(use_vendored_assets(m), height=640, use_container_width=True, returned_objects=[],
                       key="patchmap")
         except HiexploreError as err:

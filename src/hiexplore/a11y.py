@@ -32,6 +32,8 @@ __all__ = [
     "contrast_ratio",
     "blend",
     "label_map_frame",
+    "map_frame_label",
+    "TABLE_PLACES",
 ]
 
 #: The app's text colour: GOV.UK Design System's text colour (govuk-colour "black").
@@ -102,6 +104,22 @@ def blend(foreground: str, background: str, opacity: float) -> str:
     """
     fg, bg = _rgb(foreground), _rgb(background)
     return "#" + "".join(f"{round(opacity * f + (1 - opacity) * b):02x}" for f, b in zip(fg, bg, strict=True))
+
+
+#: Where a map's table of the same areas sits, as its frame's name says it.
+TABLE_PLACES = ("below", "beside")
+
+
+def map_frame_label(what: str, geography: str, table: str = "below", lists: str = "the same areas") -> str:
+    """The accessible name of a map's frame: what it shows, by which areas, and where the table
+    of the same areas is (a screen-reader user goes there for the figures).
+
+    >>> map_frame_label("MMR1 at 24 months, 2024/25 Q2", "LSOAs")
+    'Map of MMR1 at 24 months, 2024/25 Q2 by LSOAs: the table below it lists the same areas'
+    """
+    if table not in TABLE_PLACES:
+        raise ValueError(f"table should be one of {', '.join(TABLE_PLACES)}, got {table!r} instead")
+    return f"Map of {what} by {geography}: the table {table} it lists {lists}"
 
 
 @functools.cache
