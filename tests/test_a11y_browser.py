@@ -225,6 +225,24 @@ def _tabs_to_table(page, i: int, start: str = "top") -> list[str]:
     return trail
 
 
+def _keys_move_map(page, i: int) -> dict:
+    """Focus map i's Leaflet container as Tab does, press an arrow key and '+': did the map pan
+    and zoom (the keyboard's way around the map)?"""
+    frame = _content(page, i)
+    page.locator(MAP_FRAMES).nth(i).scroll_into_view_if_needed()
+    view = """() => { const m = window.hxMap || Object.values(window).find(v => v instanceof L.Map);
+        const c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }"""
+    frame.evaluate("() => document.querySelector('.leaflet-container').focus()")
+    before = frame.evaluate(view)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(600)
+    panned = frame.evaluate(view)
+    page.keyboard.press("+")
+    page.wait_for_timeout(600)
+    zoomed = frame.evaluate(view)
+    return {"panned": panned[1] > before[1], "zoomed": zoomed[2] > panned[2]}
+
+
 def _alone(page) -> int:
     """The flagged areas the Targets page's patches section lists alone (from its summary line)."""
     text = page.get_by_text(re.compile(r"flagged areas could not join one")).first.inner_text()
@@ -254,6 +272,7 @@ def audit(page) -> dict[str, dict]:
             page.screenshot(path=str(ARTIFACTS / f"a11y_tab_{re.sub(r'[^a-z0-9]+', '_', path)}.png"))
             for i, m in enumerate(maps):
                 m["tabs_from_map"] = _tabs_to_table(page, i, start="map")
+                m["keys"] = _keys_move_map(page, i)
         found[path]["hidden_parts"] = _open_hidden_parts(page, path, found[path]["failures"])
     return found
 
@@ -334,7 +353,13 @@ def test_each_maps_table_is_reached_by_tab_without_stopping_at_every_area(audit,
         in_map = [t for t in trail if t.startswith(f"map{i}")]
         assert len(in_map) <= MAX_TABS_IN_MAP, f"{path}: {len(in_map)} Tab presses inside map {i}: {trail}"
         assert not any(t.endswith(":path") for t in trail), f"{path}: Tab stops at a map's shapes: {trail}"
-    assert f"map{i}" in audit[path]["maps"][i]["tabs_from_map"], f"{path}: map {i} itself takes no focus"
+    trail = audit[path]["maps"][i]["tabs_from_map"]
+    assert trail.count(f"map{i}") == 1, f"{path}: map {i} itself is not one Tab stop: {trail}"
+
+
+@pytest.mark.parametrize(("path", "i"), MAPS)
+def test_each_map_pans_with_arrow_keys_and_zooms_with_plus(audit, path: str, i: int) -> None:
+    assert audit[path]["maps"][i]["keys"] == {"panned": True, "zoomed": True}, path
 
 
 @pytest.mark.parametrize(("path", "i"), MAPS)
