@@ -55,6 +55,7 @@ BELOW_PX = 300
 #: Pages with maps, in page order, and which areas each map's table lists: on the Map explorer
 #: every area (flagged or not); on Targets the target areas (coloured; the others are grey), then
 #: the outreach patches (one row per patch drawn, then each flagged area left alone, not drawn).
+#: All three tables are below their maps now; beside is accepted as well (the old layout).
 MAP_PAGES = {"map_explorer": ("all",), "targets": ("valued", "patches")}
 
 
