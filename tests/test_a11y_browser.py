@@ -244,6 +244,16 @@ def _keys_move_map(page, i: int) -> dict:
     return {"panned": panned[1] > before[1], "zoomed": zoomed[2] > panned[2]}
 
 
+def _legend_contrast(page, i: int) -> dict:
+    """axe's colour-contrast rule on map i's legend (inside its frame): how many text nodes pass,
+    fail, or could not be judged (a see-through box over the map leaves axe unable to tell)."""
+    page.locator(MAP_FRAMES).nth(i).evaluate("(el, i) => el.setAttribute('data-hx-axe-map', String(i))", i)
+    context = {"include": [[f"iframe[data-hx-axe-map='{i}']", ".hx-legend"]]}
+    r = page.evaluate("([context, options]) => axe.run(context, options)",
+                      [context, {"runOnly": ["color-contrast"]}])
+    return {kind: sum(len(v["nodes"]) for v in r[kind]) for kind in ("passes", "violations", "incomplete")}
+
+
 def _alone(page) -> int:
     """The flagged areas the Targets page's patches section lists alone (from its summary line)."""
     text = page.get_by_text(re.compile(r"flagged areas could not join one")).first.inner_text()
@@ -274,6 +284,7 @@ def audit(page) -> dict[str, dict]:
             for i, m in enumerate(maps):
                 m["tabs_from_map"] = _tabs_to_table(page, i, start="map")
                 m["keys"] = _keys_move_map(page, i)
+                m["legend_contrast"] = _legend_contrast(page, i)
         found[path]["hidden_parts"] = _open_hidden_parts(page, path, found[path]["failures"])
     return found
 
@@ -356,6 +367,12 @@ def test_each_maps_table_is_reached_by_tab_without_stopping_at_every_area(audit,
         assert not any(t.endswith(":path") for t in trail), f"{path}: Tab stops at a map's shapes: {trail}"
     trail = audit[path]["maps"][i]["tabs_from_map"]
     assert trail.count(f"map{i}") == 1, f"{path}: map {i} itself is not one Tab stop: {trail}"
+
+
+@pytest.mark.parametrize(("path", "i"), MAPS)
+def test_each_maps_legend_text_has_enough_contrast_as_axe_measures_it(audit, path: str, i: int) -> None:
+    found = audit[path]["maps"][i]["legend_contrast"]
+    assert found["passes"] >= 3 and found["violations"] == 0 and found["incomplete"] == 0, (path, i, found)
 
 
 @pytest.mark.parametrize(("path", "i"), MAPS)

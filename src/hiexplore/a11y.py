@@ -11,8 +11,13 @@ line) both carry it, and a test keeps the three equal.
 A map is shown by streamlit-folium in an iframe whose ``title`` is the component's name
 ("streamlit_folium.st_folium"), which says nothing to a screen-reader user (and tests find the
 frame by it). :func:`label_map_frame` gives the frame an ``aria-label`` (which takes precedence
-over ``title`` for its accessible name) saying what the map shows and that the table beside it
-lists the same areas, and keeps the map's shapes from standing between Tab and that table.
+over ``title`` for its accessible name) saying what the map shows and where the table of the same
+areas is (:func:`map_frame_label`: below it or beside it), and keeps the map's shapes from standing
+between Tab and that table. The Map explorer's own map component (``static/mapview.js``) does the
+same from its values' ``label`` (:func:`hiexplore.map_payload.map_layer_values`).
+
+Map boxes (title, legend) are opaque white, so their text's contrast is what its colours say
+(axe-core can measure it; over a see-through box it cannot tell).
 """
 
 from __future__ import annotations
@@ -155,7 +160,7 @@ def _frame_class() -> type:
 def label_map_frame(m: Any, label: str) -> Any:
     """Name the iframe a map is shown in and take its shapes out of the Tab order; returns ``m``.
 
-    Call it on a map the app shows beside a table of the same areas. In the app's frame the map's
+    Call it on a map the app shows with a table of the same areas below or beside it. In the app's frame the map's
     script (so it survives streamlit-folium's re-renders):
 
     * sets the frame's ``aria-label`` to ``label`` (its accessible name, over the component-name
