@@ -14,6 +14,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_support.data import _load, dataset_stamp
+from app_support.layout import GEO_LABELS
+from hiexplore.a11y import label_map_frame, map_frame_label
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 from hiexplore.exports import write_table
@@ -73,26 +75,29 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
                 f"people; **{info.get('areas_alone', 0)} flagged areas** could not join one and are listed "
                 f"alone (**{info.get('people_to_reach_alone', 0):,.0f}** people).")
     st.caption(md("Practice shares: " + str(info.get("practices_basis", ""))))
-    left, right = st.columns([1, 1])
-    with left:
-        try:
-            m = patches_map(ds, patches)
-            st_folium(use_vendored_assets(m), height=640, use_container_width=True, returned_objects=[],
-                      key="patchmap")
-        except HiexploreError as err:
-            st.info("No patch map: " + md(err))
-    with right:
-        st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=640,
-                     column_config={
-                         "patch_id": st.column_config.TextColumn("patch"),
-                         "n_areas": st.column_config.NumberColumn("areas"),
-                         "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
-                         "most_deprived_decile": st.column_config.NumberColumn("most deprived decile", format="%d"),
-                         "core20_share": st.column_config.ProgressColumn("Core20 share", min_value=0.0,
-                                                                         max_value=1.0, format="percent"),
-                         "span_km": st.column_config.NumberColumn("span (km)", format="%.1f"),
-                         "reason": st.column_config.TextColumn("why (read aloud)", width="large"),
-                     })
+    # the map full width and the table under it, as the Targets map above (in a half-width column
+    # the map's title and legend boxes covered most of the patches)
+    try:
+        m = patches_map(ds, patches)
+        shown = int((~patches["singleton"].astype(bool)).sum())
+        label_map_frame(m, map_frame_label(
+            f"{shown} outreach patches (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to "
+            "reach", "patch", table="below", lists="the same patches, then the flagged areas left alone"))
+        st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=[],
+                  key="patchmap")
+    except HiexploreError as err:
+        st.info("No patch map: " + md(err))
+    st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=420,
+                 width="stretch", column_config={
+                     "patch_id": st.column_config.TextColumn("patch"),
+                     "n_areas": st.column_config.NumberColumn("areas"),
+                     "people_to_reach": st.column_config.NumberColumn("people to reach", format="localized"),
+                     "most_deprived_decile": st.column_config.NumberColumn("most deprived decile", format="%d"),
+                     "core20_share": st.column_config.ProgressColumn("Core20 share", min_value=0.0,
+                                                                     max_value=1.0, format="percent"),
+                     "span_km": st.column_config.NumberColumn("span (km)", format="%.1f"),
+                     "reason": st.column_config.TextColumn("why (read aloud)", width="large"),
+                 })
     cols = st.columns(4)
     stem = f"patches_{geography}_{'_'.join(indicators)}"[:80]
     mimes = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

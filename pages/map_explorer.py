@@ -88,8 +88,6 @@ try:
 except HiexploreError as err:
     map_slot.error(md(err))
     st.stop()
-source_caption(ds, None if layer == "deprivation" else indicator, None if layer == "deprivation" else period,
-               geography=geography, kinds=("boundaries",) + (("deprivation",) if layer == "deprivation" else ()))
 # A click selects the area under it: the shape's own code where it is one of the chosen geography,
 # else (the national zoom map draws local authorities or MSOAs when zoomed out) the chosen
 # geography's area at the clicked point. Only a new click counts, so the area box keeps a choice
@@ -131,6 +129,10 @@ else:
     table = lk.merge(dep[cols], on="lsoa_code").sort_values("imd_rank")
     st.markdown(f"**{len(table)} neighbourhoods by IMD {edition} rank** (1 = most deprived in England)")
     st.dataframe(table, hide_index=True, height=360)
+# the sources of the map and its table, under both: the table stays directly below the map (the
+# map's legend carries its own source line)
+source_caption(ds, None if layer == "deprivation" else indicator, None if layer == "deprivation" else period,
+               geography=geography, kinds=("boundaries",) + (("deprivation",) if layer == "deprivation" else ()))
 
 st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()

@@ -95,3 +95,24 @@ def test_map_frame_label_from_file_text_stays_text(payload: str) -> None:
     assert json.loads(literal) == label
     assert not re.search(r"[<>'`]|\{\{|\{%|\$\{|%\{", literal)
     assert "T49T" not in page
+
+
+def test_map_frame_label_says_where_the_table_is() -> None:
+    assert a11y.map_frame_label("MMR1, 2024/25 Q2", "wards") == (
+        "Map of MMR1, 2024/25 Q2 by wards: the table below it lists the same areas")
+    assert a11y.map_frame_label("patches", "patch", table="beside", lists="the same patches").endswith(
+        "the table beside it lists the same patches")
+    with pytest.raises(ValueError, match="one of below, beside, got 'above'"):
+        a11y.map_frame_label("x", "LSOAs", table="above")
+
+
+def test_map_component_names_its_frame_and_untabs_shapes() -> None:
+    """The app's map component (static/mapview.js) does what label_map_frame does for folium maps:
+    the values' label names the frame (as text: setAttribute and document.title, never markup)
+    and every SVG shape gets tabindex -1 as it is added; the map container stays a Tab stop."""
+    js = (REPO / "src" / "hiexplore" / "static" / "mapview.js").read_text(encoding="utf-8")
+    name = re.search(r"function nameFrame\(label\) \{(.*?)\n  \}", js, re.S).group(1)
+    assert "f.setAttribute('aria-label', label)" in name and "document.title = label" in name
+    assert "innerHTML" not in name
+    assert "nameFrame(vals.label)" in js and "map.on('layeradd', function (e) { untab(e.layer); })" in js
+    assert "el.setAttribute('tabindex', '-1')" in js and "keyboard: true" in js

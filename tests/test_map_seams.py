@@ -175,3 +175,13 @@ def test_deprivation_map_does_not_call_itself_an_apportioned_estimate(embedded_d
         pytest.skip("the embedded dataset's catchments are not modelled")
     assert "MODELLED" in (layer_values(ds, "mmr1_24m", "lsoa").note or "")
     assert "MODELLED" not in (layer_values(ds, None, "lsoa", layer="deprivation").note or "")
+
+
+def test_values_payload_names_the_map_frame_with_its_title_and_table(demo_ds) -> None:
+    """The component's frame is named from the values (a change of indicator renames it)."""
+    from hiexplore.map_payload import map_layer_values
+
+    a = map_layer_values(demo_ds, "mmr1_24m", "lsoa")
+    b = map_layer_values(demo_ds, None, "msoa", layer="deprivation")
+    assert a["label"] == f"Map of {a['title']} by LSOAs: the table below it lists the same areas"
+    assert b["label"].startswith(f"Map of {b['title']} by MSOAs: the table below it")

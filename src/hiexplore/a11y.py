@@ -11,8 +11,13 @@ line) both carry it, and a test keeps the three equal.
 A map is shown by streamlit-folium in an iframe whose ``title`` is the component's name
 ("streamlit_folium.st_folium"), which says nothing to a screen-reader user (and tests find the
 frame by it). :func:`label_map_frame` gives the frame an ``aria-label`` (which takes precedence
-over ``title`` for its accessible name) saying what the map shows and that the table beside it
-lists the same areas, and keeps the map's shapes from standing between Tab and that table.
+over ``title`` for its accessible name) saying what the map shows and where the table of the same
+areas is (:func:`map_frame_label`: below it or beside it), and keeps the map's shapes from standing
+between Tab and that table. The Map explorer's own map component (``static/mapview.js``) does the
+same from its values' ``label`` (:func:`hiexplore.map_payload.map_layer_values`).
+
+Map boxes (title, legend) are opaque white, so their text's contrast is what its colours say
+(axe-core can measure it; over a see-through box it cannot tell).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ __all__ = [
     "contrast_ratio",
     "blend",
     "label_map_frame",
+    "map_frame_label",
+    "TABLE_PLACES",
 ]
 
 #: The app's text colour: GOV.UK Design System's text colour (govuk-colour "black").
@@ -104,6 +111,22 @@ def blend(foreground: str, background: str, opacity: float) -> str:
     return "#" + "".join(f"{round(opacity * f + (1 - opacity) * b):02x}" for f, b in zip(fg, bg, strict=True))
 
 
+#: Where a map's table of the same areas sits, as its frame's name says it.
+TABLE_PLACES = ("below", "beside")
+
+
+def map_frame_label(what: str, geography: str, table: str = "below", lists: str = "the same areas") -> str:
+    """The accessible name of a map's frame: what it shows, by which areas, and where the table
+    of the same areas is (a screen-reader user goes there for the figures).
+
+    >>> map_frame_label("MMR1 at 24 months, 2024/25 Q2", "LSOAs")
+    'Map of MMR1 at 24 months, 2024/25 Q2 by LSOAs: the table below it lists the same areas'
+    """
+    if table not in TABLE_PLACES:
+        raise ValueError(f"table should be one of {', '.join(TABLE_PLACES)}, got {table!r} instead")
+    return f"Map of {what} by {geography}: the table {table} it lists {lists}"
+
+
 @functools.cache
 def _frame_class() -> type:
     """The map element carrying the script (built on first use: importing hiexplore never imports
@@ -137,7 +160,7 @@ def _frame_class() -> type:
 def label_map_frame(m: Any, label: str) -> Any:
     """Name the iframe a map is shown in and take its shapes out of the Tab order; returns ``m``.
 
-    Call it on a map the app shows beside a table of the same areas. In the app's frame the map's
+    Call it on a map the app shows with a table of the same areas below or beside it. In the app's frame the map's
     script (so it survives streamlit-folium's re-renders):
 
     * sets the frame's ``aria-label`` to ``label`` (its accessible name, over the component-name

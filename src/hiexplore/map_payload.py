@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .a11y import map_frame_label
 from .dataset import Dataset, derived
 from .mapping import (
     layer_values,
@@ -167,10 +168,12 @@ def map_layer_values(
 ) -> dict[str, Any]:
     """One layer's values for the shapes of :func:`map_geometry` (same geography, same order).
 
-    ``{"geometry", "title", "ageMark", "note", "legendHtml", "legend", "palette", "missing",
-    "units", "decimals", "flaggedLabel", "levels": [{"k", "v", "lo", "hi", "f", "s", "x",
-    "labels"}]}``: class numbers, figures and tooltip fields per area, aligned with the
-    geometry's codes; the legend as escaped HTML and as plain data (:meth:`MapValues.legend`).
+    ``{"geometry", "title", "label", "ageMark", "note", "legendHtml", "legend", "palette",
+    "missing", "units", "decimals", "flaggedLabel", "levels": [{"k", "v", "lo", "hi", "f", "s",
+    "x", "labels"}]}``: class numbers, figures and tooltip fields per area, aligned with the
+    geometry's codes; the legend as escaped HTML and as plain data (:meth:`MapValues.legend`);
+    ``label`` the map frame's accessible name (:func:`hiexplore.a11y.map_frame_label`: the app
+    shows the table of the same areas below the map).
     """
     from .maps_national import zoom_note
 
@@ -221,6 +224,7 @@ def map_layer_values(
     return {
         "geometry": geometry["key"],
         "title": mv.title,
+        "label": map_frame_label(mv.title, _NAMES.get(geography, geography)),
         "ageMark": mv.age_mark,
         "note": mv.note,
         "legendHtml": legend_box(legend_mv, practice_keys=keys, extra_note=extra, with_note=False),

@@ -211,7 +211,7 @@ def _feature_collection(geoms: Sequence[Any], props: Sequence[dict[str, Any]]) -
 
 _CSS = f"""
 <style>
-.hx-box {{background: rgba(255,255,255,0.95); color: #1a1a1a; padding: 8px 11px;
+.hx-box {{background: #ffffff; color: #1a1a1a; padding: 8px 11px;
   border-radius: 5px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); max-width: 320px;
   font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;}}
 .hx-title {{max-width: 560px;}}

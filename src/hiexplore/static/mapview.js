@@ -83,11 +83,33 @@
         return legendDiv;
       };
       legendCtl.addTo(map);
+      // Shapes are not Tab stops: Leaflet's tooltip focus listeners make Chromium stop at each SVG
+      // path (hundreds of LSOAs) before the table below the map, which lists the same areas with
+      // the same figures. The map itself takes focus once (arrows pan, +/- zoom); as
+      // hiexplore.a11y.label_map_frame does for folium maps.
+      map.on('layeradd', function (e) { untab(e.layer); });
       map.on('zoomend moveend', update);
       map.on('click', function (e) { report(null, e.latlng); });
       window.hxMap = map;
     }
     map.invalidateSize();
+  }
+
+  function untab(layer) {
+    var el = layer.getElement && layer.getElement();
+    if (el && el.tagName.toLowerCase() === 'path') { el.setAttribute('tabindex', '-1'); }
+  }
+
+  /* the frame's accessible name (hiexplore.a11y.map_frame_label): Streamlit titles a component's
+   * frame with the component's name, which says nothing to a screen-reader user */
+  function nameFrame(label) {
+    if (!label) { return; }
+    document.title = label;
+    document.getElementById('hx-map').setAttribute('aria-label',
+      label + '. Arrow keys pan, plus and minus zoom; Tab moves on to the table.');
+    var f = null;
+    try { f = window.frameElement; } catch (e) { f = null; }
+    if (f && f.getAttribute('aria-label') !== label) { f.setAttribute('aria-label', label); }
   }
 
   function report(code, latlng) {
@@ -207,6 +229,7 @@
 
   function applyValues() {
     document.getElementById('hx-title').textContent = vals.title;
+    nameFrame(vals.label);
     var note = document.getElementById('hx-note');  // the estimates / synthetic caveat: once, whole
     note.textContent = vals.note || '';
     note.hidden = !vals.note;
@@ -233,6 +256,7 @@
     }
     var key = args.geometry_key, g = geoms[key];
     ensureMap(args.height || 640);
+    nameFrame(args.values && args.values.label);  // named even while the shapes are on their way
     showPractices = !!args.show_practices;
     if (!g) {  // this frame has not got these shapes (a new frame): ask for them once
       if (state.need !== key) { state.need = key; state.seq += 1; setValue(); }
@@ -257,6 +281,17 @@
       });
     });
     return out;
+  };
+  /* how many areas of the chosen geography the map has, and how many have a value (tests) */
+  window.hxAreaCount = function () {
+    if (!drawn || !vals) { return null; }
+    var li = drawn.g.levels.length - 1, lv = drawn.g.levels[li], d = vals.levels[li] || {}, all = 0, valued = 0;
+    for (var i = 0; i < lv.c.length; i++) {
+      if (!lv.g[i].length) { continue; }
+      all += 1;
+      if (d.k && d.k[i] >= 0) { valued += 1; }
+    }
+    return {all: all, valued: valued, geo: lv.geo};
   };
   /* the first numbers of the first drawn ring: a piece of geometry to look for on the wire (tests) */
   window.hxGeometrySample = function () {
