@@ -41,7 +41,7 @@ def briefing_files(path: str, stamp: str, area: str, indicators: tuple[str, ...]
 
 def briefing_block(ds: Dataset, indicators: Sequence[str], *, kind: str = "ward", area: str | None = None) -> None:
     """Choose a PCN, ward, LAD or ICB and download its briefing pack (HTML and PDF)."""
-    st.subheader("Briefing pack")
+    st.header("Briefing pack")
     st.caption("One offline report on an area for a meeting: headline figures and trends of every indicator, a map of "
                "its neighbourhoods, top targets and patches, its practices against England and their peers, the "
                "inequality gradient, what is modelled or estimated, and every source. The same file as `hiexplore brief`.")
