@@ -36,6 +36,7 @@ from .errors import RequestError
 from .suppression import mark_suppressed, suppression_summary
 
 __all__ = [
+    "percent",
     "GEOGRAPHIES",
     "METHOD_APPORTIONED",
     "METHOD_PUBLISHED",
@@ -79,6 +80,13 @@ class CatchmentMatrix:
     def lsoa_code_column(self) -> pd.Series:
         """The LSOA codes as a pandas column (converted once, not for every indicator)."""
         return pd.Series(self.lsoa_codes)
+
+
+def percent(numerator: pd.Series, denominator: pd.Series) -> np.ndarray:
+    """Uptake in percent, 100 x numerator / denominator; NaN where the denominator is not positive
+    (no eligible people: no figure, never 0% or infinity)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
 
 
 def _in_scope(registrations: pd.DataFrame) -> pd.DataFrame:
@@ -264,7 +272,7 @@ def apportion_to_lsoa(
     out["registered"] = counts_t @ (has > 0).astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         out["coverage"] = np.where(total > 0, out["registered"] / total, np.nan)
-        out["value"] = np.where(out["denominator"] > 0, 100.0 * out["numerator"] / out["denominator"], np.nan)
+    out["value"] = percent(out["numerator"], out["denominator"])
     out["method"] = METHOD_APPORTIONED
     out["catchment_source"] = cm.catchment_source
     out.attrs["out_of_area"] = {
@@ -293,10 +301,7 @@ def aggregate_lsoa(lsoa_figs: pd.DataFrame, lookup: pd.DataFrame, geography: str
     if name_col in lookup.columns:
         names = lookup.drop_duplicates(col).set_index(col)[name_col]
         grouped["area_name"] = grouped["area_code"].map(names)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grouped["value"] = np.where(
-            grouped["denominator"] > 0, 100.0 * grouped["numerator"] / grouped["denominator"], np.nan
-        )
+    grouped["value"] = percent(grouped["numerator"], grouped["denominator"])
     grouped["method"] = METHOD_APPORTIONED
     grouped["catchment_source"] = lsoa_figs["catchment_source"].iloc[0] if len(lsoa_figs) else ""
     if "weighted_by" in lsoa_figs:
@@ -394,8 +399,7 @@ def area_figures(
             out["area_name"] = out["area_code"].map(names)
         else:
             out["area_name"] = out["area_code"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["value"] = np.where(out["denominator"] > 0, 100 * out["numerator"] / out["denominator"], np.nan)
+        out["value"] = percent(out["numerator"], out["denominator"])
         out["method"] = METHOD_AGGREGATED
         out["catchment_source"] = "not used"
     else:
@@ -527,8 +531,7 @@ def commissioned_figures(
         out["area_name"] = out["area_code"].map(names).fillna(out["area_code"])
     else:
         out["area_name"] = out["area_code"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["value"] = np.where(out["denominator"] > 0, 100 * out["numerator"] / out["denominator"], np.nan)
+    out["value"] = percent(out["numerator"], out["denominator"])
     out["method"] = METHOD_COMMISSIONED
     out["catchment_source"] = "not used"
     out["basis_note"] = [

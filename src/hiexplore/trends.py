@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .apportion import percent
 from .catalogue import get_indicator, standard_for
 from .dataset import derived
 from .errors import RequestError
@@ -163,8 +164,7 @@ def _summed(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
         g["area_name"] = g["area_code"].map(names)
     else:
         g["area_name"] = g["area_code"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g["value"] = np.where(g["denominator"] > 0, 100.0 * g["numerator"] / g["denominator"], np.nan)
+    g["value"] = percent(g["numerator"], g["denominator"])
     g["value_note"] = None
     g["method"] = method
     return g[_LONG]
