@@ -125,6 +125,8 @@ class Report:
             "load_1min_at_start": self.load_1min,
             "time_to_content_s": r(self.stats("content_s")),
             "time_to_done_s": r(self.stats("done_s")),
+            # the issue's figure: p95 time to done of the websocket sessions (target <= 5 s)
+            "p95_done_s": round(self.stats("done_s").get("p95", float("nan")), 2),
             "browser_time_to_content_s": r(self.stats("content_s", "browser")),
             "browser_time_to_done_s": r(self.stats("done_s", "browser")),
             "by_page_p95_done_s": {
@@ -336,8 +338,13 @@ async def _drive(url: str, sessions: int, browsers: int, pages: int, budget: flo
 
 
 def run(sessions: int = 20, browsers: int = 2, pages_per_session: int = 3, budget: float = 60.0,
-        page_timeout: float = 60.0, workdir: Path | None = None) -> Report:
-    """Start the app, drive the users all at once, stop the app; the report includes the log check."""
+        page_timeout: float = 60.0, workdir: Path | None = None, warm_page: bool = False) -> Report:
+    """Start the app, drive the users all at once, stop the app; the report includes the log check.
+
+    Caches are cold, as the issue asks: the sessions arrive right after the server answers
+    ``/_stcore/health``, so they see only what ``hiexplore app``'s own warm-up did before it
+    listened. ``warm_page`` loads one page first (what earlier runs did), unmeasured.
+    """
     if browsers and not CHROMIUM.exists():
         raise FileNotFoundError(f"headless Chromium not found at {CHROMIUM}")
     with tempfile.TemporaryDirectory() as tmp_s:
@@ -345,10 +352,10 @@ def run(sessions: int = 20, browsers: int = 2, pages_per_session: int = 3, budge
         log = tmp / "server.log"
         proc, url = start_server(log, dataset_env(tmp))
         try:
-            # one warm-up page: the first script run imports the pages and loads the dataset
-            warm = asyncio.run(_drive(url, 1, 0, 1, budget, page_timeout))
-            if warm.failed:
-                raise RuntimeError(f"the warm-up page failed: {warm.failed[0].problem}")
+            if warm_page:  # one page first, unmeasured (earlier runs' warm-up)
+                warm = asyncio.run(_drive(url, 1, 0, 1, budget, page_timeout))
+                if warm.failed:
+                    raise RuntimeError(f"the warm-up page failed: {warm.failed[0].problem}")
             load_1min = round(os.getloadavg()[0], 2)
             cpu0 = process_cpu_s(proc.pid)
             report = asyncio.run(_drive(url, sessions, browsers, pages_per_session, budget, page_timeout))
@@ -369,9 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=3, help="pages each user opens, one after the other")
     ap.add_argument("--budget", type=float, default=60.0, help="seconds after which no new page load starts")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one page may take")
+    ap.add_argument("--warm-page", action="store_true",
+                    help="load one page before the run (unmeasured); by default caches are cold")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    report = run(args.sessions, args.browsers, args.pages, args.budget, args.timeout)
+    report = run(args.sessions, args.browsers, args.pages, args.budget, args.timeout, warm_page=args.warm_page)
     s = report.summary()
     if args.json:
         print(json.dumps({**s, "loads": [asdict(x) for x in report.loads]}))

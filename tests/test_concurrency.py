@@ -48,7 +48,7 @@ def test_twenty_sessions_at_once_every_page_answers(tmp_path: Path, request: pyt
     pytest.importorskip("playwright.async_api", reason="playwright is not installed")
     pytest.importorskip("websockets", reason="websockets is not installed")
     bench = _bench()
-    report = bench.run(SESSIONS, BROWSERS, PAGES, BUDGET_S, PAGE_TIMEOUT_S, workdir=tmp_path)
+    report = bench.run(SESSIONS, BROWSERS, PAGES, BUDGET_S, PAGE_TIMEOUT_S, workdir=tmp_path, warm_page=True)
     s = report.summary()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "concurrency.json").write_text(json.dumps(s, indent=2), encoding="utf-8")
