@@ -7,30 +7,34 @@ computed by :func:`hiexplore.patches.build_patches` (what ``hiexplore patches`` 
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from app_support.data import _load, dataset_stamp
 from app_support.layout import GEO_LABELS
-from hiexplore.a11y import label_map_frame, map_frame_label
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
-from hiexplore.exports import write_table
-from hiexplore.maps import use_vendored_assets
 from hiexplore.patches import (
     DEFAULT_MAX_KM,
     DEFAULT_MIN_PEOPLE,
     PATCH_GEOGRAPHIES,
     PATCH_TABLE_COLUMNS,
     build_patches,
-    patches_map,
 )
 from hiexplore.safe_text import markdown_text as md
 
-__all__ = ["patches_section", "get_patches"]
+from .foliumview import show_folium
+
+__all__ = ["patches_section", "get_patches", "get_patches_map", "get_patch_files", "PATCH_FILES"]
+
+#: the section's downloads: extension and MIME type
+PATCH_FILES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               ".geojson": "application/geo+json", ".gpkg": "application/geopackage+sqlite3"}
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="Grouping flagged areas into patches ...")
@@ -48,6 +52,74 @@ def get_patches(ds: Dataset, indicators: list[str], geography: str, min_people: 
     out = frame.copy()
     out.attrs = dict(frame.attrs)
     return out
+
+
+def _settings(min_people: int, max_km: float, seed: int, bridges: bool) -> tuple[int, float, int, bool]:
+    return int(min_people), float(max_km), int(seed), bool(bridges)
+
+
+def patch_file_stem(geography: str, indicators: list[str] | tuple[str, ...]) -> str:
+    """The downloads' file name without extension (at most 80 characters)."""
+    return f"patches_{geography}_{'_'.join(indicators)}"[:80]
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Drawing the patches ...")
+def _patches_map_frame(path: str, stamp: str, indicators: tuple[str, ...], geography: str, min_people: int,
+                       max_km: float, seed: int, bridges: bool, made_on: str) -> dict[str, Any]:
+    """``{"frame": rendered map, "error": None, "made_ns": when}``, or no frame and the reason (e.g.
+    no patch meets the floor): a reason is kept too, so an empty choice is not tried again on
+    every run."""
+    from hiexplore.a11y import label_map_frame, map_frame_label
+    from hiexplore.maps import use_vendored_assets
+    from hiexplore.patches import patches_map
+
+    from .foliumview import folium_frame
+
+    patches = _patches_frame(path, stamp, indicators, geography, min_people, max_km, seed, bridges)
+    try:
+        m = patches_map(_load(path, stamp), patches, made_on=dt.date.fromisoformat(made_on))
+    except HiexploreError as err:
+        return {"frame": None, "error": str(err), "made_ns": time.time_ns()}
+    shown = int((~patches["singleton"].astype(bool)).sum())
+    label_map_frame(m, map_frame_label(
+        f"{shown} outreach patches (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to "
+        "reach", "patch", table="below", lists="the same patches, then the flagged areas left alone"))
+    return {"frame": folium_frame(use_vendored_assets(m), key="patchmap"), "error": None, "made_ns": time.time_ns()}
+
+
+def get_patches_map(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
+                    seed: int, bridges: bool) -> dict[str, Any]:
+    """The patches map (:func:`hiexplore.patches.patches_map`) rendered once per dataset, settings
+    and day for every session: ``{"frame", "error"}`` (:func:`_patches_map_frame`)."""
+    return _patches_map_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography,
+                              *_settings(min_people, max_km, seed, bridges), dt.date.today().isoformat())
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Writing the patch files ...")
+def _patch_files(path: str, stamp: str, indicators: tuple[str, ...], geography: str, min_people: int,
+                 max_km: float, seed: int, bridges: bool) -> dict[str, tuple[bytes | None, str]]:
+    """Every download's bytes (None and the reason where a format cannot be written), by extension."""
+    from hiexplore.exports import write_table
+
+    patches = _patches_frame(path, stamp, indicators, geography, min_people, max_km, seed, bridges)
+    stem = patch_file_stem(geography, indicators)
+    out: dict[str, tuple[bytes | None, str]] = {}
+    for ext in PATCH_FILES:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                out[ext] = (write_table(patches, Path(tmp) / f"{stem}{ext}", ds=_load(path, stamp),
+                                        kind="patches").read_bytes(), "")
+            except HiexploreError as err:
+                out[ext] = (None, str(err))
+    return out
+
+
+def get_patch_files(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
+                    seed: int, bridges: bool) -> dict[str, tuple[bytes | None, str]]:
+    """The files ``hiexplore patches`` writes for these settings, written once per dataset and
+    settings for every session (four files took about 0.25 s of every Targets run)."""
+    return _patch_files(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography,
+                        *_settings(min_people, max_km, seed, bridges))
 
 
 def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
@@ -77,16 +149,11 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
     st.caption(md("Practice shares: " + str(info.get("practices_basis", ""))))
     # the map full width and the table under it, as the Targets map above (in a half-width column
     # the map's title and legend boxes covered most of the patches)
-    try:
-        m = patches_map(ds, patches)
-        shown = int((~patches["singleton"].astype(bool)).sum())
-        label_map_frame(m, map_frame_label(
-            f"{shown} outreach patches (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to "
-            "reach", "patch", table="below", lists="the same patches, then the flagged areas left alone"))
-        st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=[],
-                  key="patchmap")
-    except HiexploreError as err:
-        st.info("No patch map: " + md(err))
+    drawn = get_patches_map(ds, indicators, geography, min_people, max_km, seed, bridges)
+    if drawn["frame"] is not None:
+        show_folium(drawn["frame"], height=560)
+    else:
+        st.info("No patch map: " + md(drawn["error"]))
     st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=420,
                  width="stretch", column_config={
                      "patch_id": st.column_config.TextColumn("patch"),
@@ -99,16 +166,13 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
                      "reason": st.column_config.TextColumn("why (read aloud)", width="large"),
                  })
     cols = st.columns(4)
-    stem = f"patches_{geography}_{'_'.join(indicators)}"[:80]
-    mimes = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             ".geojson": "application/geo+json", ".gpkg": "application/geopackage+sqlite3"}
-    for col, (ext, mime) in zip(cols, mimes.items(), strict=True):
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                data = write_table(patches, Path(tmp) / f"{stem}{ext}", ds=ds, kind="patches").read_bytes()
-            except HiexploreError as err:
-                col.warning(md(err))
-                continue
+    stem = patch_file_stem(geography, indicators)
+    files = get_patch_files(ds, indicators, geography, min_people, max_km, seed, bridges)
+    for col, (ext, mime) in zip(cols, PATCH_FILES.items(), strict=True):
+        data, why = files[ext]
+        if data is None:
+            col.warning(md(why))
+            continue
         col.download_button(f"Patches {ext[1:].upper()}", data, file_name=f"{stem}{ext}", mime=mime,
                             key=f"patchdl{ext}")
     st.caption("The same files `hiexplore patches` writes (one row per patch, then the areas left alone; "

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from app_support.data import get_target_file, get_targets
+from app_support.foliumview import show_folium
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
-from hiexplore.a11y import label_map_frame
-from hiexplore.catalogue import get_indicator
-from hiexplore.charts import TARGET_KEY_COLUMNS, source_line, targets_map
+from app_support.targets_cache import TARGET_FILES, get_targets_map
+from hiexplore.charts import TARGET_KEY_COLUMNS
 from hiexplore.errors import HiexploreError
-from hiexplore.mapping import caveat_note
-from hiexplore.maps import use_vendored_assets
 from hiexplore.safe_text import markdown_text as md
+from hiexplore.targets_view import (
+    DEFAULT_GEOGRAPHY,
+    DEFAULT_TOP,
+    default_indicators,
+    select_targets,
+    target_file_stem,
+    targets_map_text,
+)
 
 ensure_router()
 
@@ -25,12 +30,12 @@ st.caption("Choose programmes and a geography: areas low on several programmes a
            "priority (people to reach, deprivation with Core20 first, lower than expected, cold spots).")
 
 keys = ds.indicator_keys()
-default = [k for k in ("mmr1_24m", "cervical_screening_25_49") if k in keys] or keys[:1]
+default = default_indicators(ds)
 c1, c2 = st.columns([3, 1])
 with c1:
     indicators = url_multi("Indicators", "inds", keys, default, format_func=indicator_label)
 with c2:
-    geography = url_choice("Geography", "geo", ["lsoa", "msoa", "ward", "lad", "practice", "pcn"], "lsoa",
+    geography = url_choice("Geography", "geo", ["lsoa", "msoa", "ward", "lad", "practice", "pcn"], DEFAULT_GEOGRAPHY,
                            format_func=lambda g: GEO_LABELS.get(g, g))
 if not indicators:
     st.info("Choose at least one indicator.")
@@ -61,26 +66,10 @@ with f3:
 with f4:
     min_reach = url_int("Min. people to reach", "minreach", 0, 0, 100000)
 with f5:
-    top = url_int("Show the top N", "top", 50, 1, 100000)
+    top = url_int("Show the top N", "top", DEFAULT_TOP, 1, 100000)
 
-sel = targets[targets["flagged"]].copy()
-if sel_lad:
-    col = f"{geography}_code"
-    if geography == "lsoa":
-        codes = set(lk.loc[lk["lad_code"].isin(sel_lad), "lsoa_code"])
-    else:
-        codes = set(lk.loc[lk["lad_code"].isin(sel_lad), col])
-    sel = sel[sel["area_code"].isin(codes)]
-if sel_pcn:
-    if geography == "pcn":
-        sel = sel[sel["area_code"].isin(sel_pcn)]
-    else:
-        sel = sel[sel["area_code"].isin(ds.practices.loc[ds.practices["pcn_code"].isin(sel_pcn), "practice_code"])]
-if sel_dec:
-    sel = sel[sel["imd_decile"].astype("Int64").astype(str).isin(sel_dec)]
-if core20:
-    sel = sel[sel["core20"].fillna(False).astype(bool)]
-sel = sel[sel["people_to_reach"] >= min_reach].head(top)
+sel = select_targets(ds, targets, geography, lads=sel_lad, pcns=sel_pcn, deciles=sel_dec, core20=core20,
+                     min_reach=min_reach, top=top)
 
 st.markdown(f"**{len(sel)} target areas** (of {int(targets['flagged'].sum())} flagged, {len(targets)} in all) · "
             f"combined people to reach: **{int(sel['people_to_reach'].sum()):,}**")
@@ -90,15 +79,9 @@ for item in targets.attrs.get("suppressed") or []:
     st.caption(md(item["text"]))
 periods = [v["period"] for v in targets.attrs.get("periods", {}).values()]
 if geography != "practice" and len(sel):
-    try:
-        m = targets_map(ds, sel, geography,
-                        title="Target areas by people to reach: " + ", ".join(get_indicator(k).short_name for k in indicators)
-                        + (f" · {targets.attrs['age_mark']}" if targets.attrs.get("age_mark") else ""),
-                        source=source_line(ds, indicators, geography=geography, periods=periods, kinds=("boundaries",)),
-                        note=caveat_note(ds, geography))
-        label_map_frame(m, f"Map of the {len(sel)} target areas by {GEO_LABELS.get(geography, geography)}, "
-                           "shaded by people to reach: the table below it lists the same areas")
-        st_folium(use_vendored_assets(m), height=560, use_container_width=True, returned_objects=[], key="tmap")
+    try:  # rendered once per dataset and choice for every session (app_support/targets_cache.py)
+        text = targets_map_text(ds, targets, indicators, geography, len(sel), GEO_LABELS.get(geography, geography))
+        show_folium(get_targets_map(ds, indicators, geography, sel, text), height=560)
     except HiexploreError as err:
         st.info("No map: " + md(err))
 elif geography == "practice":
@@ -121,15 +104,11 @@ source_caption(ds, indicators=indicators, geography=geography, periods=periods,
                lead="Periods: " + "; ".join(f"{k}: {v['period']}" for k, v in targets.attrs.get("periods", {}).items()))
 
 st.header("Download")
-full = targets.loc[targets["area_code"].isin(sel["area_code"])]
-full.attrs.update(targets.attrs)
 cols = st.columns(3)
-stem = f"targets_{geography}_{'_'.join(indicators)}"[:80]
-for col, ext, mime in zip(cols, (".csv", ".xlsx", ".geojson"),
-                          ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           "application/geo+json"), strict=True):
+stem = target_file_stem(geography, indicators)
+for col, (ext, mime) in zip(cols, TARGET_FILES, strict=True):
     try:  # written once per choice and shared by every session (app_support.data)
-        data = get_target_file(ds, indicators, geography, full["area_code"].tolist(), f"{stem}{ext}")
+        data = get_target_file(ds, indicators, geography, sel["area_code"].tolist(), f"{stem}{ext}")
     except HiexploreError as err:
         col.warning(md(err))
         continue

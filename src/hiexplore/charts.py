@@ -14,6 +14,7 @@ indicator's own files and periods, and the geography's), from the dataset's mani
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -449,14 +450,14 @@ TARGETS_MAP_PADDING = ((20, 170), (300, 20))
 
 
 def targets_map(ds: Dataset, targets: pd.DataFrame, geography: str, *, title: str, source: str,
-                note: str | None = None) -> Any:
+                note: str | None = None, made_on: dt.date | None = None) -> Any:
     """A map of just the target areas, fitted to their bounds, filled by people to reach.
 
     ``targets`` has ``area_code, people_to_reach`` (and ``imd_decile`` for the tooltip). Only
     those areas are drawn (the map's bounds are theirs), with the choropleth's thin area
     outlines (no flag outline: every area drawn is a target) and quantile classes of people to
-    reach, darker = more; the legend is never cut by a scroll box. Built with the public
-    :func:`hiexplore.maps.choropleth`.
+    reach, darker = more; the legend is never cut by a scroll box (dated ``made_on``, default
+    today). Built with the public :func:`hiexplore.maps.choropleth`.
     """
     from branca.element import Element
 
@@ -471,7 +472,7 @@ def targets_map(ds: Dataset, targets: pd.DataFrame, geography: str, *, title: st
     vals = targets[cols].drop_duplicates("area_code").rename(columns={"people_to_reach": "value"})
     m = choropleth(areas, vals, title=title, units="people", source_line=source, legend_title="People to reach",
                    scheme="quantiles", k=min(5, max(1, len(vals))), higher_is_better=False, decimals=0,
-                   synthetic_or_modelled_note=note,
+                   synthetic_or_modelled_note=note, made_on=made_on,
                    tooltip_fields={"imd_decile": "IMD decile"} if "imd_decile" in vals else ())
     m.get_root().header.add_child(Element(TARGETS_MAP_CSS), name="hx_targets_css")
     # fitted again, clear of the title box (top left) and the legend (right): no target hidden under them

@@ -58,6 +58,7 @@ out-of-date, suppression) for the export's metadata sheet.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -696,7 +697,8 @@ def _reason(row: dict, keys: list[str], min_people: float, max_km: float) -> str
             f"estimates{age}.")
 
 
-def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None):
+def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None,
+                made_on: dt.date | None = None):
     """A folium map of the patches (areas left alone are in the table, not on the map).
 
     Coloured by people to reach (quantile classes), outlined by patch; the tooltip gives the
@@ -730,5 +732,5 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
         higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
         tooltip_fields={"n_areas": "Areas", "span": "Span", "most_deprived_decile": "Most deprived IMD decile",
                         "practices": "Practices (share of residents)"},
-        decimals=0, flagged_label="Patch outline", area_labels=True,
+        decimals=0, flagged_label="Patch outline", area_labels=True, made_on=made_on,
     )

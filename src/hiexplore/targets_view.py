@@ -1,0 +1,104 @@
+"""What the Targets page shows for a choice: its default indicators, the filtered list, the map's words.
+
+The page (``pages/targets.py``) and the server's warm-up (``app_support/targets_cache.py``) both
+call these, so that the map and files the warm-up makes for the default choice are exactly the
+ones a first visitor's page asks for (same rows, same title, same cache keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .dataset import Dataset
+
+__all__ = [
+    "DEFAULT_INDICATORS",
+    "DEFAULT_GEOGRAPHY",
+    "DEFAULT_TOP",
+    "default_indicators",
+    "select_targets",
+    "target_file_stem",
+    "TargetsMapText",
+    "targets_map_text",
+]
+
+#: the page's first choice: one immunisation and one screening programme, by LSOA, top 50
+DEFAULT_INDICATORS = ("mmr1_24m", "cervical_screening_25_49")
+DEFAULT_GEOGRAPHY = "lsoa"
+DEFAULT_TOP = 50
+
+
+def default_indicators(ds: Dataset) -> list[str]:
+    """The indicators the page opens on: :data:`DEFAULT_INDICATORS` the dataset has, else its first."""
+    keys = ds.indicator_keys()
+    return [k for k in DEFAULT_INDICATORS if k in keys] or keys[:1]
+
+
+def select_targets(ds: Dataset, targets: pd.DataFrame, geography: str, *, lads: Iterable[str] = (),
+                   pcns: Iterable[str] = (), deciles: Iterable[str] = (), core20: bool = False,
+                   min_reach: int = 0, top: int = DEFAULT_TOP) -> pd.DataFrame:
+    """The flagged rows of ``targets`` (ranked, :func:`hiexplore.flags.rank_targets`) that pass the
+    page's filters, best first, at most ``top``.
+
+    ``lads``: local authority codes (neighbourhood geographies); ``pcns``: PCN codes (practice
+    and PCN geographies); ``deciles``: IMD deciles as text ("1".."10"); ``core20``: the most
+    deprived 20% only; ``min_reach``: at least this many people to reach.
+    """
+    lads, pcns, deciles = list(lads), list(pcns), list(deciles)
+    lk = ds.lookup
+    sel = targets[targets["flagged"]]
+    if lads:
+        codes = set(lk.loc[lk["lad_code"].isin(lads), f"{geography}_code"]) if f"{geography}_code" in lk else set()
+        sel = sel[sel["area_code"].isin(codes)]
+    if pcns:
+        if geography == "pcn":
+            sel = sel[sel["area_code"].isin(pcns)]
+        else:
+            sel = sel[sel["area_code"].isin(ds.practices.loc[ds.practices["pcn_code"].isin(pcns), "practice_code"])]
+    if deciles:
+        sel = sel[sel["imd_decile"].astype("Int64").astype(str).isin(deciles)]
+    if core20:
+        sel = sel[sel["core20"].fillna(False).astype(bool)]
+    out = sel[sel["people_to_reach"] >= min_reach].head(top).copy()
+    out.attrs = dict(targets.attrs)
+    return out
+
+
+def target_file_stem(geography: str, indicators: Sequence[str]) -> str:
+    """The downloads' file name without extension (at most 80 characters)."""
+    return f"targets_{geography}_{'_'.join(indicators)}"[:80]
+
+
+@dataclass(frozen=True)
+class TargetsMapText:
+    """The words of the targets map: title, source line, caveat note and its frame's name."""
+
+    title: str
+    source: str
+    note: str | None
+    label: str
+
+
+def targets_map_text(ds: Dataset, targets: pd.DataFrame, indicators: Sequence[str], geography: str,
+                     shown: int, geography_label: str | None = None) -> TargetsMapText:
+    """Title (programmes and, when old, the age mark), source line (the indicators' files and the
+    boundaries), the modelled/synthetic/partial caveat and the frame's accessible name for
+    ``shown`` target areas (``geography_label``: the page's word for the geography)."""
+    from .catalogue import get_indicator
+    from .charts import source_line
+    from .mapping import caveat_note
+
+    periods = [v["period"] for v in targets.attrs.get("periods", {}).values()]
+    age = targets.attrs.get("age_mark")
+    title = ("Target areas by people to reach: " + ", ".join(get_indicator(k).short_name for k in indicators)
+             + (f" · {age}" if age else ""))
+    return TargetsMapText(
+        title=title,
+        source=source_line(ds, list(indicators), geography=geography, periods=periods, kinds=("boundaries",)),
+        note=caveat_note(ds, geography),
+        label=(f"Map of the {shown} target areas by {geography_label or geography}, "
+               "shaded by people to reach: the table below it lists the same areas"),
+    )

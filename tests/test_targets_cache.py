@@ -1,0 +1,193 @@
+"""The Targets page made once per choice for every session (issue 13, item 3): correctness only.
+
+The targets map and the outreach patches' map are rendered once per dataset and choice
+(``app_support.targets_cache``, ``app_support.patches_section``), the patches' files written once
+per settings, and the default choice made before the server listens (``warm_targets``). These
+tests check that each cache answers for its own choice and dataset only, that what it keeps is
+what streamlit-folium would have sent, and that the warm-up makes exactly what a first visitor's
+page asks for. The speed itself is measured by ``/work/prof/wscpu.py`` and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+KEEP = ("mmr1_24m", "cervical_screening_25_49")
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+_CODE = re.compile(r'"c": ?"([^"]+)"')  # an area's code in the map's GeoJSON properties
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic dataset (two indicators, latest period) with its flags stored."""
+    from hiexplore.dataset import load_dataset
+    from hiexplore.demo import write_demo
+    from hiexplore.derived import DERIVED_DIR, derive_flags
+
+    out = tmp_path_factory.mktemp("tcache") / "demo"
+    write_demo(out, 80, 10, 5)
+    shutil.rmtree(out / DERIVED_DIR, ignore_errors=True)
+    table = out / "indicators.parquet"
+    frame = pd.read_parquet(table)
+    frame = frame[frame["indicator"].isin(KEEP)]
+    frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
+    frame.to_parquet(table, index=False)
+    derive_flags(load_dataset(out))
+    return out
+
+
+def _choice(path: Path, top: int = 50, indicators: tuple[str, ...] = KEEP):
+    """What the page computes before asking for the map (default filters, ``top`` areas)."""
+    from app_support.data import get_dataset, get_targets
+    from app_support.layout import GEO_LABELS
+    from hiexplore.targets_view import select_targets, targets_map_text
+
+    ds = get_dataset(path)
+    targets = get_targets(ds, list(indicators), "lsoa")
+    sel = select_targets(ds, targets, "lsoa", top=top)
+    return ds, targets, sel, targets_map_text(ds, targets, list(indicators), "lsoa", len(sel), GEO_LABELS["lsoa"])
+
+
+def test_the_rendered_map_is_what_st_folium_sends(demo: Path) -> None:
+    """folium_frame gives streamlit-folium's component the same script, header, html, id, key and
+    asset links as st_folium(m, key, returned_objects=[]) works out from the same map."""
+    import streamlit_folium as sf
+
+    from app_support.foliumview import folium_frame
+    from hiexplore.a11y import label_map_frame
+    from hiexplore.charts import targets_map
+    from hiexplore.maps import use_vendored_assets
+
+    ds, _targets, sel, text = _choice(demo, top=12)
+    m = targets_map(ds, sel, "lsoa", title=text.title, source=text.source, note=text.note)
+    label_map_frame(m, text.label)
+    use_vendored_assets(m)
+    twin = copy.deepcopy(m)
+    got = folium_frame(m, key="tmap")
+    # st_folium's own steps, in its order
+    twin.get_root().render()
+    twin.render()
+    html, header = sf._get_html(twin), sf._get_header(twin)
+    script = sf._get_map_string(twin)
+    assert got["script"] == script
+    assert got["header"] == header and got["html"] == html
+    assert got["id"] == sf.get_full_id(twin) == "map_div"
+    assert got["key"] == sf.generate_js_hash(script, "tmap", False)
+    assert got["js_links"] and all(link.startswith("data:") for link in got["js_links"] + got["css_links"])
+    assert "aria-label" in script and text.label in script  # the frame is still named
+
+
+def test_the_targets_map_holds_only_the_targets_shapes(demo: Path) -> None:
+    """Only the chosen target areas are drawn (not every LSOA of the dataset), each once."""
+    from app_support.targets_cache import get_targets_map
+
+    ds, targets, sel, text = _choice(demo, top=6)
+    assert len(sel) == 6 and len(targets) > 3 * len(sel)
+    frame = get_targets_map(ds, list(KEEP), "lsoa", sel, text)
+    codes = _CODE.findall(frame["script"])
+    assert sorted(codes) == sorted(sel["area_code"])
+    assert not set(targets["area_code"]) - set(sel["area_code"]) & set(codes)
+
+
+def test_the_map_cache_answers_for_its_own_choice_only(demo: Path) -> None:
+    """The same choice is served from the cache (made once); another top N, other indicators or
+    another frame name get their own map."""
+    from app_support.targets_cache import get_targets_map
+
+    ds, _targets, sel5, text5 = _choice(demo, top=5)
+    first = get_targets_map(ds, list(KEEP), "lsoa", sel5, text5)
+    again = get_targets_map(ds, list(KEEP), "lsoa", sel5, text5)
+    assert again["made_ns"] == first["made_ns"] and again["script"] == first["script"]
+    _ds, _t, sel3, text3 = _choice(demo, top=3)
+    other = get_targets_map(ds, list(KEEP), "lsoa", sel3, text3)
+    assert sorted(_CODE.findall(other["script"])) == sorted(sel3["area_code"])
+    assert other["key"] != first["key"]  # a different map remounts the frame
+    _ds, _t, sel1, text1 = _choice(demo, top=5, indicators=KEEP[:1])
+    one = get_targets_map(ds, list(KEEP[:1]), "lsoa", sel1, text1)
+    assert one["made_ns"] != first["made_ns"] and text1.title in one["script"] + one["header"]
+    assert text1.title != text5.title
+
+
+def test_a_rebuilt_dataset_gets_new_maps_and_files(demo: Path, tmp_path: Path) -> None:
+    """A dataset folder whose manifest changed (a rebuild swaps in a new one) is drawn again and
+    its patch files written again, not served from the old dataset's entries."""
+    from app_support.data import dataset_stamp
+    from app_support.patches_section import get_patch_files, get_patches_map
+    from app_support.targets_cache import get_targets_map
+
+    path = tmp_path / "demo"
+    shutil.copytree(demo, path)
+    ds, _t, sel, text = _choice(path, top=5)
+    old = get_targets_map(ds, list(KEEP), "lsoa", sel, text)
+    old_patches = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    stamp = dataset_stamp(path)
+    manifest = path / "manifest.json"
+    st_ = manifest.stat()
+    os.utime(manifest, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000_000))
+    assert dataset_stamp(path) != stamp
+    ds2, _t, sel2, text2 = _choice(path, top=5)
+    new = get_targets_map(ds2, list(KEEP), "lsoa", sel2, text2)
+    assert new["made_ns"] > old["made_ns"]
+    assert get_patches_map(ds2, list(KEEP), "lsoa", 0, 3.0, 0, False)["made_ns"] > old_patches["made_ns"]
+    assert get_patch_files(ds2, list(KEEP), "lsoa", 0, 3.0, 0, False)[".csv"][0] is not None
+
+
+def test_patch_files_are_the_cli_files_of_their_own_settings(demo: Path, tmp_path: Path) -> None:
+    """Each download is what ``hiexplore patches`` writes (write_table) for the settings asked,
+    and other settings get their own files."""
+    from app_support.data import get_dataset
+    from app_support.patches_section import PATCH_FILES, get_patch_files
+    from hiexplore.exports import write_table
+    from hiexplore.patches import build_patches
+
+    ds = get_dataset(demo)
+    files = get_patch_files(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    assert list(files) == list(PATCH_FILES)
+    expected = build_patches(ds, list(KEEP), "lsoa", min_people=0, max_km=3.0, seed=0, bridges=False)
+    assert files[".csv"][0] == write_table(expected, tmp_path / "p.csv", ds=ds, kind="patches").read_bytes()
+    assert files[".xlsx"][0][:2] == b"PK"
+    big_floor = get_patch_files(ds, list(KEEP), "lsoa", 10**5, 3.0, 0, False)
+    assert big_floor[".csv"][0] != files[".csv"][0]
+
+
+def test_warm_targets_makes_what_the_first_page_asks_for(demo: Path, tmp_path: Path) -> None:
+    """Before the server listens: the default choice's map and patch map are made (so the page's
+    own request is answered from the cache), and the heap the warm-up built is frozen out of the
+    per-run garbage collection."""
+    from app_support.data import get_dataset, get_target_file
+    from app_support.patches_section import get_patches_map
+    from app_support.targets_cache import get_targets_map, warm_targets
+    from hiexplore.patches import DEFAULT_MAX_KM, DEFAULT_MIN_PEOPLE
+    from hiexplore.targets_view import DEFAULT_TOP, target_file_stem
+
+    path = tmp_path / "demo"
+    shutil.copytree(demo, path)
+    ds = get_dataset(path)
+    before = time.time_ns()
+    try:
+        lines: list[str] = []
+        warm_targets(ds, echo=lines.append)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    after = time.time_ns()
+    assert not lines, lines  # nothing left to the page
+    ds, _t, sel, text = _choice(path, top=DEFAULT_TOP)
+    assert before <= get_targets_map(ds, list(KEEP), "lsoa", sel, text)["made_ns"] <= after
+    patches = get_patches_map(ds, list(KEEP), "lsoa", DEFAULT_MIN_PEOPLE, DEFAULT_MAX_KM, 0, False)
+    assert before <= patches["made_ns"] <= after
+    csv = get_target_file(ds, list(KEEP), "lsoa", sel["area_code"].tolist(), target_file_stem("lsoa", KEEP) + ".csv")
+    assert csv.count(b"\r\n") == len(sel) + 1
