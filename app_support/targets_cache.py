@@ -12,6 +12,7 @@ outreach patches before the server listens, so that no session pays for them.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +26,9 @@ from .data import _load, dataset_stamp, get_target_file, get_targets, targets_fr
 
 __all__ = ["get_targets_map", "targets_map_frame", "warm_targets", "TARGET_FILES"]
 
+#: what the Targets page imports beyond ``app_support.warm.WARM_MODULES`` (folium.plugins compiles
+#: its templates on import: about 0.1 s of the page's first load); no component module here
+WARM_IMPORTS = ("folium.plugins", "app_support.briefing", "app_support.patches_section", "hiexplore.brief")
 #: the page's downloads: extension and MIME type
 TARGET_FILES = (
     (".csv", "text/csv"),
@@ -92,6 +96,8 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
 
     t0 = time.perf_counter()
     say = echo or (lambda _msg: None)
+    for name in WARM_IMPORTS:
+        importlib.import_module(name)
     indicators = default_indicators(ds)
     geography = DEFAULT_GEOGRAPHY
     if not indicators or not store_is_fresh(ds.path):
