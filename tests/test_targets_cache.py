@@ -191,3 +191,24 @@ def test_warm_targets_makes_what_the_first_page_asks_for(demo: Path, tmp_path: P
     assert before <= patches["made_ns"] <= after
     csv = get_target_file(ds, list(KEEP), "lsoa", sel["area_code"].tolist(), target_file_stem("lsoa", KEEP) + ".csv")
     assert csv.count(b"\r\n") == len(sel) + 1
+
+
+def test_select_targets_applies_the_pages_filters_in_rank_order(demo: Path) -> None:
+    """The page's filters (now a package function the warm-up shares): flagged rows only, each
+    filter kept, best first, at most ``top``; the list's notes (attrs) travel with it."""
+    from app_support.data import get_dataset, get_targets
+    from hiexplore.targets_view import select_targets
+
+    ds = get_dataset(demo)
+    targets = get_targets(ds, list(KEEP), "lsoa")
+    flagged = targets[targets["flagged"]]
+    assert select_targets(ds, targets, "lsoa", top=10)["area_code"].tolist() == flagged["area_code"].head(10).tolist()
+    lad = str(ds.lookup["lad_code"].iloc[0])
+    in_lad = set(ds.lookup.loc[ds.lookup["lad_code"] == lad, "lsoa_code"])
+    sel = select_targets(ds, targets, "lsoa", lads=[lad], deciles=["1", "2", "3"], min_reach=5, top=10**6)
+    assert len(sel) and set(sel["area_code"]) <= in_lad
+    assert sel["imd_decile"].astype(int).isin([1, 2, 3]).all() and (sel["people_to_reach"] >= 5).all()
+    assert sel["priority_rank"].is_monotonic_increasing and sel.attrs.get("periods") == targets.attrs.get("periods")
+    core = select_targets(ds, targets, "lsoa", core20=True, top=10**6)
+    assert len(core) and core["core20"].astype(bool).all()
+    assert len(core) == int((flagged["core20"].fillna(False).astype(bool)).sum())
