@@ -121,9 +121,7 @@ def warm_up(path: Path | None = None, *, echo: Echo | None = None) -> dict[str, 
             except HiexploreError:
                 continue  # a key without flags: the page says why when it is opened
     took["flags_s"] = time.perf_counter() - t
-    from .targets_cache import warm_targets  # the Targets page's default list, maps and files
-
-    took["targets_s"] = warm_targets(ds, echo=say)
+    took["targets_s"] = importlib.import_module("app_support.targets_cache").warm_targets(ds, echo=say)  # Targets page
     took["total_s"] = time.perf_counter() - t0
     say(f"{path}: warmed up in {took['total_s']:.1f} s (flags {took['derived_s']:.1f} s, imports "
         f"{took['imports_s']:.1f} s, load {took['load_s']:.1f} s, stored flags read {took['flags_s']:.1f} s)")
