@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from app_support.data import _load, dataset_stamp
@@ -30,7 +31,7 @@ from hiexplore.safe_text import markdown_text as md
 
 from .foliumview import show_folium
 
-__all__ = ["patches_section", "get_patches", "get_patches_map", "get_patch_files", "PATCH_FILES"]
+__all__ = ["patches_section", "get_patches", "get_patches_table", "get_patches_map", "get_patch_files", "PATCH_FILES"]
 
 #: the section's downloads: extension and MIME type
 PATCH_FILES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -52,6 +53,24 @@ def get_patches(ds: Dataset, indicators: list[str], geography: str, min_people: 
     out = frame.copy()
     out.attrs = dict(frame.attrs)
     return out
+
+
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Grouping flagged areas into patches ...")
+def _patches_table(path: str, stamp: str, indicators: tuple[str, ...], geography: str, min_people: int,
+                   max_km: float, seed: int, bridges: bool):
+    frame = _patches_frame(path, stamp, indicators, geography, min_people, max_km, seed, bridges)
+    table = pd.DataFrame(frame[[c for c in PATCH_TABLE_COLUMNS if c in frame]])
+    table.attrs = {"patches": dict(frame.attrs.get("patches", {}))}
+    return table
+
+
+def get_patches_table(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
+                      seed: int, bridges: bool):
+    """The section's table (:data:`PATCH_TABLE_COLUMNS`, no shapes) and its summary
+    (``attrs["patches"]``), ONE frame every session reads (read only): a national list of
+    patches with their shapes, unpickled per run, cost more than the rest of the page."""
+    return _patches_table(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography,
+                          *_settings(min_people, max_km, seed, bridges))
 
 
 def _settings(min_people: int, max_km: float, seed: int, bridges: bool) -> tuple[int, float, int, bool]:
@@ -138,7 +157,7 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
     seed = c3.number_input("Seed", 0, 10**6, 0, 1, key="patch_seed")
     bridges = c4.checkbox("Let unflagged areas bridge two flagged parts", False, key="patch_bridges")
     try:
-        patches = get_patches(ds, indicators, geography, min_people, max_km, seed, bridges)
+        patches = get_patches_table(ds, indicators, geography, min_people, max_km, seed, bridges)
     except HiexploreError as err:
         st.error(md(err))
         return
@@ -154,7 +173,7 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
         show_folium(drawn["frame"], height=560)
     else:
         st.info("No patch map: " + md(drawn["error"]))
-    st.dataframe(patches[[c for c in PATCH_TABLE_COLUMNS if c in patches]], hide_index=True, height=420,
+    st.dataframe(patches, hide_index=True, height=420,
                  width="stretch", column_config={
                      "patch_id": st.column_config.TextColumn("patch"),
                      "n_areas": st.column_config.NumberColumn("areas"),

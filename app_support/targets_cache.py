@@ -22,9 +22,10 @@ import streamlit as st
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
 
-from .data import _load, dataset_stamp, get_target_file, get_targets, targets_frame
+from .data import _load, dataset_stamp, get_target_file, targets_frame
 
-__all__ = ["get_targets_map", "targets_map_frame", "warm_targets", "TARGET_FILES"]
+__all__ = ["get_targets_map", "targets_map_frame", "shared_targets", "get_map_text", "warm_targets",
+           "freeze_start_heap", "TARGET_FILES"]
 
 #: what the Targets page imports beyond ``app_support.warm.WARM_MODULES`` (folium.plugins compiles
 #: its templates on import: about 0.1 s of the page's first load); no component module here
@@ -70,6 +71,32 @@ def get_targets_map(ds: Dataset, indicators: Sequence[str], geography: str, sel,
                              text.label, dt.date.today().isoformat())
 
 
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Ranking targets ...")
+def _shared_targets(path: str, stamp: str, indicators: tuple[str, ...], geography: str):
+    return targets_frame(path, stamp, indicators, geography)
+
+
+def shared_targets(ds: Dataset, indicators: Sequence[str], geography: str):
+    """The ranked list (:func:`.data.get_targets`) as ONE frame every session reads, never a copy
+    per run (unpickling a national list of 33,755 rows cost each run more than the page's own
+    work). Read only: :func:`hiexplore.targets_view.select_targets` returns a new frame."""
+    return _shared_targets(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _map_text(path: str, stamp: str, indicators: tuple[str, ...], geography: str, shown: int, label: str):
+    from hiexplore.targets_view import targets_map_text
+
+    targets = _shared_targets(path, stamp, indicators, geography)
+    return targets_map_text(_load(path, stamp), targets, list(indicators), geography, shown, label)
+
+
+def get_map_text(ds: Dataset, indicators: Sequence[str], geography: str, shown: int, label: str):
+    """:func:`hiexplore.targets_view.targets_map_text` once per dataset and choice (its source line
+    reads every indicator row of the dataset)."""
+    return _map_text(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography, int(shown), label)
+
+
 def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> float:
     """Make what a first Targets page load asks for with the default choice: the ranked list, the
     map of the top targets, the three downloads and the outreach patches (their map and files).
@@ -88,11 +115,10 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
         default_indicators,
         select_targets,
         target_file_stem,
-        targets_map_text,
     )
 
     from .layout import GEO_LABELS
-    from .patches_section import get_patch_files, get_patches_map
+    from .patches_section import get_patch_files, get_patches_map, get_patches_table
 
     t0 = time.perf_counter()
     say = echo or (lambda _msg: None)
@@ -103,11 +129,11 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
     if not indicators or not store_is_fresh(ds.path):
         return time.perf_counter() - t0
     try:
-        targets = get_targets(ds, indicators, geography)
+        targets = shared_targets(ds, indicators, geography)
         sel = select_targets(ds, targets, geography, top=DEFAULT_TOP)
         if len(sel):
             get_targets_map(ds, indicators, geography, sel,
-                            targets_map_text(ds, targets, indicators, geography, len(sel), GEO_LABELS.get(geography)))
+                            get_map_text(ds, indicators, geography, len(sel), GEO_LABELS[geography]))
         stem = target_file_stem(geography, indicators)
         for ext, _mime in TARGET_FILES:
             try:
@@ -115,6 +141,7 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
             except HiexploreError as err:  # this format cannot be written: the page says why
                 say(f"note: Targets {ext} not made at start ({err})")
         settings = (DEFAULT_MIN_PEOPLE, float(DEFAULT_MAX_KM), 0, False)
+        get_patches_table(ds, indicators, geography, *settings)
         get_patches_map(ds, indicators, geography, *settings)
         get_patch_files(ds, indicators, geography, *settings)
     except HiexploreError as err:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_support.data import get_target_file, get_targets
+from app_support.data import get_target_file
 from app_support.foliumview import show_folium
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_bool, url_choice, url_int, url_multi
-from app_support.targets_cache import TARGET_FILES, get_targets_map
+from app_support.targets_cache import TARGET_FILES, get_map_text, get_targets_map, shared_targets
 from hiexplore.charts import TARGET_KEY_COLUMNS
 from hiexplore.errors import HiexploreError
 from hiexplore.safe_text import markdown_text as md
@@ -19,7 +19,6 @@ from hiexplore.targets_view import (
     default_indicators,
     select_targets,
     target_file_stem,
-    targets_map_text,
 )
 
 ensure_router()
@@ -42,7 +41,7 @@ if not indicators:
     st.stop()
 banner(ds, geography)
 try:
-    targets = get_targets(ds, indicators, geography)
+    targets = shared_targets(ds, indicators, geography)  # one frame for every session: read only
 except HiexploreError as err:
     st.error(md(err))
     st.stop()
@@ -80,7 +79,7 @@ for item in targets.attrs.get("suppressed") or []:
 periods = [v["period"] for v in targets.attrs.get("periods", {}).values()]
 if geography != "practice" and len(sel):
     try:  # rendered once per dataset and choice for every session (app_support/targets_cache.py)
-        text = targets_map_text(ds, targets, indicators, geography, len(sel), GEO_LABELS.get(geography, geography))
+        text = get_map_text(ds, indicators, geography, len(sel), GEO_LABELS.get(geography, geography))
         show_folium(get_targets_map(ds, indicators, geography, sel, text), height=560)
     except HiexploreError as err:
         st.info("No map: " + md(err))

@@ -51,14 +51,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _choice(path: Path, top: int = 50, indicators: tuple[str, ...] = KEEP):
     """What the page computes before asking for the map (default filters, ``top`` areas)."""
-    from app_support.data import get_dataset, get_targets
+    from app_support.data import get_dataset
     from app_support.layout import GEO_LABELS
-    from hiexplore.targets_view import select_targets, targets_map_text
+    from app_support.targets_cache import get_map_text, shared_targets
+    from hiexplore.targets_view import select_targets
 
     ds = get_dataset(path)
-    targets = get_targets(ds, list(indicators), "lsoa")
+    targets = shared_targets(ds, list(indicators), "lsoa")
     sel = select_targets(ds, targets, "lsoa", top=top)
-    return ds, targets, sel, targets_map_text(ds, targets, list(indicators), "lsoa", len(sel), GEO_LABELS["lsoa"])
+    return ds, targets, sel, get_map_text(ds, list(indicators), "lsoa", len(sel), GEO_LABELS["lsoa"])
 
 
 def test_the_rendered_map_is_what_st_folium_sends(demo: Path) -> None:
@@ -115,24 +116,46 @@ def test_the_map_cache_answers_for_its_own_choice_only(demo: Path) -> None:
     other = get_targets_map(ds, list(KEEP), "lsoa", sel3, text3)
     assert sorted(_CODE.findall(other["script"])) == sorted(sel3["area_code"])
     assert other["key"] != first["key"]  # a different map remounts the frame
-    _ds, _t, sel1, text1 = _choice(demo, top=5, indicators=KEEP[:1])
+    _ds, t1, sel1, text1 = _choice(demo, top=5, indicators=KEEP[:1])
     one = get_targets_map(ds, list(KEEP[:1]), "lsoa", sel1, text1)
     assert one["made_ns"] != first["made_ns"] and text1.title in one["script"] + one["header"]
     assert text1.title != text5.title
+
+
+def test_the_shared_list_and_map_words_are_those_of_their_choice(demo: Path) -> None:
+    """One ranked list per choice shared by every run (the same object, not a copy), equal to the
+    stored targets; the map's words cached per choice equal targets_map_text's."""
+    from app_support.data import get_dataset
+    from app_support.targets_cache import get_map_text, shared_targets
+    from hiexplore.derived import stored_targets
+    from hiexplore.targets_view import targets_map_text
+
+    ds = get_dataset(demo)
+    both = shared_targets(ds, list(KEEP), "lsoa")
+    assert shared_targets(ds, list(KEEP), "lsoa") is both
+    pd.testing.assert_frame_equal(both, stored_targets(ds, list(KEEP), "lsoa"))
+    one = shared_targets(ds, list(KEEP[:1]), "lsoa")
+    assert one is not both and set(one.attrs["periods"]) == {KEEP[0]} and set(both.attrs["periods"]) == set(KEEP)
+    assert shared_targets(ds, list(KEEP), "msoa")["area_code"].str.startswith("E02").all()
+    for keys, frame in ((KEEP, both), (KEEP[:1], one)):
+        assert get_map_text(ds, list(keys), "lsoa", 7, "LSOA") == targets_map_text(ds, frame, list(keys), "lsoa", 7, "LSOA")
+    assert get_map_text(ds, list(KEEP), "lsoa", 7, "LSOA").label != get_map_text(ds, list(KEEP), "lsoa", 8, "LSOA").label
 
 
 def test_a_rebuilt_dataset_gets_new_maps_and_files(demo: Path, tmp_path: Path) -> None:
     """A dataset folder whose manifest changed (a rebuild swaps in a new one) is drawn again and
     its patch files written again, not served from the old dataset's entries."""
     from app_support.data import dataset_stamp
-    from app_support.patches_section import get_patch_files, get_patches_map
-    from app_support.targets_cache import get_targets_map
+    from app_support.patches_section import get_patch_files, get_patches_map, get_patches_table
+    from app_support.targets_cache import get_targets_map, shared_targets
 
     path = tmp_path / "demo"
     shutil.copytree(demo, path)
     ds, _t, sel, text = _choice(path, top=5)
     old = get_targets_map(ds, list(KEEP), "lsoa", sel, text)
     old_patches = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    old_table = get_patches_table(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    old_list = shared_targets(ds, list(KEEP), "lsoa")
     stamp = dataset_stamp(path)
     manifest = path / "manifest.json"
     st_ = manifest.stat()
@@ -143,6 +166,8 @@ def test_a_rebuilt_dataset_gets_new_maps_and_files(demo: Path, tmp_path: Path) -
     assert new["made_ns"] > old["made_ns"]
     assert get_patches_map(ds2, list(KEEP), "lsoa", 0, 3.0, 0, False)["made_ns"] > old_patches["made_ns"]
     assert get_patch_files(ds2, list(KEEP), "lsoa", 0, 3.0, 0, False)[".csv"][0] is not None
+    assert shared_targets(ds2, list(KEEP), "lsoa") is not old_list
+    assert get_patches_table(ds2, list(KEEP), "lsoa", 0, 3.0, 0, False) is not old_table
 
 
 def test_patch_files_are_the_cli_files_of_their_own_settings(demo: Path, tmp_path: Path) -> None:
@@ -161,6 +186,24 @@ def test_patch_files_are_the_cli_files_of_their_own_settings(demo: Path, tmp_pat
     assert files[".xlsx"][0][:2] == b"PK"
     big_floor = get_patch_files(ds, list(KEEP), "lsoa", 10**5, 3.0, 0, False)
     assert big_floor[".csv"][0] != files[".csv"][0]
+
+
+def test_the_patch_table_is_the_patches_without_shapes_for_its_settings(demo: Path) -> None:
+    """The section's shared table: the table columns of build_patches' rows for these settings,
+    with the summary the section prints; other settings get their own."""
+    from app_support.data import get_dataset
+    from app_support.patches_section import get_patches_table
+    from hiexplore.patches import PATCH_TABLE_COLUMNS, build_patches
+
+    ds = get_dataset(demo)
+    table = get_patches_table(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    assert get_patches_table(ds, list(KEEP), "lsoa", 0, 3.0, 0, False) is table
+    expected = build_patches(ds, list(KEEP), "lsoa", min_people=0, max_km=3.0, seed=0, bridges=False)
+    assert list(table.columns) == [c for c in PATCH_TABLE_COLUMNS if c in expected] and "geometry" not in table
+    pd.testing.assert_frame_equal(table, pd.DataFrame(expected[list(table.columns)]), check_like=False)
+    assert table.attrs["patches"] == expected.attrs["patches"]
+    floor = get_patches_table(ds, list(KEEP), "lsoa", 10**5, 3.0, 0, False)
+    assert floor.attrs["patches"]["patches"] == 0 < table.attrs["patches"]["patches"]
 
 
 def test_warm_targets_makes_what_the_first_page_asks_for(demo: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
@@ -49,20 +50,22 @@ def select_targets(ds: Dataset, targets: pd.DataFrame, geography: str, *, lads: 
     """
     lads, pcns, deciles = list(lads), list(pcns), list(deciles)
     lk = ds.lookup
-    sel = targets[targets["flagged"]]
+    keep = np.array(targets["flagged"].fillna(False), dtype=bool)  # one mask, one take at the end:
+    codes = targets["area_code"]  # a national list has 33,755 rows, the page shows 50
     if lads:
-        codes = set(lk.loc[lk["lad_code"].isin(lads), f"{geography}_code"]) if f"{geography}_code" in lk else set()
-        sel = sel[sel["area_code"].isin(codes)]
+        col = f"{geography}_code"
+        keep &= codes.isin(set(lk.loc[lk["lad_code"].isin(lads), col]) if col in lk else set()).to_numpy()
     if pcns:
         if geography == "pcn":
-            sel = sel[sel["area_code"].isin(pcns)]
+            keep &= codes.isin(pcns).to_numpy()
         else:
-            sel = sel[sel["area_code"].isin(ds.practices.loc[ds.practices["pcn_code"].isin(pcns), "practice_code"])]
+            keep &= codes.isin(ds.practices.loc[ds.practices["pcn_code"].isin(pcns), "practice_code"]).to_numpy()
     if deciles:
-        sel = sel[sel["imd_decile"].astype("Int64").astype(str).isin(deciles)]
+        keep &= targets["imd_decile"].astype("Int64").astype(str).isin(deciles).to_numpy()
     if core20:
-        sel = sel[sel["core20"].fillna(False).astype(bool)]
-    out = sel[sel["people_to_reach"] >= min_reach].head(top).copy()
+        keep &= targets["core20"].fillna(False).astype(bool).to_numpy()
+    keep &= (targets["people_to_reach"] >= min_reach).fillna(False).to_numpy(dtype=bool)
+    out = targets.iloc[np.flatnonzero(keep)[:max(int(top), 0)]].copy()
     out.attrs = dict(targets.attrs)
     return out
 
