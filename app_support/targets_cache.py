@@ -6,7 +6,8 @@ by every session. :func:`get_targets_map` keeps the rendered map (:func:`.folium
 in a bounded cache shared by the sessions, keyed by the dataset (path and stamp: a rebuilt dataset
 gets new maps), the indicators, the geography, the target areas shown (after the page's filters)
 and the map's words and date; :func:`warm_targets` makes the default choice's list, map, files and
-outreach patches before the server listens, so that no session pays for them.
+outreach patches before the server listens, so that no session pays for them, then freezes the
+warmed heap out of Streamlit's garbage collection after every run (:func:`freeze_start_heap`).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
     Runs in ``app_support.warm.warm_up`` before the server listens (no component is declared
     here), and only over a fresh derived store (without one, the flags would be computed here: the
     page does that on first use, in memory). A part that cannot be made is left to the page, which
-    says why; ``echo`` is told which.
+    says why; ``echo`` is told which. Last, whatever the warm-up made is frozen out of the per-run
+    garbage collection (:func:`freeze_start_heap`).
     """
     from hiexplore.derived import store_is_fresh
     from hiexplore.patches import DEFAULT_MAX_KM, DEFAULT_MIN_PEOPLE
@@ -127,13 +129,17 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
     indicators = default_indicators(ds)
     geography = DEFAULT_GEOGRAPHY
     if not indicators or not store_is_fresh(ds.path):
+        freeze_start_heap()
         return time.perf_counter() - t0
     try:
         targets = shared_targets(ds, indicators, geography)
         sel = select_targets(ds, targets, geography, top=DEFAULT_TOP)
         if len(sel):
-            get_targets_map(ds, indicators, geography, sel,
-                            get_map_text(ds, indicators, geography, len(sel), GEO_LABELS[geography]))
+            try:
+                get_targets_map(ds, indicators, geography, sel,
+                                get_map_text(ds, indicators, geography, len(sel), GEO_LABELS[geography]))
+            except HiexploreError as err:  # e.g. no target has a boundary: the page says why
+                say(f"note: Targets map not made at start ({err})")
         stem = target_file_stem(geography, indicators)
         for ext, _mime in TARGET_FILES:
             try:
