@@ -255,3 +255,19 @@ def test_select_targets_applies_the_pages_filters_in_rank_order(demo: Path) -> N
     core = select_targets(ds, targets, "lsoa", core20=True, top=10**6)
     assert len(core) and core["core20"].astype(bool).all()
     assert len(core) == int((flagged["core20"].fillna(False).astype(bool)).sum())
+
+
+def test_the_patches_map_is_fitted_clear_of_its_title_and_legend(demo: Path) -> None:
+    """As the Targets map: the patches' bounds are fitted with room for the title box (top left)
+    and the legend (right), so that no patch starts hidden under them."""
+    from app_support.data import get_dataset
+    from app_support.patches_section import get_patches_map
+    from hiexplore.charts import TARGETS_MAP_PADDING
+
+    drawn = get_patches_map(get_dataset(demo), list(KEEP), "lsoa", 0, 3.0, 0, False)
+    script = drawn["frame"]["script"]
+    fit = script[script.rindex("fitBounds("):]  # the last fit wins (the choropleth's own comes first)
+    fit = fit[:fit.index(");")]
+    (left, top), (right, bottom) = TARGETS_MAP_PADDING
+    assert re.search(rf'"paddingTopLeft": \[{left}, {top}\]', fit), fit
+    assert re.search(rf'"paddingBottomRight": \[{right}, {bottom}\]', fit), fit

@@ -703,8 +703,10 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
 
     Coloured by people to reach (quantile classes), outlined by patch; the tooltip gives the
     patch's areas, span, deprivation and practices. Legend, units, sources and the modelled or
-    synthetic caveat as on every map (:func:`hiexplore.maps.choropleth`).
+    synthetic caveat as on every map (:func:`hiexplore.maps.choropleth`); the patches fitted clear
+    of the title and legend boxes, as on the Targets map.
     """
+    from .charts import TARGETS_MAP_PADDING
     from .mapping import caveat_note
     from .maps import choropleth
 
@@ -726,7 +728,7 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
         "most_deprived_decile": shown["most_deprived_decile"].to_numpy(),
         "practices": shown["practices"].astype(str).to_numpy(),
     })
-    return choropleth(
+    m = choropleth(
         areas, values, title=head, units="people", source_line=ds.provenance_line(limit=2),
         legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(1, len(values))),
         higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
@@ -734,3 +736,9 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
                         "practices": "Practices (share of residents)"},
         decimals=0, flagged_label="Patch outline", area_labels=True, made_on=made_on,
     )
+    # fitted clear of the title box (top left) and the legend (right), as the Targets map: no patch
+    # hidden under them (the legend keeps its inner scroll: shown whole it covered the layer control)
+    minx, miny, maxx, maxy = areas.to_crs(4326).total_bounds
+    m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]], padding_top_left=TARGETS_MAP_PADDING[0],
+                 padding_bottom_right=TARGETS_MAP_PADDING[1])
+    return m
