@@ -43,6 +43,7 @@ __all__ = [
     "practice_ci_figure",
     "practice_funnel_figure",
     "reference_values",
+    "source_index",
     "source_line",
     "sources_for",
     "targets_map",
@@ -104,7 +105,8 @@ def sources_for(
     wanted: set[int] = set()
     indicators = [str(k) for k in indicators]
     if indicators:
-        rows = ds.indicators[ds.indicators["indicator"].isin(indicators)]
+        index = source_index(ds)
+        rows = index[index["indicator"].isin(indicators)]
         if periods is not None:
             rows = rows[rows["period"].isin([str(p) for p in periods])]
         if geography in _PRACTICE_BASED:
@@ -149,11 +151,42 @@ def source_line(
     """The source line under one chart or table: publishers, titles and periods of the files it
     rests on (:func:`sources_for`), grouped by title with their range of periods, and the licence.
 
-    Falls back to every source of the dataset when none can be told (an old manifest).
+    Falls back to every source of the dataset when none can be told (an old manifest). Kept per
+    loaded dataset and arguments (every caption of every page run asks for one).
     """
-    chosen = sources_for(ds, indicators, geography=geography, periods=periods, kinds=kinds,
-                         latest_deprivation=latest_deprivation)
-    return ds.provenance_line(limit=limit, sources=chosen or None)
+    from .dataset import derived
+
+    indicators = tuple(str(k) for k in indicators)
+    periods = None if periods is None else tuple(str(p) for p in periods)
+    kinds = tuple(sorted(set(kinds)))
+
+    def build() -> str:
+        chosen = sources_for(ds, indicators, geography=geography, periods=periods, kinds=kinds,
+                             latest_deprivation=latest_deprivation)
+        return ds.provenance_line(limit=limit, sources=chosen or None)
+
+    return derived(ds, "_source_lines_cache", ("line", indicators, geography, periods, kinds, latest_deprivation, limit),
+                   build, keep=_SOURCE_LINES_KEPT)
+
+
+#: source lines kept per loaded dataset (a few per page and choice)
+_SOURCE_LINES_KEPT = 1024
+_SOURCE_INDEX_COLUMNS = ("indicator", "period", "area_type", "source")
+
+
+def source_index(ds: Dataset) -> pd.DataFrame:
+    """The distinct (indicator, period, area_type, source) rows of the dataset's indicator table,
+    once per loaded dataset: what :func:`sources_for` looks the files up in (a filter of a few
+    thousand rows instead of the whole table: 15,000 rows for LLR, millions nationally)."""
+    from .dataset import derived
+
+    ind: pd.DataFrame = ds.indicators
+
+    def build() -> pd.DataFrame:
+        cols = [c for c in _SOURCE_INDEX_COLUMNS if c in ind]
+        return ind[cols].drop_duplicates().reset_index(drop=True)
+
+    return derived(ds, "_source_lines_cache", ("index", id(ind), len(ind)), build, keep=_SOURCE_LINES_KEPT)
 
 
 # --------------------------------------------------------------------------------------------
