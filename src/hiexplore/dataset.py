@@ -99,6 +99,7 @@ class Dataset:
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _page_selection_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _page_series_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _page_views_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _periods_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _source_lines_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

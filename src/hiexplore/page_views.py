@@ -61,12 +61,14 @@ __all__ = [
     "what_if_view",
 ]
 
-#: the cache fields on :class:`~hiexplore.dataset.Dataset`: one result per page choice, and the
-#: choices a user multiplies (practice filters, an area's trend) with a smaller bound of their own
+#: The cache fields on :class:`~hiexplore.dataset.Dataset` and how many results each keeps (a
+#: full field is emptied: :func:`hiexplore.dataset.derived`): small results of one page choice
+#: each; the practice comparisons and selections (a frame of every practice each: megabytes for
+#: England); one area's trend (one per area a user opens on the Map explorer).
 VIEWS = "_page_views_cache"
 SELECTIONS = "_page_selection_cache"
-KEEP_VIEWS = 512
-KEEP_SELECTIONS = 128
+SERIES = "_page_series_cache"
+KEEP = {VIEWS: 256, SELECTIONS: 32, SERIES: 128}
 
 #: The Overview's headline: the first indicator of each programme the dataset holds.
 HEADLINE: dict[str, tuple[str, ...]] = {
@@ -83,7 +85,7 @@ DOT_PLOT_EACH_END = 30  # practices drawn at each end of the dot plot when more 
 
 
 def _view(ds: Dataset, key: tuple, build: Any, *, field: str = VIEWS) -> Any:
-    return derived(ds, field, key, build, keep=KEEP_VIEWS if field == VIEWS else KEEP_SELECTIONS)
+    return derived(ds, field, key, build, keep=KEEP[field])
 
 
 def indicator_label(key: str) -> str:
@@ -295,7 +297,7 @@ def practices_view(ds: Dataset, indicator: str, period: str | None = None, overd
             scope_line=practices_scope_line(data, ds.practices),
         )
 
-    return _view(ds, ("practices", indicator, period, overdispersion), build)
+    return _view(ds, ("practices", indicator, period, overdispersion), build, field=SELECTIONS)
 
 
 @dataclass(frozen=True)
@@ -551,7 +553,7 @@ def trend_series_view(ds: Dataset, indicator: str, geography: str, area: str) ->
             else ds.provenance_line(limit=2)
         return SeriesView(series, trend_figure(series, source=source))
 
-    return _view(ds, ("trend_series", indicator, geography, str(area)), build, field=SELECTIONS)
+    return _view(ds, ("trend_series", indicator, geography, str(area)), build, field=SERIES)
 
 
 # --------------------------------------------------------------------------------------------
