@@ -77,7 +77,7 @@ def overview_la_trends(ds: Dataset) -> None:
         indicator = url_choice("Indicator (LA trend)", "la_trend_ind", keys,
                                default_indicator(ds, PREFERRED["la_trend"], keys), format_func=indicator_label)
     try:
-        view = la_trend_view(ds, indicator)
+        view = la_trend_view(ds, indicator, busy=lambda: st.spinner("Local authority trends ..."))
     except HiexploreError as err:
         st.warning(md(err))
         return

@@ -40,7 +40,7 @@ with c4:
     period = url_choice("Period", "period", periods, periods[-1])
 banner(ds, geography)
 try:
-    view = gradient_view(ds, indicator, geography, by, period)
+    view = gradient_view(ds, indicator, geography, by, period, busy=lambda: st.spinner("Inequality gradient ..."))
 except HiexploreError as err:
     st.error(md(err))
     st.stop()
@@ -70,7 +70,8 @@ st.caption("Numerators and denominators of neighbourhoods are apportioned estima
 # --- trend over periods
 if len(periods) > 1:
     st.header("Trend")
-    tv = inequality_trend_view(ds, indicator, geography, by)
+    tv = inequality_trend_view(ds, indicator, geography, by,
+                               busy=lambda: st.spinner("The gradient in every period ..."))
     st.plotly_chart(tv.figure, width="stretch")
     source_caption(ds, indicator, geography=geography, kinds=("deprivation",))
     st.dataframe(tv.table, hide_index=True, column_config={
@@ -82,7 +83,7 @@ shares = ethnicity_share_columns(ds)
 if geography == "lsoa" and shares:
     st.header("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
-    ev = ethnicity_view(ds, indicator, group, period)
+    ev = ethnicity_view(ds, indicator, group, period, busy=lambda: st.spinner("Uptake by ethnic-group share ..."))
     st.plotly_chart(ev.figure, width="stretch")
     source_caption(ds, indicator, period, geography="lsoa", kinds=("ethnicity",))
     st.dataframe(ev.table, hide_index=True, column_config={
@@ -95,7 +96,7 @@ try:
 except HiexploreError as err:
     st.info(md(err))
     st.stop()
-whatif = what_if_view(ds, indicator, geography, by, period)
+whatif = what_if_view(ds, indicator, geography, by, period, busy=lambda: st.spinner("Raising the flagged areas ..."))
 if whatif is None:
     st.info("This indicator has no national standard to raise areas to.")
 else:

@@ -39,7 +39,7 @@ st.caption(
     "index of inequality (SII: the gap in percentage points across the whole deprivation range; positive "
     "means uptake rises as deprivation falls)."
 )
-head = overview_headline(ds)
+head = overview_headline(ds, busy=lambda: st.spinner("Headline figures ..."))
 for key, problem in head.problems:
     st.warning(f"{md(indicator_label(key))}: {md(problem)}")
 if head.mixed_note:

@@ -39,7 +39,7 @@ with c3:
 
 try:
     # ranks in PCN and among peers of similar deprivation, funnel status: over all practices
-    pv = practices_view(ds, indicator, period, od)
+    pv = practices_view(ds, indicator, period, od, busy=lambda: st.spinner("Comparing the practices ..."))
 except HiexploreError as err:
     st.error(md(err))
     st.stop()
@@ -60,7 +60,8 @@ lo_size, hi_size = st.slider("List size", 0, pv.list_size_max, (0, pv.list_size_
 only_flagged = url_bool("Only flagged practices", "flagged", False)
 
 view = practice_selection_view(ds, indicator, period, od, icb=sel_icb, sub_icb=sel_sub, pcn=sel_pcn,
-                               imd_deciles=sel_dec, list_size=(lo_size, hi_size), only_flagged=only_flagged)
+                               imd_deciles=sel_dec, list_size=(lo_size, hi_size), only_flagged=only_flagged,
+                               busy=lambda: st.spinner("Drawing the selection ..."))
 sel = view.selected
 left_out = data.attrs["funnel_left_out"]
 age_mark = view.age_mark

@@ -106,6 +106,23 @@ def test_trend_and_what_if_views_match_the_package_functions(ds: Dataset) -> Non
     assert by_quintile is not w and len(by_quintile.before) < len(w.before)
 
 
+def test_busy_is_shown_only_while_a_result_is_computed(ds: Dataset) -> None:
+    """A page's spinner (``busy``) is entered for a new choice, not when the result is kept."""
+    from contextlib import contextmanager
+
+    entered: list[str] = []
+
+    @contextmanager
+    def busy():
+        entered.append("in")
+        yield
+
+    p = ds.periods(IND)[0]
+    first = pv.gradient_view(ds, IND, "msoa", "imd_quintile", p, busy=busy)
+    assert entered == ["in"]
+    assert pv.gradient_view(ds, IND, "msoa", "imd_quintile", p, busy=busy) is first and entered == ["in"]
+
+
 # --- practices
 
 

@@ -14,12 +14,15 @@ page's default choice before the server listens.
 Results are shared between sessions: callers read them and never change them (pages only pass
 them to Streamlit, which copies what it sends). Figures are :class:`plotly.graph_objects.Figure`
 objects: ``st.plotly_chart`` of a built figure only copies and serialises it (about 1 ms).
+A page may pass ``busy`` (e.g. ``lambda: st.spinner(...)``): entered only while a result is
+computed, so a spinner shows for a new choice and never for a kept one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +87,20 @@ PREFERRED: dict[str, tuple[str, ...]] = {
 DOT_PLOT_EACH_END = 30  # practices drawn at each end of the dot plot when more are selected
 
 
-def _view(ds: Dataset, key: tuple, build: Any, *, field: str = VIEWS) -> Any:
-    return derived(ds, field, key, build, keep=KEEP[field])
+#: what a page passes as ``busy``: a context manager shown while a result is computed (a
+#: spinner), never while it is read from the cache
+Busy = Callable[[], AbstractContextManager[Any]]
+
+
+def _view(ds: Dataset, key: tuple, build: Callable[[], Any], *, field: str = VIEWS, busy: Busy | None = None) -> Any:
+    if busy is None:
+        return derived(ds, field, key, build, keep=KEEP[field])
+
+    def shown() -> Any:
+        with busy():
+            return build()
+
+    return derived(ds, field, key, shown, keep=KEEP[field])
 
 
 def indicator_label(key: str) -> str:
@@ -172,7 +187,7 @@ class GradientView:
 
 
 def gradient_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str = "imd_decile",
-                  period: str | None = None) -> GradientView:
+                  period: str | None = None, *, busy: Busy | None = None) -> GradientView:
     """Uptake by IMD decile or quintile with the SII and RII (:func:`inequality_report_for`),
     England and the standard (:func:`hiexplore.charts.reference_values`), the chart
     (:func:`hiexplore.charts.gradient_figure`) and the table beside it."""
@@ -189,7 +204,7 @@ def gradient_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str 
                               subtitle=rep.get("age_mark") or "")
         return GradientView(rep, groups, label, england, acceptable, fig, gradient_table_display(groups, label))
 
-    return _view(ds, ("gradient", indicator, geography, by, period), build)
+    return _view(ds, ("gradient", indicator, geography, by, period), build, busy=busy)
 
 
 @dataclass(frozen=True)
@@ -201,7 +216,8 @@ class TrendView:
     table: pd.DataFrame
 
 
-def inequality_trend_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str = "imd_decile") -> TrendView:
+def inequality_trend_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str = "imd_decile", *,
+                          busy: Busy | None = None) -> TrendView:
     """:func:`hiexplore.inequality_report.inequality_trend` over the cached reports of each period,
     with :func:`hiexplore.charts.trend_figure` and :func:`hiexplore.charts.trend_table_display`."""
     from .charts import trend_figure, trend_table_display
@@ -215,7 +231,7 @@ def inequality_trend_view(ds: Dataset, indicator: str, geography: str = "lsoa", 
                            title=f"{indicator_label(indicator)}: most vs least deprived {label} over time")
         return TrendView(trend, fig, trend_table_display(trend))
 
-    return _view(ds, ("inequality_trend", indicator, geography, by), build)
+    return _view(ds, ("inequality_trend", indicator, geography, by), build, busy=busy)
 
 
 @dataclass(frozen=True)
@@ -228,7 +244,8 @@ class EthnicityView:
     table: pd.DataFrame
 
 
-def ethnicity_view(ds: Dataset, indicator: str, share: str, period: str | None = None) -> EthnicityView:
+def ethnicity_view(ds: Dataset, indicator: str, share: str, period: str | None = None, *,
+                   busy: Busy | None = None) -> EthnicityView:
     """:func:`hiexplore.inequality_report.ethnicity_gradient` with its chart and table."""
     from .charts import OKABE_ITO, gradient_figure, gradient_table_display, reference_values
     from .inequality_report import ethnicity_gradient
@@ -243,11 +260,11 @@ def ethnicity_view(ds: Dataset, indicator: str, share: str, period: str | None =
                               title=f"Uptake by fifth of neighbourhoods ranked by {name} share (5 = highest share)")
         return EthnicityView(name, t, fig, gradient_table_display(t, f"{name} share quintile"))
 
-    return _view(ds, ("ethnicity", indicator, share, period), build)
+    return _view(ds, ("ethnicity", indicator, share, period), build, busy=busy)
 
 
 def what_if_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str = "imd_decile",
-                 period: str | None = None) -> WhatIf | None:
+                 period: str | None = None, *, busy: Busy | None = None) -> WhatIf | None:
     """:func:`hiexplore.inequality_report.what_if_standard` over the stored flags
     (:func:`hiexplore.derived.stored_flags`); raises their error when there are none."""
     from .derived import stored_flags
@@ -257,7 +274,7 @@ def what_if_view(ds: Dataset, indicator: str, geography: str = "lsoa", by: str =
         flags = stored_flags(ds, indicator, geography, period)
         return what_if_standard(ds, indicator, geography, by=by, period=period, flags=flags)
 
-    return _view(ds, ("what_if", indicator, geography, by, period), build)
+    return _view(ds, ("what_if", indicator, geography, by, period), build, busy=busy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +295,8 @@ class PracticesView:
     scope_line: str
 
 
-def practices_view(ds: Dataset, indicator: str, period: str | None = None, overdispersion: str = "none") -> PracticesView:
+def practices_view(ds: Dataset, indicator: str, period: str | None = None, overdispersion: str = "none", *,
+                   busy: Busy | None = None) -> PracticesView:
     """:func:`hiexplore.practice_compare.compare_practices` over the stored practice flags, the
     funnel (:func:`~hiexplore.practice_compare.practice_funnel`) and the filters' choices."""
     from .derived import stored_flags
@@ -297,7 +315,7 @@ def practices_view(ds: Dataset, indicator: str, period: str | None = None, overd
             scope_line=practices_scope_line(data, ds.practices),
         )
 
-    return _view(ds, ("practices", indicator, period, overdispersion), build, field=SELECTIONS)
+    return _view(ds, ("practices", indicator, period, overdispersion), build, field=SELECTIONS, busy=busy)
 
 
 @dataclass(frozen=True)
@@ -325,6 +343,7 @@ def practice_selection_view(
     imd_deciles: Sequence[str] = (),
     list_size: tuple[float, float] | None = None,
     only_flagged: bool = False,
+    busy: Busy | None = None,
 ) -> PracticeSelectionView:
     """The practices that pass the filters (:func:`~hiexplore.practice_compare.filter_practices`),
     the dot plot with 95% CIs (:func:`hiexplore.charts.practice_ci_figure`: the
@@ -336,7 +355,7 @@ def practice_selection_view(
     from .practice_compare import filter_practices, practice_table
     from .stats.funnel import FUNNEL_LEFT_OUT
 
-    pv = practices_view(ds, indicator, period, overdispersion)
+    pv = practices_view(ds, indicator, period, overdispersion, busy=busy)
     key = ("selection", indicator, period, overdispersion, tuple(icb), tuple(sub_icb), tuple(pcn),
            tuple(str(d) for d in imd_deciles), None if list_size is None else tuple(float(x) for x in list_size),
            bool(only_flagged))
@@ -376,7 +395,7 @@ def practice_selection_view(
         csv = neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig")
         return PracticeSelectionView(sel, fig, caption, funnel_fig, table, csv, age_mark)
 
-    return _view(ds, key, build, field=SELECTIONS)
+    return _view(ds, key, build, field=SELECTIONS, busy=busy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,7 +422,7 @@ def _cell(col: str, v: object) -> str:
     return str(v)
 
 
-def overview_headline(ds: Dataset) -> HeadlineView:
+def overview_headline(ds: Dataset, *, busy: Busy | None = None) -> HeadlineView:
     """Per programme (:data:`HEADLINE`), its first indicator's uptake in the most and least
     deprived fifth of neighbourhoods, the SII with its 95% CI (:func:`inequality_report_for`,
     IMD quintiles), flagged areas and people to reach (stored flags), period and age.
@@ -451,7 +470,7 @@ def overview_headline(ds: Dataset) -> HeadlineView:
             table = head.T.rename_axis("measure").reset_index()
         return HeadlineView(table, [r["key"] for r in rows if r.get("key")], problems, mixed)
 
-    return _view(ds, ("overview_headline",), build)
+    return _view(ds, ("overview_headline",), build, busy=busy)
 
 
 @dataclass(frozen=True)
@@ -519,7 +538,7 @@ class LATrendView:
     periods: str
 
 
-def la_trend_view(ds: Dataset, indicator: str) -> LATrendView:
+def la_trend_view(ds: Dataset, indicator: str, *, busy: Busy | None = None) -> LATrendView:
     """:func:`hiexplore.trends.trend_table` at ``utla`` with :func:`~hiexplore.trends.trend_caption`."""
     from .trends import trend_caption, trend_table
 
@@ -530,7 +549,7 @@ def la_trend_view(ds: Dataset, indicator: str) -> LATrendView:
         periods = str(table["trend_periods"].iloc[0]) if len(table) else ""
         return LATrendView(table, caption, names, periods)
 
-    return _view(ds, ("la_trend", indicator), build)
+    return _view(ds, ("la_trend", indicator), build, busy=busy)
 
 
 @dataclass(frozen=True)
@@ -541,7 +560,8 @@ class SeriesView:
     figure: Any
 
 
-def trend_series_view(ds: Dataset, indicator: str, geography: str, area: str) -> SeriesView:
+def trend_series_view(ds: Dataset, indicator: str, geography: str, area: str, *,
+                      busy: Busy | None = None) -> SeriesView:
     """:func:`hiexplore.trends.trend_series` and :func:`hiexplore.trends.trend_figure`, whose
     caption names the series' sources (else the dataset's first two)."""
     from .trends import trend_figure, trend_series
@@ -553,7 +573,7 @@ def trend_series_view(ds: Dataset, indicator: str, geography: str, area: str) ->
             else ds.provenance_line(limit=2)
         return SeriesView(series, trend_figure(series, source=source))
 
-    return _view(ds, ("trend_series", indicator, geography, str(area)), build, field=SERIES)
+    return _view(ds, ("trend_series", indicator, geography, str(area)), build, field=SERIES, busy=busy)
 
 
 # --------------------------------------------------------------------------------------------
