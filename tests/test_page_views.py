@@ -118,9 +118,9 @@ def test_busy_is_shown_only_while_a_result_is_computed(ds: Dataset) -> None:
         yield
 
     p = ds.periods(IND)[0]
-    first = pv.gradient_view(ds, IND, "msoa", "imd_quintile", p, busy=busy)
+    first = pv.gradient_view(ds, IND, "practice", "imd_quintile", p, busy=busy)
     assert entered == ["in"]
-    assert pv.gradient_view(ds, IND, "msoa", "imd_quintile", p, busy=busy) is first and entered == ["in"]
+    assert pv.gradient_view(ds, IND, "practice", "imd_quintile", p, busy=busy) is first and entered == ["in"]
 
 
 # --- practices
