@@ -283,13 +283,19 @@ def practice_ci_figure(chart: pd.DataFrame, *, england: float | None, acceptable
     for value, _text, dash in refs:
         fig.add_vline(x=value, line_dash=dash, line_color="#1a1a1a", line_width=1.5)
     # labels above the plot, each on the side of its line away from the other line
+    right_px = 20
     if refs:
         ordered = sorted(refs, key=lambda r: r[0])
         for j, (value, text, _) in enumerate(ordered):
             left = j == 0 and len(ordered) > 1
+            label = f"{text} {value:.1f}%"
             fig.add_annotation(x=value, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
                                xanchor="right" if left else "left", xshift=-4 if left else 4,
-                               text=f"{text} {value:.1f}%", font={"size": 12, "color": "#1a1a1a"})
+                               text=label, font={"size": 12, "color": "#1a1a1a"})
+            if not left:
+                # a label right of a line near the axis end runs past the plot: room for it in
+                # the right margin (at a narrow width it was cut, "acceptable 90.0" without its %)
+                right_px = max(right_px, _label_overhang_px(label, (xr[1] - value) / (xr[1] - xr[0])))
     n = len(chart)
     # px above the plot, top down: title (and the age mark), the legend, the reference labels
     title_px = 50 if subtitle else 36
@@ -303,9 +309,26 @@ def practice_ci_figure(chart: pd.DataFrame, *, england: float | None, acceptable
                "categoryarray": list(chart["label"])},
         legend={"orientation": "h", "yref": "container", "y": 1 - title_px / height, "yanchor": "top",
                 "x": 0, "xanchor": "left", "traceorder": "normal"},
-        height=height, margin={"l": 10, "r": 20, "t": top, "b": 50}, font=_FONT,
+        height=height, margin={"l": 10, "r": right_px, "t": top, "b": 50}, font=_FONT,
     )
     return fig
+
+
+#: width of one character of a 12 px label (Source Sans, the theme's font), generously
+_LABEL_CHAR_PX = 7.5
+#: the narrowest plot area the pages give a chart (px): a 1280-wide window with the sidebar open
+_NARROW_PLOT_PX = 560
+
+
+def _label_overhang_px(label: str, room: float) -> int:
+    """Pixels a left-anchored label needs beyond the plot's right edge when its line stands at
+    ``room`` (fraction of the axis) from that edge, in the narrowest plot the pages draw.
+
+    >>> _label_overhang_px("acceptable 90.0%", 0.05), _label_overhang_px("England 72.0%", 0.6)
+    (96, 0)
+    """
+    need = len(label) * _LABEL_CHAR_PX + 4 - room * _NARROW_PLOT_PX
+    return max(0, math.ceil(need))
 
 
 def practice_funnel_figure(funnel: FunnelData, selected: Sequence[bool], *, title: str,
