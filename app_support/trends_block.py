@@ -12,10 +12,16 @@ import streamlit as st
 from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.errors import HiexploreError
+from hiexplore.page_views import (
+    PREFERRED,
+    default_indicator,
+    la_trend_keys,
+    la_trend_view,
+    trend_series_view,
+)
 from hiexplore.safe_text import markdown_text as md
-from hiexplore.trends import direction_note, trend_caption
+from hiexplore.trends import direction_note
 
-from .data import _load, dataset_stamp
 from .layout import indicator_label
 from .state import url_choice
 
@@ -32,35 +38,15 @@ TREND_DETAIL = {
 }
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def _series(path: str, stamp: str, indicator: str, geography: str, area: str) -> pd.DataFrame:
-    from hiexplore.trends import trend_series
-
-    return trend_series(_load(path, stamp), indicator, geography, area)
-
-
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
-def _table(path: str, stamp: str, indicator: str, geography: str) -> pd.DataFrame:
-    from hiexplore.trends import trend_table
-
-    return trend_table(_load(path, stamp), indicator, geography)
-
-
 def get_trend_series(ds: Dataset, indicator: str, geography: str, area: str) -> pd.DataFrame:
-    """One area's series (cached per dataset file state; attrs kept)."""
-    return _series(str(ds.path), dataset_stamp(ds.path), indicator, geography, area)
+    """One area's series (kept with the loaded dataset, :func:`hiexplore.page_views.trend_series_view`;
+    attrs kept). Shared by every session: read only."""
+    return trend_series_view(ds, indicator, geography, area).series
 
 
-def get_trend_table(ds: Dataset, indicator: str, geography: str) -> pd.DataFrame:
-    return _table(str(ds.path), dataset_stamp(ds.path), indicator, geography)
-
-
-def _chart(ds: Dataset, series: pd.DataFrame) -> None:
-    from hiexplore.trends import trend_figure
-
-    sources = series.attrs.get("sources") or []
-    source = ("Sources: " + "; ".join(sources) + ". Open Government Licence v3.0.") if sources else ds.provenance_line(limit=2)
-    st.plotly_chart(trend_figure(series, source=source), width="stretch")
+def _chart(ds: Dataset, indicator: str, geography: str, area: str) -> None:
+    """The area's trend chart, built once per dataset, indicator and area."""
+    st.plotly_chart(trend_series_view(ds, indicator, geography, area).figure, width="stretch")
 
 
 def _series_table(series: pd.DataFrame, *, compact: bool = False) -> None:
@@ -79,10 +65,8 @@ def _series_table(series: pd.DataFrame, *, compact: bool = False) -> None:
 
 def overview_la_trends(ds: Dataset) -> None:
     """Overview block: an indicator's recent trend in each upper-tier LA (COVER LA quarters)."""
-    from hiexplore.trends import trend_geographies
-
     st.subheader("Recent trends by local authority")
-    keys = [k for k in ds.indicator_keys() if "utla" in trend_geographies(ds, k)]
+    keys = la_trend_keys(ds)
     if not keys:
         st.info("This dataset has no local authority figures over time (COVER upper-tier LA quarters), "
                 "so there is no LA trend to show. Neighbourhood and practice trends are in the flags "
@@ -91,26 +75,25 @@ def overview_la_trends(ds: Dataset) -> None:
     c1, c2 = st.columns(2)
     with c1:
         indicator = url_choice("Indicator (LA trend)", "la_trend_ind", keys,
-                               "mmr1_24m" if "mmr1_24m" in keys else keys[0], format_func=indicator_label)
+                               default_indicator(ds, PREFERRED["la_trend"], keys), format_func=indicator_label)
     try:
-        table = get_trend_table(ds, indicator, "utla")
+        view = la_trend_view(ds, indicator, busy=lambda: st.spinner("Local authority trends ..."))
     except HiexploreError as err:
         st.warning(md(err))
         return
-    st.caption(md(trend_caption(ds, indicator, "utla").replace("Each area's", "Each local authority's")))
-    names = dict(zip(table["area_code"], table["area_name"], strict=True))
+    table, names = view.table, view.names
+    st.caption(md(view.caption))
     with c2:
         area = url_choice("Local authority", "la_trend_area", table["area_code"].tolist(),
                           format_func=lambda c: f"{names.get(c, c)} ({c})")
     left, right = st.columns(2)
     with left:
         if area:
-            _chart(ds, get_trend_series(ds, indicator, "utla", area))
+            _chart(ds, indicator, "utla", area)
     with right:
         st.markdown(f"**{md(indicator_label(indicator))}: every local authority**")
         st.dataframe(table[list(TREND_COLUMNS_SHOWN)], hide_index=True, column_config=TREND_COLUMNS_SHOWN)
-        periods = table["trend_periods"].iloc[0] if len(table) else ""
-        st.caption(md(f"Periods tested: {periods}. Increasing / decreasing: significant at the 99.9% level "
+        st.caption(md(f"Periods tested: {view.periods}. Increasing / decreasing: significant at the 99.9% level "
                       "over the 5 latest periods; not enough points: fewer than 5 of them have a figure."))
     with st.expander("Figures behind the chart, and each authority's test (periods, p-value)"):
         st.dataframe(table[list(TREND_DETAIL)], hide_index=True, column_config=TREND_DETAIL)
@@ -132,7 +115,7 @@ def profile_trend(ds: Dataset, area: str, geography: str, indicators: list[str],
         return
     left, right = st.columns(2)
     with left:
-        _chart(ds, series)
+        _chart(ds, indicator, geography, area)
     with right:
         a = series.attrs
         word = str(a.get("trend", "")) + direction_note(str(a.get("trend", "")), get_indicator(indicator).polarity)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hiexplore.errors import HiexploreError
+from hiexplore.page_views import warm_pages
 
 from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
 
@@ -121,6 +122,7 @@ def warm_up(path: Path | None = None, *, echo: Echo | None = None) -> dict[str, 
             except HiexploreError:
                 continue  # a key without flags: the page says why when it is opened
     took["flags_s"] = time.perf_counter() - t
+    took["pages_s"] = sum(warm_pages(ds).values())  # the pages' default choices (hiexplore.page_views)
     took["targets_s"] = importlib.import_module("app_support.targets_cache").warm_targets(ds, echo=say)  # Targets page
     took["total_s"] = time.perf_counter() - t0
     say(f"{path}: warmed up in {took['total_s']:.1f} s (flags {took['derived_s']:.1f} s, imports "

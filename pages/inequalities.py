@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from app_support.data import get_flags, get_inequality
+from app_support.data import get_flags
 from app_support.layout import GEO_LABELS, banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
-from hiexplore.charts import (
-    OKABE_ITO,
-    gradient_figure,
-    gradient_table_display,
-    reference_values,
-    trend_figure,
-    trend_table_display,
-)
 from hiexplore.errors import HiexploreError
-from hiexplore.inequality_report import (
-    SIGN_CONVENTION,
-    ethnicity_gradient,
-    ethnicity_share_columns,
-    inequality_trend,
-    what_if_standard,
+from hiexplore.inequality_report import SIGN_CONVENTION, ethnicity_share_columns
+from hiexplore.page_views import (
+    PREFERRED,
+    default_indicator,
+    ethnicity_view,
+    gradient_view,
+    inequality_trend_view,
+    what_if_view,
 )
 from hiexplore.safe_text import markdown_text as md
 
@@ -34,7 +27,7 @@ st.title("Inequalities")
 keys = ds.indicator_keys()
 c1, c2, c3, c4 = st.columns([3, 2, 1.6, 1.6])  # the indicator's name is the longest
 with c1:
-    indicator = url_choice("Indicator", "ind", keys, "mmr1_24m" if "mmr1_24m" in keys else keys[0],
+    indicator = url_choice("Indicator", "ind", keys, default_indicator(ds, PREFERRED["inequalities"]),
                            format_func=indicator_label)
 with c2:
     geography = url_choice("Areas", "geo", ["lsoa", "msoa", "ward", "practice"], "lsoa",
@@ -47,30 +40,25 @@ with c4:
     period = url_choice("Period", "period", periods, periods[-1])
 banner(ds, geography)
 try:
-    rep = get_inequality(ds, indicator, geography, by, period)
+    view = gradient_view(ds, indicator, geography, by, period, busy=lambda: st.spinner("Inequality gradient ..."))
 except HiexploreError as err:
     st.error(md(err))
     st.stop()
 
-groups = pd.DataFrame(rep["groups"])
-label = "IMD decile" if by == "imd_decile" else "IMD quintile"
+rep, label = view.report, view.label
 m1, m2, m3 = st.columns(3)
 m1.metric("Slope index of inequality (SII)", f"{rep['sii']:.1f} pp", help=SIGN_CONVENTION)
 m1.caption(f"95% CI {rep['sii_lower']:.1f} to {rep['sii_upper']:.1f} percentage points")
 m2.metric("Relative index of inequality (RII)", f"{rep['rii']:.3f}")
 m2.caption(f"95% CI {rep['rii_lower']:.3f} to {rep['rii_upper']:.3f}")
-m3.metric(f"Gap: most vs least deprived {label}", f"{groups['value'].iloc[-1] - groups['value'].iloc[0]:.1f} pp")
+m3.metric(f"Gap: most vs least deprived {label}", f"{view.gap:.1f} pp")
 st.caption(rep["direction"][:1].upper() + rep["direction"][1:] + ". " + SIGN_CONVENTION)
 
-england, acceptable = reference_values(ds, indicator, rep["period"])
-fig = gradient_figure(groups, x_title=f"{label} (IoD 2025; 1 = most deprived)", england=england, standard=acceptable,
-                      title=f"{indicator_label(indicator)} by {label}, {rep['period']} (1 = most deprived)",
-                      subtitle=rep.get("age_mark") or "")
-st.plotly_chart(fig, width="stretch")
+st.plotly_chart(view.figure, width="stretch")
 if rep.get("suppressed"):
     st.caption(md(rep["suppressed"]))
 source_caption(ds, indicator, rep["period"], geography=geography, kinds=("deprivation",))
-st.dataframe(gradient_table_display(groups, label), hide_index=True, column_config={
+st.dataframe(view.table, hide_index=True, column_config={
     "uptake %": st.column_config.NumberColumn(format="%.1f"),
     "95% CI low": st.column_config.NumberColumn(format="%.1f"),
     "95% CI high": st.column_config.NumberColumn(format="%.1f"),
@@ -82,12 +70,11 @@ st.caption("Numerators and denominators of neighbourhoods are apportioned estima
 # --- trend over periods
 if len(periods) > 1:
     st.header("Trend")
-    trend = inequality_trend(ds, indicator, geography, by=by,
-                             report_for=lambda p: get_inequality(ds, indicator, geography, by, p))
-    tf = trend_figure(trend, label=label, title=f"{indicator_label(indicator)}: most vs least deprived {label} over time")
-    st.plotly_chart(tf, width="stretch")
+    tv = inequality_trend_view(ds, indicator, geography, by,
+                               busy=lambda: st.spinner("The gradient in every period ..."))
+    st.plotly_chart(tv.figure, width="stretch")
     source_caption(ds, indicator, geography=geography, kinds=("deprivation",))
-    st.dataframe(trend_table_display(trend), hide_index=True, column_config={
+    st.dataframe(tv.table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.1f")
         for c in ("SII (pp)", "SII low (pp)", "SII high (pp)", "most deprived %", "least deprived %")})
 
@@ -96,24 +83,20 @@ shares = ethnicity_share_columns(ds)
 if geography == "lsoa" and shares:
     st.header("By ethnic-group share of the neighbourhood (Census 2021)")
     group = url_choice("Ethnic group", "eth", shares, shares[0], format_func=lambda c: c[6:].title())
-    t = ethnicity_gradient(ds, indicator, group, period=period)
-    name = group[6:].title()
-    ef = gradient_figure(t, x_title=f"Quintile of {name} residents' share (Census 2021; 5 = highest share)",
-                         england=england, standard=acceptable, colour=OKABE_ITO["green"], lower="lower_95", upper="upper_95",
-                         title=f"Uptake by fifth of neighbourhoods ranked by {name} share (5 = highest share)")
-    st.plotly_chart(ef, width="stretch")
+    ev = ethnicity_view(ds, indicator, group, period, busy=lambda: st.spinner("Uptake by ethnic-group share ..."))
+    st.plotly_chart(ev.figure, width="stretch")
     source_caption(ds, indicator, period, geography="lsoa", kinds=("ethnicity",))
-    st.dataframe(gradient_table_display(t, f"{name} share quintile"), hide_index=True, column_config={
+    st.dataframe(ev.table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.1f") for c in ("uptake %", "95% CI low", "95% CI high")})
 
 # --- what-if
 st.header("What if the flagged areas reached the standard?")
 try:
-    flags = get_flags(ds, indicator, geography, period=period)
+    get_flags(ds, indicator, geography, period=period)  # says why when there are none
 except HiexploreError as err:
     st.info(md(err))
     st.stop()
-whatif = what_if_standard(ds, indicator, geography, by=by, period=period, flags=flags)
+whatif = what_if_view(ds, indicator, geography, by, period, busy=lambda: st.spinner("Raising the flagged areas ..."))
 if whatif is None:
     st.info("This indicator has no national standard to raise areas to.")
 else:

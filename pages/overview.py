@@ -5,15 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_support.data import get_deprivation_summary, get_flags, get_inequality
 from app_support.layout import banner, current_dataset, indicator_label, source_caption
 from app_support.router import ensure_router  # noqa: E402
 from app_support.trends_block import overview_la_trends
-from hiexplore.catalogue import catalogue
 from hiexplore.dataset import practice_counts
-from hiexplore.errors import HiexploreError
-from hiexplore.la_deprivation import summary_caption, summary_table
-from hiexplore.periods import figure_age, mixed_periods_note
+from hiexplore.page_views import deprivation_view, holdings_view, overview_headline
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -43,65 +39,23 @@ st.caption(
     "index of inequality (SII: the gap in percentage points across the whole deprivation range; positive "
     "means uptake rises as deprivation falls)."
 )
-HEADLINE = {
-    "screening": ["cervical_screening_25_49", "breast_screening_53_70", "bowel_screening_60_74", "cervical_screening_50_64"],
-    "immunisation": ["mmr1_24m", "mmr2_5y", "dtap_ipv_hib_hepb_12m"],
-}
-rows = []
-ages = {}
-for programme, keys in HEADLINE.items():
-    key = next((k for k in keys if k in ds.indicator_keys()), None)
-    if key is None:
-        rows.append({"programme": programme, "indicator": "not loaded", "period": "", "age": "", "most deprived 20%": None,
-                     "least deprived 20%": None, "SII (pp)": None, "flagged areas": None, "people to reach": None})
-        continue
-    try:
-        rep = get_inequality(ds, key, "lsoa", "imd_quintile")
-        groups = {g["group"]: g for g in rep["groups"]}
-        flags = get_flags(ds, key, "lsoa")
-    except HiexploreError as err:
-        st.warning(f"{md(indicator_label(key))}: {md(err)}")
-        continue
-    ages[catalogue()[key].short_name] = age = figure_age(ds, rep["period"])
-    rows.append({
-        "key": key,
-        "programme": programme,
-        "indicator": catalogue()[key].short_name,
-        "period": rep["period"],
-        "age": age.mark or "current",
-        "most deprived 20%": groups.get(min(groups), {}).get("value"),
-        "least deprived 20%": groups.get(max(groups), {}).get("value"),
-        "SII (pp)": f"{rep['sii']:.1f} ({rep['sii_lower']:.1f} to {rep['sii_upper']:.1f})",
-        "flagged areas": int(flags["flagged"].sum()),
-        "people to reach": int(flags.loc[flags["flagged"], "people_to_reach"].sum()),
-    })
-note = mixed_periods_note(ages)
-if note and any(a.out_of_date for a in ages.values()):
-    st.warning(md(note))
-shown = [r["key"] for r in rows if r.get("key")]
-if rows:
+head = overview_headline(ds, busy=lambda: st.spinner("Headline figures ..."))
+for key, problem in head.problems:
+    st.warning(f"{md(indicator_label(key))}: {md(problem)}")
+if head.mixed_note:
+    st.warning(md(head.mixed_note))
+shown = head.shown
+if len(head.table):
     # one column per programme, one row per measure: reads at a glance and fits any width
-    def _cell(col: str, v: object) -> str:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return ""
-        if col.endswith("20%"):
-            return f"{float(v):.1f}%"
-        if col in ("flagged areas", "people to reach"):
-            return f"{int(v):,}"
-        return str(v)
-
-    head = pd.DataFrame([{k: _cell(k, v) for k, v in r.items() if k != "key"} for r in rows]).set_index("programme")
-    st.dataframe(head.T.rename_axis("measure").reset_index(), hide_index=True, width="stretch")
+    st.dataframe(head.table, hide_index=True, width="stretch")
 source_caption(ds, indicators=shown, geography="lsoa", kinds=("deprivation",),
                lead="Flagged: LSOAs significantly below England (95% CI) or below the standard's acceptable level.")
 
 st.header("Deprivation of the local authorities and ICB")
-depr = get_deprivation_summary(ds)
-if len(depr):
-    tab = summary_table(depr)
+depr = deprivation_view(ds)
+if len(depr.table):
     # the long per-edition notes go under the table, so that it fits without scrolling sideways
-    notes = {f"{e}: {n}" for e, n in zip(tab["IoD"], tab.pop("note"), strict=True) if str(n).strip()}
-    st.dataframe(tab, hide_index=True, width="stretch", column_config={
+    st.dataframe(depr.table, hide_index=True, width="stretch", column_config={
         "area": st.column_config.TextColumn(width=235),
         "type": st.column_config.TextColumn(width=105),
         "IoD": st.column_config.TextColumn(width=70),
@@ -112,9 +66,9 @@ if len(depr):
             help="Share of the area's LSOAs in the most deprived 10% of England"),
         "LSOAs": st.column_config.NumberColumn(width=60),
     })
-    for note in sorted(notes):
+    for note in depr.notes:
         st.caption(md("Note, " + note))
-st.caption(md(summary_caption(depr)))
+st.caption(md(depr.caption))
 source_caption(ds, kinds=("deprivation",), latest_deprivation=False)
 
 # --- Recent trends by local authority (issue 14 item 2): a block of its own, app_support/trends_block.py
@@ -127,15 +81,7 @@ c3.page_link("pages/targets.py", label="Download target lists", icon=":material/
 c4.page_link("pages/inequalities.py", label="Inequality gradients", icon=":material/trending_down:")
 
 st.header("What this dataset holds")
-periods = []
-for key in ds.indicator_keys():
-    ps = ds.periods(key)
-    latest = figure_age(ds, ps[-1]) if ps else None
-    span = "" if not ps else (ps[0] if len(ps) == 1 else f"{ps[0]} to {ps[-1]} ({len(ps)})")
-    periods.append({"indicator": key, "name": catalogue()[key].short_name, "programme": catalogue()[key].programme,
-                    "periods": span, "latest ends": latest.period_end if latest else None,
-                    "age": ("out of date" if latest.out_of_date else "current") if latest else ""})
-st.dataframe(pd.DataFrame(periods), hide_index=True, width="stretch")
+st.dataframe(holdings_view(ds), hide_index=True, width="stretch")
 source_caption(ds, indicators=ds.indicator_keys())
 missing = man.get("indicators_not_loaded", [])
 if missing:

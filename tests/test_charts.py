@@ -133,6 +133,23 @@ def test_caterpillar_legend_colours_axes_and_labels(practices) -> None:
     assert fig.layout.margin.t >= 90
 
 
+def test_caterpillar_keeps_room_for_a_reference_label_near_the_right_end(practices) -> None:
+    """MMR1 practices reach 100%: the acceptable line (90%) stands near the axis end and its label,
+    right of it, needs the right margin (at 1280 px wide it was cut to "acceptable 90.0")."""
+    data, _ = practices
+    chart = data.dropna(subset=["value", "lower_ci_95", "upper_ci_95"]).sort_values("value").copy()
+    low = practice_ci_figure(chart, england=50.0, acceptable=55.0, title="t")
+    chart["value"], chart["lower_ci_95"], chart["upper_ci_95"] = 95.0, 25.0, 100.0  # near 100%, wide CIs: MMR1
+    high = practice_ci_figure(chart, england=88.9, acceptable=90.0, title="t")
+    lo, hi = high.layout.xaxis.range
+    label = [a for a in high.layout.annotations if a.xanchor == "left"][0]
+    assert label.text == "acceptable 90.0%"
+    room_px = (hi - 90.0) / (hi - lo) * 560  # the narrowest plot area the pages draw
+    assert room_px + high.layout.margin.r >= len(label.text) * 7.5
+    assert low.layout.margin.r == 20  # lines far from the end: the usual margin
+    assert high.layout.margin.r > 20
+
+
 def test_funnel_names_its_lines_in_the_legend_and_fits_the_points(practices) -> None:
     from hiexplore.practice_compare import practice_funnel
 

@@ -44,6 +44,7 @@ __all__ = [
     "practice_ci_figure",
     "practice_funnel_figure",
     "reference_values",
+    "source_index",
     "source_line",
     "sources_for",
     "targets_map",
@@ -105,7 +106,8 @@ def sources_for(
     wanted: set[int] = set()
     indicators = [str(k) for k in indicators]
     if indicators:
-        rows = ds.indicators[ds.indicators["indicator"].isin(indicators)]
+        index = source_index(ds)
+        rows = index[index["indicator"].isin(indicators)]
         if periods is not None:
             rows = rows[rows["period"].isin([str(p) for p in periods])]
         if geography in _PRACTICE_BASED:
@@ -150,11 +152,42 @@ def source_line(
     """The source line under one chart or table: publishers, titles and periods of the files it
     rests on (:func:`sources_for`), grouped by title with their range of periods, and the licence.
 
-    Falls back to every source of the dataset when none can be told (an old manifest).
+    Falls back to every source of the dataset when none can be told (an old manifest). Kept per
+    loaded dataset and arguments (every caption of every page run asks for one).
     """
-    chosen = sources_for(ds, indicators, geography=geography, periods=periods, kinds=kinds,
-                         latest_deprivation=latest_deprivation)
-    return ds.provenance_line(limit=limit, sources=chosen or None)
+    from .dataset import derived
+
+    indicators = tuple(str(k) for k in indicators)
+    periods = None if periods is None else tuple(str(p) for p in periods)
+    kinds = tuple(sorted(set(kinds)))
+
+    def build() -> str:
+        chosen = sources_for(ds, indicators, geography=geography, periods=periods, kinds=kinds,
+                             latest_deprivation=latest_deprivation)
+        return ds.provenance_line(limit=limit, sources=chosen or None)
+
+    return derived(ds, "_source_lines_cache", ("line", indicators, geography, periods, kinds, latest_deprivation, limit),
+                   build, keep=_SOURCE_LINES_KEPT)
+
+
+#: source lines kept per loaded dataset (a few per page and choice)
+_SOURCE_LINES_KEPT = 1024
+_SOURCE_INDEX_COLUMNS = ("indicator", "period", "area_type", "source")
+
+
+def source_index(ds: Dataset) -> pd.DataFrame:
+    """The distinct (indicator, period, area_type, source) rows of the dataset's indicator table,
+    once per loaded dataset: what :func:`sources_for` looks the files up in (a filter of a few
+    thousand rows instead of the whole table: 15,000 rows for LLR, millions nationally)."""
+    from .dataset import derived
+
+    ind: pd.DataFrame = ds.indicators
+
+    def build() -> pd.DataFrame:
+        cols = [c for c in _SOURCE_INDEX_COLUMNS if c in ind]
+        return ind[cols].drop_duplicates().reset_index(drop=True)
+
+    return derived(ds, "_source_lines_cache", ("index", id(ind), len(ind)), build, keep=_SOURCE_LINES_KEPT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,13 +284,19 @@ def practice_ci_figure(chart: pd.DataFrame, *, england: float | None, acceptable
     for value, _text, dash in refs:
         fig.add_vline(x=value, line_dash=dash, line_color="#1a1a1a", line_width=1.5)
     # labels above the plot, each on the side of its line away from the other line
+    right_px = 20
     if refs:
         ordered = sorted(refs, key=lambda r: r[0])
         for j, (value, text, _) in enumerate(ordered):
             left = j == 0 and len(ordered) > 1
+            label = f"{text} {value:.1f}%"
             fig.add_annotation(x=value, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
                                xanchor="right" if left else "left", xshift=-4 if left else 4,
-                               text=f"{text} {value:.1f}%", font={"size": 12, "color": "#1a1a1a"})
+                               text=label, font={"size": 12, "color": "#1a1a1a"})
+            if not left:
+                # a label right of a line near the axis end runs past the plot: room for it in
+                # the right margin (at a narrow width it was cut, "acceptable 90.0" without its %)
+                right_px = max(right_px, _label_overhang_px(label, (xr[1] - value) / (xr[1] - xr[0])))
     n = len(chart)
     # px above the plot, top down: title (and the age mark), the legend, the reference labels
     title_px = 50 if subtitle else 36
@@ -271,9 +310,26 @@ def practice_ci_figure(chart: pd.DataFrame, *, england: float | None, acceptable
                "categoryarray": list(chart["label"])},
         legend={"orientation": "h", "yref": "container", "y": 1 - title_px / height, "yanchor": "top",
                 "x": 0, "xanchor": "left", "traceorder": "normal"},
-        height=height, margin={"l": 10, "r": 20, "t": top, "b": 50}, font=_FONT,
+        height=height, margin={"l": 10, "r": right_px, "t": top, "b": 50}, font=_FONT,
     )
     return fig
+
+
+#: width of one character of a 12 px label (Source Sans, the theme's font), generously
+_LABEL_CHAR_PX = 7.5
+#: the narrowest plot area the pages give a chart (px): a 1280-wide window with the sidebar open
+_NARROW_PLOT_PX = 560
+
+
+def _label_overhang_px(label: str, room: float) -> int:
+    """Pixels a left-anchored label needs beyond the plot's right edge when its line stands at
+    ``room`` (fraction of the axis) from that edge, in the narrowest plot the pages draw.
+
+    >>> _label_overhang_px("acceptable 90.0%", 0.05), _label_overhang_px("England 72.0%", 0.6)
+    (96, 0)
+    """
+    need = len(label) * _LABEL_CHAR_PX + 4 - room * _NARROW_PLOT_PX
+    return max(0, math.ceil(need))
 
 
 def practice_funnel_figure(funnel: FunnelData, selected: Sequence[bool], *, title: str,
