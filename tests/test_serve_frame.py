@@ -1,0 +1,148 @@
+"""What every page pays (issue 13, item 3): the served app's frame.
+
+``hiexplore app`` (``app_support/serve.py``) starts Streamlit with settings that cut work from
+every page load, takes the router from the first run on, imports every page's libraries and
+hides the warmed heap from the per-run garbage collection. Correctness only: the speed itself
+is measured by ``benchmarks/app_latency.py`` (and the server's CPU per load by
+``benchmarks/concurrency.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import json
+import subprocess
+import sys
+import tomllib
+import weakref
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from app_support.serve import SERVE_OPTIONS, serve_flags  # noqa: E402
+
+
+def _scripts() -> list[Path]:
+    """The files Streamlit runs as scripts: app.py and every page."""
+    return [REPO / "app.py", *sorted((REPO / "pages").glob("*.py"))]
+
+
+def test_config_toml_carries_the_served_settings() -> None:
+    """``streamlit run app.py`` from the repository reads .streamlit/config.toml; ``hiexplore app``
+    passes SERVE_OPTIONS: the same settings either way."""
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    for key, value in SERVE_OPTIONS.items():
+        section, name = key.split(".")
+        assert str(config[section][name]).lower() == value, key
+    assert SERVE_OPTIONS["runner.magicEnabled"] == "false"
+    assert SERVE_OPTIONS["server.fileWatcherType"] == "none"
+
+
+def test_streamlit_accepts_the_served_settings() -> None:
+    """Each option is one ``streamlit run`` knows (an unknown one stops the server at start)."""
+    from streamlit.web import cli as stcli
+
+    ctx = stcli.main_run.make_context("run", [str(REPO / "app.py"), *serve_flags(), "--server.port", "8613"])
+    given = {k: v for k, v in ctx.params.items() if v is not None}
+    assert given["runner_magicEnabled"] is False or str(given["runner_magicEnabled"]).lower() == "false"
+    assert given["server_fileWatcherType"] == "none"
+    assert serve_flags()[:2] == ["--runner.magicEnabled", "false"]
+
+
+def test_no_script_relies_on_magic() -> None:
+    """With magic off, a bare expression in a script would show nothing: there is none (calls,
+    docstrings and awaits are what magic leaves alone anyway)."""
+    found = []
+    for path in _scripts():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            for field in ("body", "orelse", "finalbody"):
+                body = getattr(node, field, None)
+                if not isinstance(body, list):
+                    continue
+                for i, stmt in enumerate(body):
+                    if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, ast.Call | ast.Await | ast.Yield):
+                        continue
+                    docstring = (i == 0 and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+                                 and isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef))
+                    if not docstring:
+                        found.append(f"{path.name}:{stmt.lineno}: {ast.unparse(stmt)[:60]}")
+    assert not found, found
+
+
+def test_router_from_start_keeps_streamlit_off_the_legacy_pages_folder() -> None:
+    """app.py's folder has a ``pages/`` folder: Streamlit's first session would run the legacy
+    multipage mode (then app.py's guard reruns). Set before serving, Streamlit never does."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from app_support.router import router_from_start
+
+    saved = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = None
+        PagesManager(str(REPO / "app.py"))
+        assert PagesManager.uses_pages_directory is True  # what Streamlit does on its own here
+        PagesManager.uses_pages_directory = None
+        router_from_start()
+        PagesManager(str(REPO / "app.py"))
+        assert PagesManager.uses_pages_directory is False
+    finally:
+        PagesManager.uses_pages_directory = saved
+
+
+def test_freeze_heap_hides_the_warmed_objects_and_a_dropped_dataset_is_still_freed(tmp_path: Path) -> None:
+    """After the freeze a full collection no longer walks what the warm-up made; a dataset
+    loaded before it and later dropped (a rebuilt dataset replacing it) is still freed."""
+    from app_support.warm import freeze_heap
+    from hiexplore.dataset import load_dataset
+    from hiexplore.demo import write_demo
+
+    write_demo(tmp_path / "d", 40, 6, 2)
+    ds = load_dataset(tmp_path / "d")
+    ds.provenance_line()
+    ref = weakref.ref(ds)
+    try:
+        frozen = freeze_heap()
+        assert frozen > 10_000 and gc.get_freeze_count() == frozen
+        assert len(gc.get_objects(generation=2)) < frozen  # the warmed heap is out of the collector's sight
+        del ds
+        assert ref() is None  # freed by reference counting, frozen or not
+    finally:
+        gc.unfreeze()
+
+
+def test_warm_frame_imports_the_pages_libraries_but_declares_no_component() -> None:
+    """In a fresh process (what serve.py is before Streamlit starts): every FRAME_MODULES entry
+    imported, the router set, and no custom component declared before the runtime exists (its
+    frontend files would then not be served)."""
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from app_support.warm import FRAME_MODULES, warm_frame\n"
+        "notes = []\n"
+        "took = warm_frame(echo=notes.append)\n"
+        "from streamlit.runtime.pages_manager import PagesManager\n"
+        "print(json.dumps({'missing': [m for m in FRAME_MODULES if m not in sys.modules], 'notes': notes,\n"
+        "  'router': PagesManager.uses_pages_directory, 'took': took,\n"
+        "  'components': [m for m in ('streamlit_folium', 'app_support.mapview', 'app_support.patches_section')\n"
+        "                 if m in sys.modules]}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["missing"] == [] and got["notes"] == []
+    assert got["router"] is False
+    assert got["components"] == []
+    assert got["took"]["frame_imports_s"] > 0
+
+
+@pytest.mark.parametrize("module", ["streamlit_folium", "app_support.mapview", "app_support.patches_section"])
+def test_component_modules_stay_out_of_the_warm_up(module: str) -> None:
+    from app_support.warm import FRAME_MODULES, WARM_MODULES
+
+    assert module not in FRAME_MODULES and module not in WARM_MODULES
