@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         from app_support.router import router_from_start
 
         router_from_start()
+    from app_support.frontend import install
+
+    install()  # the frontend told where the server is: no 404 probe and retry per page address
     from streamlit.web import cli as stcli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *serve_flags(), *args]

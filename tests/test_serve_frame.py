@@ -146,3 +146,106 @@ def test_component_modules_stay_out_of_the_warm_up(module: str) -> None:
     from app_support.warm import FRAME_MODULES, WARM_MODULES
 
     assert module not in FRAME_MODULES and module not in WARM_MODULES
+
+
+# --- the frontend told where the server is (app_support/frontend.py) ---------------------------
+
+
+def test_page_paths_are_app_pys_pages() -> None:
+    from app_support.frontend import PAGE_PATHS
+
+    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
+    paths = [kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and getattr(node.func, "attr", "") == "Page" for kw in node.keywords if kw.arg == "url_path"]
+    assert sorted(paths) == sorted(PAGE_PATHS)
+
+
+def test_boot_script_goes_first_in_the_head_once() -> None:
+    from app_support.frontend import MARK, with_boot_script
+
+    html = '<html><head>\n<meta charset="UTF-8" /><script type="module" src="./static/js/index.js"></script></head></html>'
+    once = with_boot_script(html)
+    assert once.count(MARK) == 1 and once.index(MARK) < once.index("index.js")
+    assert with_boot_script(once) == once
+    assert once.replace(once[once.index("<script id="):once.index("</script>") + len("</script>")], "").replace(
+        "<head>\n    ", "<head>") == html  # nothing else changed
+    assert with_boot_script("<p>no head</p>") == "<p>no head</p>"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    """``app_support/serve.py`` (what ``hiexplore app`` runs) on a small demo, without the warm-up."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"headless Chromium not installed at {chromium} (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    from hiexplore.demo import write_demo
+
+    tmp = tmp_path_factory.mktemp("frame")
+    write_demo(tmp / "demo", 60, 8, 5)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, HIEXPLORE_WARM="0", HIEXPLORE_DATASET=str(tmp / "demo"), HIEXPLORE_DERIVED_WRITE="0")
+    log = tmp / "server.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app_support" / "serve.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"serve.py did not become healthy:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.mark.browser
+def test_a_page_address_connects_without_the_404_probe(served: str) -> None:
+    """Opened at /data, Streamlit's frontend used to ask /data/_stcore/health first (404, then a
+    100 ms retry); served by serve.py it asks the server's own address at once, and the page works."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from app_support.frontend import BASE_JS, MARK, PAGE_PATHS
+
+    with urllib.request.urlopen(f"{served}/data", timeout=10) as r:
+        assert MARK in r.read().decode("utf-8") and r.headers["Cache-Control"] == "no-cache"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        asked: list[str] = []
+        page.on("request", lambda req: asked.append(req.url))
+        page.goto(f"{served}/data")
+        page.get_by_text("Validation report").first.wait_for(timeout=60_000)
+        assert f"{served}/_stcore/health" in asked
+        assert not [u for u in asked if "/data/_stcore/" in u], asked
+        assert page.evaluate("() => window.__streamlit.BACKEND_BASE_URL") == f"{served}/"
+        assert not page.locator("[data-testid='stException']").count()
+        # the root sets nothing (Streamlit's own probe is already right there)
+        page.goto(served)
+        page.get_by_text("Dataset").first.wait_for(timeout=60_000)
+        assert page.evaluate("() => window.__streamlit === undefined")
+        # the prefix behind a proxy is kept; addresses that are not pages are left to Streamlit
+        got = page.evaluate(f"(pages) => ['/data', '/', '/hiexplore/targets/', '/hiexplore/', '/nope/x']"
+                            f".map(p => ({BASE_JS})(p, pages))", list(PAGE_PATHS))
+        assert got == ["/", None, "/hiexplore/", None, None]
+        browser.close()
