@@ -16,8 +16,13 @@ other address nothing is set and Streamlit probes as before. Nothing else of the
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 from pathlib import Path
+
+#: the app's icon (browser tab, bookmarks)
+ICON = Path(__file__).resolve().parent / "icon.png"
 
 #: the ``url_path`` of every page in app.py (tests/test_serve_frame.py keeps them equal)
 PAGE_PATHS = ("home", "map_explorer", "practices", "targets", "inequalities", "campaigns", "data", "overview")
@@ -97,3 +102,14 @@ def install(pages: tuple[str, ...] = PAGE_PATHS) -> bool:
     create_handler._hiexplore_boot = True  # type: ignore[attr-defined]
     routes.create_streamlit_static_handler = create_handler
     return True
+
+
+@functools.cache
+def page_icon(path: Path = ICON) -> str:
+    """The app's icon as a ``data:`` URL, read once per process.
+
+    Given as a file path, Streamlit read, hashed and registered the image as a media file on
+    every run of every session, and the browser fetched it again (up to ten times in one load of
+    the Practices page, each a request to the server). A ``data:`` URL is passed through as it
+    is: the same icon, no file and no request."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")

@@ -249,3 +249,19 @@ def test_a_page_address_connects_without_the_404_probe(served: str) -> None:
                             f".map(p => ({BASE_JS})(p, pages))", list(PAGE_PATHS))
         assert got == ["/", None, "/hiexplore/", None, None]
         browser.close()
+
+
+def test_page_icon_is_the_icon_file_and_streamlit_passes_it_through() -> None:
+    """A ``data:`` URL is sent as it is: no media file registered per run, no request per load."""
+    import base64
+
+    from streamlit.commands.page_config import _get_favicon_string
+
+    from app_support.frontend import ICON, page_icon
+
+    icon = page_icon()
+    assert icon.startswith("data:image/png;base64,")
+    assert base64.b64decode(icon.split(",", 1)[1]) == ICON.read_bytes()
+    assert _get_favicon_string(icon) == icon
+    assert _get_favicon_string(str(ICON)) != icon  # a path: Streamlit makes a media file of it
+    assert "page_icon=page_icon()" in (REPO / "app.py").read_text(encoding="utf-8")
