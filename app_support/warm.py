@@ -180,7 +180,21 @@ def warm_frame(echo: Echo | None = None) -> dict[str, float]:
         except Exception as err:  # noqa: BLE001 - said; the page shows it when opened
             say(f"note: {name} not imported at start ({err}); the page that uses it imports it when opened")
     took["frame_imports_s"] = time.perf_counter() - t
+    _skip_bare_mode_check()
     return took
+
+
+def _skip_bare_mode_check() -> None:
+    """Streamlit checks once per process, on the first element any page draws, whether it runs
+    outside ``streamlit run`` (to print a warning): through ``inspect.stack()``, which reads the
+    source of every frame of the script thread, 30-70 ms of the first page after start. Served
+    by ``serve.py`` it always runs under ``streamlit run``, so the check is marked done."""
+    try:
+        from streamlit import delta_generator
+    except ImportError:  # pragma: no cover - Streamlit without that module
+        return
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
 
 
 def freeze_heap() -> int:

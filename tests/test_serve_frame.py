@@ -127,8 +127,9 @@ def test_warm_frame_imports_the_pages_libraries_but_declares_no_component() -> N
         "notes = []\n"
         "took = warm_frame(echo=notes.append)\n"
         "from streamlit.runtime.pages_manager import PagesManager\n"
+        "import streamlit.delta_generator as dg\n"
         "print(json.dumps({'missing': [m for m in FRAME_MODULES if m not in sys.modules], 'notes': notes,\n"
-        "  'router': PagesManager.uses_pages_directory, 'took': took,\n"
+        "  'router': PagesManager.uses_pages_directory, 'took': took, 'bare_check': dg._use_warning_has_been_displayed,\n"
         "  'components': [m for m in ('streamlit_folium', 'app_support.mapview', 'app_support.patches_section')\n"
         "                 if m in sys.modules]}))\n"
     )
@@ -137,6 +138,7 @@ def test_warm_frame_imports_the_pages_libraries_but_declares_no_component() -> N
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["missing"] == [] and got["notes"] == []
     assert got["router"] is False
+    assert got["bare_check"] is True  # Streamlit's once-per-process stack walk is not paid by a page
     assert got["components"] == []
     assert got["took"]["frame_imports_s"] > 0
 
