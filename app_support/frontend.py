@@ -31,21 +31,30 @@ MARK = "hiexplore-backend-base-url"
 
 
 #: the app's prefix from the address bar's path, or null where the path is not one of ``pages``
+#: under Streamlit's own ``server.baseUrlPath`` (``prefix``, "" when none): e.g. with the base
+#: path "data", /data is the app's root, not its Data page
 BASE_JS = (
-    "function (path, pages) {"
+    "function (path, pages, prefix) {"
     ' path = path.replace(/\\/+$/, "");'
     ' var last = path.slice(path.lastIndexOf("/") + 1);'
     " if (!last || pages.indexOf(last) < 0) { return null; }"
-    " return path.slice(0, path.length - last.length); }"
+    " var base = path.slice(0, path.length - last.length);"
+    ' if (prefix && base.replace(/\\/+$/, "").slice(-prefix.length - 1) !== "/" + prefix) { return null; }'
+    " return base; }"
 )
 
 
-def boot_script(pages: tuple[str, ...] = PAGE_PATHS) -> str:
+def _js(value: object) -> str:
+    """A JSON literal that cannot end the ``<script>`` it sits in."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def boot_script(pages: tuple[str, ...] = PAGE_PATHS, base_url: str | None = None) -> str:
     """The ``<script>`` that sets ``window.__streamlit.BACKEND_BASE_URL`` before Streamlit loads
     (the root and unknown addresses: nothing set, Streamlit probes as before)."""
     return (
         f'<script id="{MARK}">(function () {{'
-        f" var base = ({BASE_JS})(window.location.pathname, {json.dumps(list(pages))});"
+        f" var base = ({BASE_JS})(window.location.pathname, {_js(list(pages))}, {_js((base_url or '').strip('/'))});"
         " if (base === null) { return; }"
         " window.__streamlit = Object.assign({}, window.__streamlit || {},"
         " {BACKEND_BASE_URL: window.location.origin + base});"
@@ -53,12 +62,12 @@ def boot_script(pages: tuple[str, ...] = PAGE_PATHS) -> str:
     )
 
 
-def with_boot_script(html: str, pages: tuple[str, ...] = PAGE_PATHS) -> str:
+def with_boot_script(html: str, pages: tuple[str, ...] = PAGE_PATHS, base_url: str | None = None) -> str:
     """``html`` (Streamlit's index.html) with :func:`boot_script` first in its ``<head>``; unchanged
     when it has no ``<head>`` or already carries it."""
     if MARK in html or "<head>" not in html:
         return html
-    return html.replace("<head>", "<head>\n    " + boot_script(pages), 1)
+    return html.replace("<head>", "<head>\n    " + boot_script(pages, base_url), 1)
 
 
 def install(pages: tuple[str, ...] = PAGE_PATHS) -> bool:
@@ -84,7 +93,7 @@ def install(pages: tuple[str, ...] = PAGE_PATHS) -> bool:
         handler = original(directory, base_url)
         index = Path(directory) / "index.html"
         try:
-            body = with_boot_script(index.read_text(encoding="utf-8"), pages).encode("utf-8")
+            body = with_boot_script(index.read_text(encoding="utf-8"), pages, base_url).encode("utf-8")
         except OSError:
             return handler
         served = handler.get_response

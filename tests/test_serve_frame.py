@@ -172,6 +172,8 @@ def test_boot_script_goes_first_in_the_head_once() -> None:
     assert once.replace(once[once.index("<script id="):once.index("</script>") + len("</script>")], "").replace(
         "<head>\n    ", "<head>") == html  # nothing else changed
     assert with_boot_script("<p>no head</p>") == "<p>no head</p>"
+    odd = with_boot_script(html, base_url="</script><script>alert(1)</script>")
+    assert odd.count("</script>") == html.count("</script>") + 1  # a base path is data, never markup
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +249,13 @@ def test_a_page_address_connects_without_the_404_probe(served: str) -> None:
         page.get_by_text("Dataset").first.wait_for(timeout=60_000)
         assert page.evaluate("() => window.__streamlit === undefined")
         # the prefix behind a proxy is kept; addresses that are not pages are left to Streamlit
-        got = page.evaluate(f"(pages) => ['/data', '/', '/hiexplore/targets/', '/hiexplore/', '/nope/x']"
-                            f".map(p => ({BASE_JS})(p, pages))", list(PAGE_PATHS))
-        assert got == ["/", None, "/hiexplore/", None, None]
+        cases = [("/data", ""), ("/", ""), ("/hiexplore/targets/", ""), ("/hiexplore/", ""), ("/nope/x", ""),
+                 ("/data", "data"), ("/data/data", "data"), ("/a/data/targets", "data/"), ("/a/other/targets", "data")]
+        got = page.evaluate(f"([pages, cases]) => cases.map(([p, prefix]) => ({BASE_JS})(p, pages, prefix.replace(/\\/+$/, '')))",
+                            [list(PAGE_PATHS), cases])
+        # a prefix behind a proxy is kept; the root, other addresses, and the app's own base path
+        # (server.baseUrlPath "data": /data is the app's root) are left to Streamlit's probe
+        assert got == ["/", None, "/hiexplore/", None, None, None, "/data/", "/a/data/", None]
         browser.close()
 
 
