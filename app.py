@@ -15,8 +15,10 @@ from app_support.data import show_store_notes, sweep_staging_at_start  # noqa: E
 from app_support.frontend import page_icon  # noqa: E402
 from app_support.layout import dataset_sidebar  # noqa: E402
 from app_support.router import ensure_router  # noqa: E402
+from app_support.state import begin_url_batch, flush_url_batch  # noqa: E402
 
 ensure_router()
+begin_url_batch()  # this run's URL defaults written once, at the end (app_support/state.py)
 sweep_staging_at_start()  # uploads left by an earlier run of the server do not linger
 
 st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=page_icon(), layout="wide")
@@ -45,3 +47,4 @@ nav = st.navigation(pages)
 dataset_sidebar()
 nav.run()
 show_store_notes()  # after the page: what its flags needed (recomputed, kept in memory only)
+flush_url_batch()

@@ -273,3 +273,32 @@ def test_page_icon_is_the_icon_file_and_streamlit_passes_it_through() -> None:
     assert _get_favicon_string(icon) == icon
     assert _get_favicon_string(str(ICON)) != icon  # a path: Streamlit makes a media file of it
     assert "page_icon=page_icon()" in (REPO / "app.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_opening_a_page_adds_one_history_entry_with_every_default_in_the_url(served: str) -> None:
+    """Each change of the address is a browser history entry: the defaults a page takes are
+    written to the URL together at the end of the run (app_support/state.py), so Back leaves the
+    page instead of stepping through a dozen copies of it (13 entries on Practices before)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.add_init_script("window.__pushes = []; const push = history.pushState.bind(history);"
+                             " history.pushState = (s, t, u) => { window.__pushes.push(String(u)); return push(s, t, u); };")
+        page.goto(f"{served}/practices")
+        page.get_by_text("compare GP practices").first.wait_for(timeout=90_000)
+        page.wait_for_function("() => location.search.includes('flagged=')", timeout=60_000)
+        page.wait_for_timeout(1500)  # anything written late would show by now
+        assert not page.locator("[data-testid='stException']").count()
+        query = page.evaluate("() => location.search")
+        for key in ("dataset=", "ind=", "period=", "flagged="):
+            assert key in query, query
+        pushes = page.evaluate("() => window.__pushes")
+        assert len(pushes) == 1 and "ind=" in pushes[0], pushes  # one entry: the address with its defaults
+        # a user's change is written at once, and the page keeps working
+        page.get_by_text("Only flagged", exact=False).first.click()
+        page.wait_for_function("() => location.search.includes('flagged=1')", timeout=60_000)
+        browser.close()
