@@ -12,13 +12,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app_support.data import show_store_notes, sweep_staging_at_start  # noqa: E402
+from app_support.frontend import page_icon  # noqa: E402
 from app_support.layout import dataset_sidebar  # noqa: E402
 from app_support.router import ensure_router  # noqa: E402
+from app_support.state import begin_url_batch, flush_url_batch  # noqa: E402
 
 ensure_router()
+begin_url_batch()  # this run's URL defaults written once, at the end (app_support/state.py)
 sweep_staging_at_start()  # uploads left by an earlier run of the server do not linger
 
-st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=str(ROOT / "app_support" / "icon.png"), layout="wide")
+st.set_page_config(page_title="hiexplore: health inequalities explorer", page_icon=page_icon(), layout="wide")
 
 pages = [
     # served at the root; url_path only keys the page (Streamlit hashes it), /overview is the link below
@@ -44,3 +47,4 @@ nav = st.navigation(pages)
 dataset_sidebar()
 nav.run()
 show_store_notes()  # after the page: what its flags needed (recomputed, kept in memory only)
+flush_url_batch()

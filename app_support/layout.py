@@ -14,6 +14,7 @@ from hiexplore.mapping import caveat_note
 from hiexplore.safe_text import markdown_text as md
 
 from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
+from .state import write_default
 
 GEO_LABELS = {
     "lsoa": "LSOA (neighbourhood)",
@@ -37,7 +38,8 @@ def dataset_sidebar() -> None:
     if current not in options:
         current = default
     st.session_state["w_dataset"] = current
-    st.query_params["dataset"] = current
+    if st.query_params.get("dataset") != current:
+        write_default("dataset", current)
 
     def on_change() -> None:
         st.query_params["dataset"] = st.session_state["w_dataset"]

@@ -128,3 +128,90 @@ def warm_up(path: Path | None = None, *, echo: Echo | None = None) -> dict[str, 
     say(f"{path}: warmed up in {took['total_s']:.1f} s (flags {took['derived_s']:.1f} s, imports "
         f"{took['imports_s']:.1f} s, load {took['load_s']:.1f} s, stored flags read {took['flags_s']:.1f} s)")
     return took
+
+
+# --- the frame every page shares (issue 13, item 3: what every page pays) ----------------------
+
+#: what the pages import on their first visit that the list above leaves out (measured with
+#: ``python -X importtime`` on a warmed server, page by page: mapclassify 0.43 s on the Map
+#: explorer, libpysal/spopt/pyogrio/xlsxwriter 0.45 s on Targets, hiexplore.build 0.07 s on Data).
+#: Still no module that declares a custom component (streamlit_folium, app_support.mapview,
+#: app_support.patches_section): see WARM_MODULES.
+FRAME_MODULES = (
+    "PIL.Image",
+    "mapclassify",
+    "libpysal.weights",
+    "spopt.region.maxp",
+    "pyogrio",
+    "xlsxwriter",
+    "sqlalchemy",
+    "streamlit.material_icon_names",
+    "streamlit.dataframe.lazy_df_adapters",
+    "hiexplore.charts",
+    "hiexplore.map_payload",
+    "hiexplore.spatial",
+    "hiexplore.patches",
+    "hiexplore.trends",
+    "hiexplore.brief",
+    "hiexplore.build",
+    "hiexplore.uploads",
+    "hiexplore.campaigns.store",
+    "app_support.layout",
+    "app_support.state",
+    "app_support.router",
+    "app_support.trends_block",
+    "app_support.briefing",
+)
+
+
+def warm_frame(echo: Echo | None = None) -> dict[str, float]:
+    """Before Streamlit serves: the router from the first run on, and every page's first-visit
+    imports done, so no page's first visit pays them (seconds per step).
+
+    A module that cannot be imported is said on ``echo`` and skipped: the page that needs it
+    shows the error when it is opened, as it would without the warm-up.
+    """
+    from .router import router_from_start
+
+    say = echo or (lambda _msg: None)
+    took: dict[str, float] = {}
+    t = time.perf_counter()
+    router_from_start()
+    for name in FRAME_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # noqa: BLE001 - said; the page shows it when opened
+            say(f"note: {name} not imported at start ({err}); the page that uses it imports it when opened")
+    took["frame_imports_s"] = time.perf_counter() - t
+    _skip_bare_mode_check()
+    return took
+
+
+def _skip_bare_mode_check() -> None:
+    """Streamlit checks once per process, on the first element any page draws, whether it runs
+    outside ``streamlit run`` (to print a warning): through ``inspect.stack()``, which reads the
+    source of every frame of the script thread, 30-70 ms of the first page after start. Served
+    by ``serve.py`` it always runs under ``streamlit run``, so the check is marked done."""
+    try:
+        from streamlit import delta_generator
+    except ImportError:  # pragma: no cover - Streamlit without that module
+        return
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
+
+
+def freeze_heap() -> int:
+    """Move everything the warm-up made (modules, the loaded dataset, its flags) out of the
+    garbage collector's sight; how many objects that was.
+
+    Streamlit runs a full collection (``gc.collect(2)``) after every script run: over the
+    warmed process's ~200,000 long-lived objects that took 50-65 ms, most of the server's work
+    for a page such as Data. Frozen objects are still freed by reference counting when dropped
+    (a replaced dataset); only cycles among them are no longer looked for, and they are made
+    once, at start. Objects made later (sessions, caches) are collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
