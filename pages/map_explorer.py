@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_support.data import (
-    get_flags,
-    get_map_geometry,
-    get_map_values,
-    get_profile_flags,
-    map_geometry_key,
-)
+from app_support.data import get_flags, get_profile_flags
 from app_support.layout import GEO_LABELS, current_dataset, indicator_label, source_caption
-from app_support.mapview import map_view
+from app_support.mapview import map_values, map_view
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from app_support.trends_block import profile_trend
@@ -78,13 +72,11 @@ try:
     flags = None
     if layer != "deprivation":
         flags = get_flags(ds, indicator, geography, period=period)
-    values = get_map_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, palette=palette,
-                            edition=int(edition) if edition else None, measure=measure, values=flags,
-                            show_practices=show_practices)
-    geo_key = map_geometry_key(ds, geography)
+    # the same stored flags as the table's (England benchmark), as JSON shared by every session
+    values = map_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, palette=palette,
+                        edition=int(edition) if edition else None, measure=measure, show_practices=show_practices)
     with map_slot:
-        out = map_view(lambda: get_map_geometry(ds, geography), geo_key, values, height=620,
-                       show_practices=show_practices)
+        out = map_view(ds, geography, values, height=620, show_practices=show_practices)
 except HiexploreError as err:
     map_slot.error(md(err))
     st.stop()

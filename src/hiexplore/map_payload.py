@@ -14,8 +14,14 @@ the legend is HTML built by :func:`hiexplore.maps.legend_box`, which escapes eve
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +48,8 @@ from .maps_national import (
     levels_for,
 )
 
-__all__ = ["CLASSIC_LEVEL", "PRACTICE_RADIUS", "map_geometry", "map_layer_values", "geometry_key"]
+__all__ = ["CLASSIC_LEVEL", "PRACTICE_RADIUS", "GeometryPayload", "geometry_file", "geometry_files_dir",
+           "geometry_key", "geometry_payload", "map_geometry", "map_layer_values", "map_values_json"]
 
 #: how a geography of up to 5,000 areas is drawn in the app: one level, SVG (as the classic map)
 CLASSIC_LEVEL = dict(min_zoom=0, max_zoom=None, tolerance_m=15.0, precision=5)
@@ -78,6 +85,77 @@ def map_geometry(ds: Dataset, geography: str, *, zoom_levels: bool | None = None
     levels = _levels(ds, geography, zoom_levels)
     key = geometry_key(ds, geography, zoom_levels)
     return derived(ds, "_map_geometry_cache", key, lambda: _build_geometry(ds, geography, levels, key), keep=6)
+
+
+@dataclass(frozen=True)
+class GeometryPayload:
+    """One geography's shapes serialised once per loaded dataset, for every session.
+
+    ``body`` is :func:`map_geometry` as compact JSON (UTF-8), ``name`` the file name it is served
+    under, gzipped (``<geography>-<SHA-256 of body, 24 hex>.json.gz``: Streamlit serves it as
+    ``application/gzip`` without compressing it again per request, the browser inflates it with
+    ``DecompressionStream``; content-addressed, so a file of that
+    name never changes and a browser may keep it; a rebuilt dataset with other shapes gets
+    another name). ``meta`` is the geometry without its rings and cells, what
+    :func:`map_layer_values` aligns the values with: the app keeps one bytes object instead of
+    millions of small lists (each session's end runs Python's garbage collector over them all).
+    """
+
+    key: str
+    name: str
+    body: bytes
+    meta: dict[str, Any]
+
+
+def geometry_payload(ds: Dataset, geography: str, *, zoom_levels: bool | None = None) -> GeometryPayload:
+    """:func:`map_geometry` serialised once per loaded dataset and geography (see :class:`GeometryPayload`)."""
+    key = geometry_key(ds, geography, zoom_levels)
+
+    def build() -> GeometryPayload:
+        geometry = _build_geometry(ds, geography, _levels(ds, geography, zoom_levels), key)
+        body = json.dumps(geometry, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        meta = {k: v for k, v in geometry.items() if k not in ("levels", "practices", "labels")}
+        meta["levels"] = [{k: v for k, v in lv.items() if k not in ("g", "cells", "n")} for lv in geometry["levels"]]
+        meta["practices"] = {"s": geometry["practices"]["s"]} if geometry["practices"] else None
+        name = f"{geography}-{hashlib.sha256(body).hexdigest()[:24]}.json.gz"
+        return GeometryPayload(key=key, name=name, body=body, meta=meta)
+
+    return derived(ds, "_map_geometry_payload_cache", key, build, keep=8)
+
+
+#: where the app writes the geometry files it serves (else ``$XDG_CACHE_HOME/hiexplore/map-geometry``)
+GEOMETRY_FILES_ENV = "HIEXPLORE_MAP_FILES"
+
+
+def geometry_files_dir() -> Path:
+    """The folder of served geometry files: ``HIEXPLORE_MAP_FILES``, else the user's cache folder.
+
+    Content-addressed files only (:class:`GeometryPayload`), so datasets and app processes can
+    share it; nothing else is written there, and nothing else is served from it.
+    """
+    env = os.environ.get(GEOMETRY_FILES_ENV)
+    if env:
+        return Path(env)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "hiexplore" / "map-geometry"
+
+
+def geometry_file(ds: Dataset, geography: str, folder: Path | None = None, *,
+                  zoom_levels: bool | None = None) -> tuple[GeometryPayload, Path]:
+    """The geometry payload and its gzipped file in ``folder`` (written once, atomically, if absent).
+
+    Raises ``OSError`` when the folder cannot be written (the app then sends the shapes through
+    the websocket, as before).
+    """
+    payload = geometry_payload(ds, geography, zoom_levels=zoom_levels)
+    folder = Path(folder) if folder is not None else geometry_files_dir()
+    path = folder / payload.name
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{payload.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_bytes(gzip.compress(payload.body, compresslevel=6, mtime=0))
+        os.replace(tmp, path)
+    return payload, path
 
 
 def _build_geometry(ds: Dataset, geography: str, levels: tuple[ZoomLevel, ...], key: str) -> dict[str, Any]:
@@ -177,7 +255,7 @@ def map_layer_values(
     """
     from .maps_national import zoom_note
 
-    geometry = map_geometry(ds, geography, zoom_levels=zoom_levels)
+    geometry = geometry_payload(ds, geography, zoom_levels=zoom_levels).meta
     if geometry["canvas"]:
         chain = zoom_chain(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
                            palette=palette, edition=edition, measure=measure, values=values)
@@ -236,3 +314,22 @@ def map_layer_values(
         "flaggedLabel": mv.flagged_label,
         "levels": levels,
     }
+
+
+def map_values_json(ds: Dataset, indicator: str | None, geography: str, *, layer: str = "uptake",
+                    period: str | None = None, scheme: str | None = None, k: int | None = None,
+                    palette: str = "viridis", edition: int | None = None, measure: str = "imd",
+                    zoom_levels: bool | None = None, show_practices: bool = False) -> str:
+    """:func:`map_layer_values` of the stored flags as compact JSON, built once per loaded
+    dataset and choice and shared by every session (a national layer is ~1-2 MB of JSON: made
+    per session it cost more server time than the rest of the page)."""
+    choice = (indicator, geography, layer, period, scheme, k, palette, edition, measure, zoom_levels,
+              bool(show_practices))
+
+    def build() -> str:
+        payload = map_layer_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, k=k,
+                                   palette=palette, edition=edition, measure=measure, zoom_levels=zoom_levels,
+                                   show_practices=show_practices)
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+    return derived(ds, "_map_values_cache", choice, build, keep=32)
