@@ -121,6 +121,9 @@ def warm_up(path: Path | None = None, *, echo: Echo | None = None) -> dict[str, 
             except HiexploreError:
                 continue  # a key without flags: the page says why when it is opened
     took["flags_s"] = time.perf_counter() - t
+    from hiexplore.map_payload import warm_map
+
+    took.update(warm_map(ds))  # the Map explorer's default view, then gc.freeze: keep it last
     took["total_s"] = time.perf_counter() - t0
     say(f"{path}: warmed up in {took['total_s']:.1f} s (flags {took['derived_s']:.1f} s, imports "
         f"{took['imports_s']:.1f} s, load {took['load_s']:.1f} s, stored flags read {took['flags_s']:.1f} s)")

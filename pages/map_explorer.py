@@ -11,9 +11,9 @@ from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from app_support.trends_block import profile_trend
 from hiexplore.errors import HiexploreError
+from hiexplore.map_payload import area_choices, map_area_profile
 from hiexplore.map_values import PALETTES
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at
-from hiexplore.profile import area_profile
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -128,15 +128,15 @@ source_caption(ds, None if layer == "deprivation" else indicator, None if layer 
 
 st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()
-names = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["area_name"]
+labels = area_choices(ds, geography)  # "Name (code)", built once per dataset and geography
 if clicked in codes:
     st.query_params["area"] = clicked
 area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
-                  format_func=lambda c: f"{names.get(c, c)} ({c})")
+                  format_func=lambda c: labels.get(c, c))
 if area:
-    prof = area_profile(ds, area, geography, flags_for=lambda key: (
-        get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)))
-    st.markdown(f"**Profile of {md(names.get(area, area))} ({md(area)})**")
+    # once per loaded dataset and area: the latest stored flags of every indicator
+    prof = map_area_profile(ds, area, geography, flags_for=lambda key: get_profile_flags(ds, key, geography))
+    st.markdown(f"**Profile of {md(prof.area_name)} ({md(area)})**")
     stale = prof.out_of_date_labels()
     if stale:
         st.warning(md(f"Out of date in this profile: {', '.join(stale)} (period ended more than 2 years "

@@ -98,6 +98,7 @@ class Dataset:
     _map_geometry_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _map_geometry_payload_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _map_values_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _map_area_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lsoa_names_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _newest_period_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _periods_cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

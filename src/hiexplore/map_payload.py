@@ -29,6 +29,7 @@ import pandas as pd
 
 from .a11y import map_frame_label
 from .dataset import Dataset, derived
+from .errors import HiexploreError
 from .mapping import (
     layer_values,
     map_practices,
@@ -49,7 +50,8 @@ from .maps_national import (
 )
 
 __all__ = ["CLASSIC_LEVEL", "PRACTICE_RADIUS", "GeometryPayload", "geometry_file", "geometry_files_dir",
-           "geometry_key", "geometry_payload", "map_geometry", "map_layer_values", "map_values_json"]
+           "area_choices", "geometry_key", "geometry_payload", "map_geometry", "map_layer_values", "map_values_json",
+           "map_area_profile", "warm_map"]
 
 #: how a geography of up to 5,000 areas is drawn in the app: one level, SVG (as the classic map)
 CLASSIC_LEVEL = dict(min_zoom=0, max_zoom=None, tolerance_m=15.0, precision=5)
@@ -333,3 +335,78 @@ def map_values_json(ds: Dataset, indicator: str | None, geography: str, *, layer
         return json.dumps(payload, separators=(",", ":"), allow_nan=False)
 
     return derived(ds, "_map_values_cache", choice, build, keep=32)
+
+
+def area_choices(ds: Dataset, geography: str) -> dict[str, str]:
+    """``{code: "Name (code)"}`` of a geography's areas, in the dataset's order, built once per
+    loaded dataset: the Map explorer's area box labels 33,755 LSOAs at national size, which a
+    name looked up per option in a pandas Series made cost ~0.2 s of server time per page load."""
+    def build() -> dict[str, str]:
+        areas = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code")
+        return {str(c): f"{n} ({c})" for c, n in zip(areas["area_code"].astype(str), areas["area_name"].astype(str), strict=True)}
+
+    return derived(ds, "_map_area_cache", ("choices", geography), build, keep=16)
+
+
+def map_area_profile(ds: Dataset, area: str, geography: str, flags_for: Any = None) -> Any:
+    """:func:`hiexplore.profile.area_profile` of one area, once per loaded dataset and area (the
+    stored flags it reads, latest period, England benchmark, do not change while the dataset is
+    loaded): every new session of the Map explorer shows the profile of the same first area."""
+    from .profile import area_profile
+
+    return derived(ds, "_map_area_cache", ("profile", area, geography),
+                   lambda: area_profile(ds, area, geography, flags_for=flags_for), keep=64)
+
+
+#: the Map explorer's default view (``pages/map_explorer.py``): what :func:`warm_map` prepares
+DEFAULT_VIEW = dict(indicator="mmr1_24m", geography="lsoa", layer="uptake", scheme="quantiles", palette="viridis")
+
+
+def warm_map(ds: Dataset, *, freeze: bool = True) -> dict[str, float]:
+    """Prepare the Map explorer's default view before the first session asks (app start,
+    ``app_support/warm.py``): LSOA shapes serialised and written to their served file, the
+    values of MMR1 at 24 months (else the first indicator), latest period, quantiles, viridis,
+    and the first area's profile, when the dataset's flag store is fresh (flags are never
+    computed here); seconds per step.
+
+    ``freeze``: then move every object alive now (the loaded dataset and its caches, the
+    imported modules) out of the cyclic garbage collector's sight (:func:`gc.freeze`):
+    Streamlit runs a full ``gc.collect`` after every script run (``runner.postScriptGC``), which
+    walked them all each time (about a third of a warm Map explorer load's server CPU on LLR).
+    They live as long as the process anyway. Best called last in the warm-up.
+    """
+    import gc
+    import time
+
+    from .derived import store_is_fresh, stored_flags
+
+    took: dict[str, float] = {}
+    geography = DEFAULT_VIEW["geography"]
+    if not (ds.areas["area_type"] == geography).any():
+        return took
+    t = time.perf_counter()
+    try:
+        geometry_file(ds, geography)
+    except OSError:
+        geometry_payload(ds, geography)  # the app sends the shapes inline then
+    took["geometry_s"] = time.perf_counter() - t
+    keys = ds.indicator_keys() if store_is_fresh(ds.path) else []  # never compute flags here
+    if keys:
+        indicator = DEFAULT_VIEW["indicator"] if DEFAULT_VIEW["indicator"] in keys else keys[0]
+        periods = ds.periods(indicator)
+        t = time.perf_counter()
+        try:
+            map_values_json(ds, indicator, geography, layer=DEFAULT_VIEW["layer"], period=periods[-1] if periods else None,
+                            scheme=DEFAULT_VIEW["scheme"], palette=DEFAULT_VIEW["palette"], edition=None,
+                            measure="imd", show_practices=False)
+            flags = stored_flags(ds, indicator, geography, periods[-1] if periods else None)
+            if len(flags):  # the page's first area: the first of the flags' rows
+                map_area_profile(ds, str(flags["area_code"].iloc[0]), geography,
+                                 flags_for=lambda key: stored_flags(ds, key, geography))
+        except HiexploreError:
+            pass  # the page says why when it is opened
+        took["values_s"] = time.perf_counter() - t
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    return took

@@ -1,0 +1,143 @@
+"""Issue 13.3: the Map explorer's shapes as a served, content-addressed file; its values and
+first area's profile built once per loaded dataset and shared by every session; the default view
+prepared at app start (:func:`hiexplore.map_payload.warm_map`).
+
+The browser side (the file fetched over HTTP from 127.0.0.1 only, taken from the browser's cache
+by a new session, never sent through the websocket) is
+tests/test_e2e_app.py::test_geometry_file_is_the_datasets_and_a_new_session_takes_it_from_the_browser_cache
+and test_indicator_change_recolours_the_map_without_resending_its_geometry.
+"""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hiexplore.dataset import load_dataset
+from hiexplore.derived import derive_flags, store_is_fresh
+from hiexplore.map_payload import (
+    area_choices,
+    geometry_file,
+    geometry_files_dir,
+    geometry_payload,
+    map_area_profile,
+    map_geometry,
+    map_layer_values,
+    map_values_json,
+    warm_map,
+)
+
+KEEP = ("mmr1_24m", "mmr2_5y")
+
+
+def _small(out: Path, seed: int) -> Path:
+    """A small demo with two indicators, their latest period, flags stored for LSOAs."""
+    from hiexplore.demo import write_demo
+
+    write_demo(out, 60, 8, seed)
+    table = out / "indicators.parquet"
+    frame = pd.read_parquet(table)
+    frame = frame[frame["indicator"].isin(KEEP)]
+    frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
+    frame.to_parquet(table, index=False)
+    ds = load_dataset(out)
+    derive_flags(ds, keys=[(k, "lsoa", ds.periods(k)[-1]) for k in KEEP])
+    return out
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _small(tmp_path_factory.mktemp("mapfiles") / "small", 5)
+
+
+def test_geometry_file_is_the_gzipped_shapes_named_by_their_content(small: Path, tmp_path: Path) -> None:
+    ds = load_dataset(small)
+    payload, path = geometry_file(ds, "lsoa", tmp_path)
+    assert path == tmp_path / payload.name and path.is_file()
+    assert payload.name.startswith("lsoa-") and payload.name.endswith(".json.gz")
+    shapes = json.loads(gzip.decompress(path.read_bytes()))
+    assert shapes == json.loads(json.dumps(map_geometry(ds, "lsoa")))  # what the component draws
+    assert shapes["key"] == payload.key and len(shapes["levels"][-1]["g"]) == 60
+    # kept in memory without the rings (one bytes object instead of millions of small lists)
+    assert all("g" not in lv and "cells" not in lv for lv in payload.meta["levels"])
+    stamp = path.stat().st_mtime_ns
+    assert geometry_file(ds, "lsoa", tmp_path)[1] == path and path.stat().st_mtime_ns == stamp  # written once
+    path.unlink()  # a cleaned cache folder: written again on the next ask
+    assert geometry_file(ds, "lsoa", tmp_path)[1].is_file()
+    assert geometry_file(ds, "msoa", tmp_path)[0].name.startswith("msoa-")
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
+
+
+def test_a_rebuilt_dataset_gets_a_new_geometry_file(small: Path, tmp_path: Path) -> None:
+    """Same folder, other shapes (another build): another name, so no browser keeps the old ones."""
+    first = tmp_path / "ds"
+    shutil.copytree(small, first)
+    old = geometry_payload(load_dataset(first), "lsoa").name
+    shutil.rmtree(first)
+    _small(first, 6)
+    new_ds = load_dataset(first)
+    new = geometry_payload(new_ds, "lsoa").name
+    assert new != old
+    assert geometry_file(new_ds, "lsoa", tmp_path / "files")[1].name == new
+
+
+def test_geometry_files_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIEXPLORE_MAP_FILES", str(tmp_path / "x"))
+    assert geometry_files_dir() == tmp_path / "x"
+    monkeypatch.delenv("HIEXPLORE_MAP_FILES")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert geometry_files_dir() == tmp_path / "cache" / "hiexplore" / "map-geometry"
+
+
+def test_map_values_json_is_built_once_per_choice_and_is_the_layer(small: Path) -> None:
+    ds = load_dataset(small)
+    period = ds.periods("mmr1_24m")[-1]
+    choice = dict(layer="uptake", period=period, scheme="quantiles", palette="viridis")
+    text = map_values_json(ds, "mmr1_24m", "lsoa", **choice)
+    assert map_values_json(ds, "mmr1_24m", "lsoa", **choice) is text  # shared, not rebuilt
+    assert json.loads(text) == json.loads(json.dumps(map_layer_values(ds, "mmr1_24m", "lsoa", **choice)))
+    other = map_values_json(ds, "mmr1_24m", "lsoa", **{**choice, "palette": "YlGnBu"})
+    assert json.loads(other)["palette"] != json.loads(text)["palette"]
+    assert json.loads(map_values_json(ds, "mmr2_5y", "lsoa", layer="uptake"))["title"] != json.loads(text)["title"]
+
+
+def test_area_choices_and_profile(small: Path) -> None:
+    ds = load_dataset(small)
+    labels = area_choices(ds, "lsoa")
+    areas = ds.areas[ds.areas["area_type"] == "lsoa"]
+    code, name = str(areas["area_code"].iloc[0]), str(areas["area_name"].iloc[0])
+    assert len(labels) == 60 and labels[code] == f"{name} ({code})"
+    prof = map_area_profile(ds, code, "lsoa")
+    assert prof.area_code == code and prof.area_name == name and set(prof.indicators["indicator"]) == set(KEEP)
+    assert map_area_profile(ds, code, "lsoa") is prof
+
+
+def test_warm_map_prepares_the_default_view(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the page asks first (LSOA shapes file, MMR1 24m latest period in quantiles/viridis,
+    the first area's profile) is ready before any session; then the heap is frozen."""
+    monkeypatch.setenv("HIEXPLORE_MAP_FILES", str(tmp_path))
+    assert store_is_fresh(small)
+    ds = load_dataset(small)
+    took = warm_map(ds, freeze=False)
+    assert {"geometry_s", "values_s"} <= set(took)
+    assert (tmp_path / geometry_payload(ds, "lsoa").name).is_file()
+    assert len(ds._map_values_cache) == 1
+    # the page's own call (pages/map_explorer.py, default view) finds it built
+    period = ds.periods("mmr1_24m")[-1]
+    built = next(iter(ds._map_values_cache.values()))
+    assert map_values_json(ds, "mmr1_24m", "lsoa", layer="uptake", period=period, scheme="quantiles",
+                           palette="viridis", edition=None, measure="imd", show_practices=False) is built
+    flags_first = str(pd.read_parquet(next((small / "derived" / "flags").glob("mmr1_24m-lsoa*.parquet")))
+                      ["area_code"].iloc[0])
+    assert ("profile", flags_first, "lsoa") in ds._map_area_cache
+    try:
+        warm_map(load_dataset(small))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
