@@ -23,6 +23,7 @@ from hiexplore.dataset import load_dataset
 from hiexplore.derived import derive_flags, store_is_fresh
 from hiexplore.map_payload import (
     area_choices,
+    area_groups,
     geometry_file,
     geometry_files_dir,
     geometry_payload,
@@ -141,3 +142,50 @@ def test_warm_map_prepares_the_default_view(small: Path, tmp_path: Path, monkeyp
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_map_table_is_every_area_with_repeated_words_as_categories(small: Path) -> None:
+    from hiexplore.derived import stored_flags
+    from hiexplore.map_payload import MAP_TABLE_COLUMNS, map_table
+
+    ds = load_dataset(small)
+    period = ds.periods("mmr1_24m")[-1]
+    flags = stored_flags(ds, "mmr1_24m", "lsoa", period)
+    table = map_table(ds, flags, "mmr1_24m", "lsoa", period)
+    assert list(table.columns) == list(MAP_TABLE_COLUMNS) and len(table) == len(flags) == 60
+    assert table["value"].is_monotonic_increasing or table["value"].dropna().is_monotonic_increasing
+    assert isinstance(table["estimate_note"].dtype, pd.CategoricalDtype)
+    assert not isinstance(table["area_name"].dtype, pd.CategoricalDtype)
+    same = flags.set_index("area_code").loc[table["area_code"]]
+    assert (table["estimate_note"].astype(object).fillna("").to_numpy() == same["estimate_note"].fillna("").to_numpy()).all()
+    assert map_table(ds, flags, "mmr1_24m", "lsoa", period) is table
+
+
+def test_area_groups_split_a_long_area_box_by_local_authority(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hiexplore.map_payload as mp
+
+    ds = load_dataset(small)
+    assert area_groups(ds, "lsoa") is None  # 60 areas: one box
+    monkeypatch.setattr(mp, "AREA_BOX_MAX", 10)
+    ds = load_dataset(small)
+    by_group, group_of = area_groups(ds, "lsoa")
+    assert sorted(group_of) == sorted(area_choices(ds, "lsoa")) and sum(map(len, by_group.values())) == 60
+    lk = ds.lookup.drop_duplicates("lsoa_code").set_index("lsoa_code")
+    code = next(iter(group_of))
+    assert group_of[code] == f"{lk.loc[code, 'lad_name']} ({lk.loc[code, 'lad_code']})"
+    assert list(by_group) == sorted(by_group, key=lambda g: (g == "Other areas", g.lower()))
+
+
+def test_map_table_csv_is_every_area_with_its_period_and_age(small: Path) -> None:
+    import io
+
+    from hiexplore.derived import stored_flags
+    from hiexplore.map_payload import map_table_csv
+
+    ds = load_dataset(small)
+    period = ds.periods("mmr1_24m")[-1]
+    flags = stored_flags(ds, "mmr1_24m", "lsoa", period)
+    data = map_table_csv(ds, flags, "mmr1_24m", "lsoa", period)
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert len(frame) == 60 and {"area_code", "value", "estimate_note", "period", "out_of_date"} <= set(frame.columns)
+    assert set(frame["period"]) == {period}
