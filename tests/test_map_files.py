@@ -35,13 +35,14 @@ from hiexplore.map_payload import (
 )
 
 KEEP = ("mmr1_24m", "mmr2_5y")
+N = 220  #: LSOAs: two or three local authorities (the demo makes one per ~100)
 
 
 def _small(out: Path, seed: int) -> Path:
     """A small demo with two indicators, their latest period, flags stored for LSOAs."""
     from hiexplore.demo import write_demo
 
-    write_demo(out, 60, 8, seed)
+    write_demo(out, N, 12, seed)
     table = out / "indicators.parquet"
     frame = pd.read_parquet(table)
     frame = frame[frame["indicator"].isin(KEEP)]
@@ -64,7 +65,7 @@ def test_geometry_file_is_the_gzipped_shapes_named_by_their_content(small: Path,
     assert payload.name.startswith("lsoa-") and payload.name.endswith(".json.gz")
     shapes = json.loads(gzip.decompress(path.read_bytes()))
     assert shapes == json.loads(json.dumps(map_geometry(ds, "lsoa")))  # what the component draws
-    assert shapes["key"] == payload.key and len(shapes["levels"][-1]["g"]) == 60
+    assert shapes["key"] == payload.key and len(shapes["levels"][-1]["g"]) == N
     # kept in memory without the rings (one bytes object instead of millions of small lists)
     assert all("g" not in lv and "cells" not in lv for lv in payload.meta["levels"])
     stamp = path.stat().st_mtime_ns
@@ -113,7 +114,7 @@ def test_area_choices_and_profile(small: Path) -> None:
     labels = area_choices(ds, "lsoa")
     areas = ds.areas[ds.areas["area_type"] == "lsoa"]
     code, name = str(areas["area_code"].iloc[0]), str(areas["area_name"].iloc[0])
-    assert len(labels) == 60 and labels[code] == f"{name} ({code})"
+    assert len(labels) == N and labels[code] == f"{name} ({code})"
     prof = map_area_profile(ds, code, "lsoa")
     assert prof.area_code == code and prof.area_name == name and set(prof.indicators["indicator"]) == set(KEEP)
     assert map_area_profile(ds, code, "lsoa") is prof
@@ -152,7 +153,7 @@ def test_map_table_is_every_area_with_repeated_words_as_categories(small: Path) 
     period = ds.periods("mmr1_24m")[-1]
     flags = stored_flags(ds, "mmr1_24m", "lsoa", period)
     table = map_table(ds, flags, "mmr1_24m", "lsoa", period)
-    assert list(table.columns) == list(MAP_TABLE_COLUMNS) and len(table) == len(flags) == 60
+    assert list(table.columns) == list(MAP_TABLE_COLUMNS) and len(table) == len(flags) == N
     assert table["value"].is_monotonic_increasing or table["value"].dropna().is_monotonic_increasing
     assert isinstance(table["estimate_note"].dtype, pd.CategoricalDtype)
     assert not isinstance(table["area_name"].dtype, pd.CategoricalDtype)
@@ -165,11 +166,11 @@ def test_area_groups_split_a_long_area_box_by_local_authority(small: Path, monke
     import hiexplore.map_payload as mp
 
     ds = load_dataset(small)
-    assert area_groups(ds, "lsoa") is None  # 60 areas: one box
+    assert area_groups(ds, "lsoa") is None  # N areas: one box
     monkeypatch.setattr(mp, "AREA_BOX_MAX", 10)
     ds = load_dataset(small)
     by_group, group_of = area_groups(ds, "lsoa")
-    assert sorted(group_of) == sorted(area_choices(ds, "lsoa")) and sum(map(len, by_group.values())) == 60
+    assert sorted(group_of) == sorted(area_choices(ds, "lsoa")) and sum(map(len, by_group.values())) == N
     lk = ds.lookup.drop_duplicates("lsoa_code").set_index("lsoa_code")
     code = next(iter(group_of))
     assert group_of[code] == f"{lk.loc[code, 'lad_name']} ({lk.loc[code, 'lad_code']})"
@@ -187,5 +188,39 @@ def test_map_table_csv_is_every_area_with_its_period_and_age(small: Path) -> Non
     flags = stored_flags(ds, "mmr1_24m", "lsoa", period)
     data = map_table_csv(ds, flags, "mmr1_24m", "lsoa", period)
     frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
-    assert len(frame) == 60 and {"area_code", "value", "estimate_note", "period", "out_of_date"} <= set(frame.columns)
+    assert len(frame) == N and {"area_code", "value", "estimate_note", "period", "out_of_date"} <= set(frame.columns)
     assert set(frame["period"]) == {period}
+
+
+def test_map_explorer_page_at_national_size_splits_the_area_box_and_shortens_the_table(
+        small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thresholds lowered so that a small dataset takes the national path of the page: the
+    table shows the lowest rows with a note and a download of every row; the area box is two
+    boxes (local authority, then area), and another authority lists its own areas."""
+    from streamlit.testing.v1 import AppTest
+
+    import hiexplore.map_payload as mp
+
+    monkeypatch.setattr(mp, "AREA_BOX_MAX", 10)
+    monkeypatch.setattr(mp, "MAP_TABLE_ROWS", 20)
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(small))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.switch_page("pages/map_explorer.py")
+    at.query_params.update({"layer": "uptake", "geo": "lsoa", "ind": "mmr1_24m"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"Showing the 20 lowest of {N} areas" in str(c.value) for c in at.caption)
+    assert len(at.dataframe[0].value) == 20
+    assert [b.label for b in at.get("download_button")] == [f"Download all {N} areas (CSV)"]
+    lad_box = at.selectbox(key="w_alad")
+    area_box = at.selectbox(key="w_area")
+    ds = load_dataset(small)
+    by_group, group_of = area_groups(ds, "lsoa")
+    assert lad_box.options == list(by_group) and group_of[area_box.value] == lad_box.value
+    assert area_box.options == [area_choices(ds, "lsoa")[c] for c in by_group[lad_box.value]]
+    other = next(g for g in by_group if g != lad_box.value)
+    lad_box.select(other).run()
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = at.selectbox(key="w_area").value
+    assert group_of[chosen] == other
+    assert any(str(m.value).startswith("**Profile of") and chosen in str(m.value) for m in at.markdown)
