@@ -413,6 +413,25 @@ def test_geometry_file_is_the_datasets_and_a_new_session_takes_it_from_the_brows
     ctx.close()
 
 
+def test_map_draws_from_shapes_sent_inline_when_their_file_cannot_be_fetched(server, browser) -> None:
+    """The file is refused (a proxy, a cleaned cache folder): the frame asks once and the next
+    run sends the shapes through the websocket; every area is drawn, no error."""
+    url, _ = server
+    ctx, page, blocked, errors = _page(browser, url)
+    refused: list[str] = []
+    page.route(f"**{GEOMETRY_FILES}**", lambda r: (refused.append(r.request.url), r.abort())[1])
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    fr = _map_frame(page)
+    fr.wait_for_function("() => window.hxState.geometryInline === 1 && window.hxAreaCount()", timeout=120_000)
+    count = fr.evaluate("() => window.hxAreaCount()")
+    assert refused and count["all"] > 0 and count["valued"] > 0, (refused, count)
+    assert fr.evaluate("() => window.hxState")["geometryBuilds"] == 1
+    assert not errors, errors
+    assert not blocked, blocked
+    ctx.close()
+
+
 def test_map_explorer_map_is_largest_above_the_fold_and_says_its_caveat_once(server, browser) -> None:
     """Issue 13.4 (Map explorer): at 1280x720 the map is content-wide, at least 600 px tall and
     starts above the fold; the legend folds into a corner clear of the middle (the city); the

@@ -224,3 +224,21 @@ def test_map_explorer_page_at_national_size_splits_the_area_box_and_shortens_the
     chosen = at.selectbox(key="w_area").value
     assert group_of[chosen] == other
     assert any(str(m.value).startswith("**Profile of") and chosen in str(m.value) for m in at.markdown)
+
+
+def test_app_latency_takes_the_pages_to_measure() -> None:
+    """``benchmarks/app_latency.py --pages map_explorer`` (the national run): a page name it does
+    not know is refused before any server starts."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("hiexplore_bench_app_latency", root / "benchmarks" / "app_latency.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as err:
+        module.main(["--pages", "nowhere"])
+    assert err.value.code == 2
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with pytest.raises(ValueError, match="map_explorer"):
+        module.run(1, None, ["nowhere"])
