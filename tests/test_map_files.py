@@ -138,6 +138,8 @@ def test_warm_map_prepares_the_default_view(small: Path, tmp_path: Path, monkeyp
     flags_first = str(pd.read_parquet(next((small / "derived" / "flags").glob("mmr1_24m-lsoa*.parquet")))
                       ["area_code"].iloc[0])
     assert ("profile", flags_first, "lsoa") in ds._map_area_cache
+    assert ds._trend_panel_cache  # the profile's trend chart reads its panel
+    assert ("table", "mmr1_24m", "lsoa", period) in ds._map_area_cache and ("groups", "lsoa") in ds._map_area_cache
     try:
         warm_map(load_dataset(small))
         assert gc.get_freeze_count() > 0

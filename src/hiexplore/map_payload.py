@@ -448,7 +448,7 @@ def warm_map(ds: Dataset, *, freeze: bool = True) -> dict[str, float]:
     """Prepare the Map explorer's default view before the first session asks (app start,
     ``app_support/warm.py``): LSOA shapes serialised and written to their served file, the
     values of MMR1 at 24 months (else the first indicator), latest period, quantiles, viridis,
-    its table (and download), the area boxes and the first area's profile, when the dataset's flag store is fresh (flags are never
+    its table (and download), the area boxes, the first area's profile and its trend panel, when the dataset's flag store is fresh (flags are never
     computed here); seconds per step.
 
     ``freeze``: then move every object alive now (the loaded dataset and its caches, the
@@ -488,8 +488,11 @@ def warm_map(ds: Dataset, *, freeze: bool = True) -> dict[str, float]:
             area_choices(ds, geography)
             area_groups(ds, geography)
             if len(flags):  # the page's first area: the first of the flags' rows
-                map_area_profile(ds, str(flags["area_code"].iloc[0]), geography,
-                                 flags_for=lambda key: stored_flags(ds, key, geography))
+                first = str(flags["area_code"].iloc[0])
+                map_area_profile(ds, first, geography, flags_for=lambda key: stored_flags(ds, key, geography))
+                from .trends import trend_series
+
+                trend_series(ds, indicator, geography, first)  # the profile's trend chart (its panel)
         except HiexploreError:
             pass  # the page says why when it is opened
         took["values_s"] = time.perf_counter() - t
