@@ -1,8 +1,10 @@
-"""The app's map as two payloads: the geometry of a geography (sent once per session) and one
-layer's values (sent on every change of indicator, period, classes or palette).
+"""The app's map as two payloads: the geometry of a geography (serialised once per loaded
+dataset, served as a content-addressed file: :func:`geometry_payload`, :func:`geometry_file`) and
+one layer's values (sent on every change of indicator, period, classes or palette; one JSON string
+per choice shared by every session: :func:`map_values_json`).
 
 The Map explorer's map component (``app_support/mapview.py`` and ``static/index.html``)
-receives :func:`map_geometry` once per geography and session, keeps it, and re-colours the
+fetches :func:`map_geometry` once per geography and frame, keeps it, and re-colours the
 shapes already drawn from each :func:`map_layer_values`: a change of indicator re-sends a few
 arrays of class numbers, not the boundaries. Both payloads are plain JSON-able dicts; the
 figures come from :mod:`hiexplore.mapping` (stored flags, never computed here), the classes,
