@@ -74,6 +74,15 @@ def test_geometry_file_is_the_gzipped_shapes_named_by_their_content(small: Path,
     assert geometry_file(ds, "lsoa", tmp_path)[1].is_file()
     assert geometry_file(ds, "msoa", tmp_path)[0].name.startswith("msoa-")
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
+    # files not written for 30 days go when another is written; recent ones stay
+    import os
+
+    stale, recent = tmp_path / "lsoa-0000.json.gz", tmp_path / "lsoa-1111.json.gz"
+    stale.write_bytes(b"x")
+    recent.write_bytes(b"y")
+    os.utime(stale, (1, 1))
+    geometry_file(ds, "ward", tmp_path)
+    assert not stale.exists() and recent.exists() and path.exists()
 
 
 def test_a_rebuilt_dataset_gets_a_new_geometry_file(small: Path, tmp_path: Path) -> None:

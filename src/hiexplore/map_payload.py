@@ -159,7 +159,25 @@ def geometry_file(ds: Dataset, geography: str, folder: Path | None = None, *,
         tmp = folder / f".{payload.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_bytes(gzip.compress(payload.body, compresslevel=6, mtime=0))
         os.replace(tmp, path)
+        _prune(folder, keep=path)
     return payload, path
+
+
+#: geometry files not written for this long are removed when another is written (a server still
+#: using one writes it again when its next session asks; a frame that misses it gets it inline)
+GEOMETRY_FILE_MAX_AGE_S = 30 * 24 * 3600
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    import time
+
+    cutoff = time.time() - GEOMETRY_FILE_MAX_AGE_S
+    for old in folder.glob("*.json.gz"):
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue  # another process removed or replaced it: nothing to do
 
 
 def _build_geometry(ds: Dataset, geography: str, levels: tuple[ZoomLevel, ...], key: str) -> dict[str, Any]:
