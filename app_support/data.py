@@ -137,28 +137,6 @@ def get_flags(ds: Dataset, indicator: str, geography: str, benchmark: str = "eng
         return stored_flags(ds, indicator, geography, period)
 
 
-def map_geometry_key(ds: Dataset, geography: str) -> str:
-    """What names the shapes of ``geography`` in this session (the map component keeps them)."""
-    from hiexplore.map_payload import geometry_key
-
-    return geometry_key(ds, geography)
-
-
-def get_map_geometry(ds: Dataset, geography: str) -> dict:
-    """The shapes of ``geography`` for the map component (built once per loaded dataset)."""
-    from hiexplore.map_payload import map_geometry
-
-    with st.spinner("Preparing the boundaries ..."):
-        return map_geometry(ds, geography)
-
-
-def get_map_values(ds: Dataset, indicator: str | None, geography: str, **kwargs) -> dict:
-    """One map layer's values (classes, figures, legend) for the shapes of :func:`get_map_geometry`."""
-    from hiexplore.map_payload import map_layer_values
-
-    return map_layer_values(ds, indicator, geography, **kwargs)
-
-
 def show_store_notes() -> None:
     """Say in the sidebar what happened to the current dataset's stored flags (recomputed when
     stale or damaged, or kept in memory only): app.py calls it after the page, once per run.

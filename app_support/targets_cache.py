@@ -6,8 +6,8 @@ by every session. :func:`get_targets_map` keeps the rendered map (:func:`.folium
 in a bounded cache shared by the sessions, keyed by the dataset (path and stamp: a rebuilt dataset
 gets new maps), the indicators, the geography, the target areas shown (after the page's filters)
 and the map's words and date; :func:`warm_targets` makes the default choice's list, map, files and
-outreach patches before the server listens, so that no session pays for them, then freezes the
-warmed heap out of Streamlit's garbage collection after every run (:func:`freeze_start_heap`).
+outreach patches before the server listens, so that no session pays for them, (the
+warmed heap is then frozen out of Streamlit's per-run garbage collection by ``serve.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hiexplore.errors import HiexploreError
 from .data import _load, dataset_stamp, get_target_file, targets_frame
 
 __all__ = ["get_targets_map", "targets_map_frame", "shared_targets", "get_map_text", "warm_targets",
-           "freeze_start_heap", "TARGET_FILES"]
+           "TARGET_FILES"]
 
 #: what the Targets page imports beyond ``app_support.warm.WARM_MODULES`` (folium.plugins compiles
 #: its templates on import: about 0.1 s of the page's first load); no component module here
@@ -106,8 +106,8 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
     Runs in ``app_support.warm.warm_up`` before the server listens (no component is declared
     here), and only over a fresh derived store (without one, the flags would be computed here: the
     page does that on first use, in memory). A part that cannot be made is left to the page, which
-    says why; ``echo`` is told which. Last, whatever the warm-up made is frozen out of the per-run
-    garbage collection (:func:`freeze_start_heap`).
+    says why; ``echo`` is told which. (``serve.py`` then freezes the warmed heap out of the
+    per-run garbage collection: :func:`app_support.warm.freeze_heap`.)
     """
     from hiexplore.derived import store_is_fresh
     from hiexplore.patches import DEFAULT_MAX_KM, DEFAULT_MIN_PEOPLE
@@ -129,7 +129,6 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
     indicators = default_indicators(ds)
     geography = DEFAULT_GEOGRAPHY
     if not indicators or not store_is_fresh(ds.path):
-        freeze_start_heap()
         return time.perf_counter() - t0
     try:
         targets = shared_targets(ds, indicators, geography)
@@ -152,22 +151,4 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
         get_patch_files(ds, indicators, geography, *settings)
     except HiexploreError as err:
         say(f"note: the Targets page's default choice not made at start ({err}); the page makes it on first use")
-    freeze_start_heap()
     return time.perf_counter() - t0
-
-
-def freeze_start_heap() -> int:
-    """Move every object alive now (libraries, the dataset, the caches the warm-up filled) out of
-    the garbage collector's sight (:func:`gc.freeze`); returns how many are frozen.
-
-    Streamlit runs a full collection after every script run (``runner.postScriptGC``, on by
-    default): over the ~350,000 objects a warmed LLR server holds, that took about 0.1 s of CPU
-    per page load, on every page, more than the Targets page's own work. Frozen objects are still
-    freed when their last reference goes (reference counting); only a cycle among them is kept
-    (e.g. a dataset replaced after start), which costs memory, not time.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()

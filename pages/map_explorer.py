@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_support.data import (
-    get_flags,
-    get_map_geometry,
-    get_map_values,
-    get_profile_flags,
-    map_geometry_key,
-)
+from app_support.data import get_flags, get_profile_flags
 from app_support.layout import GEO_LABELS, current_dataset, indicator_label, source_caption
-from app_support.mapview import map_view
+from app_support.mapview import map_values, map_view
 from app_support.router import ensure_router  # noqa: E402
 from app_support.state import url_choice
 from app_support.trends_block import profile_trend
 from hiexplore.errors import HiexploreError
+from hiexplore.map_payload import (
+    MAP_TABLE_ROWS,
+    area_choices,
+    area_groups,
+    map_area_profile,
+    map_table,
+    map_table_csv,
+)
 from hiexplore.map_values import PALETTES
 from hiexplore.mapping import DEPRIVATION_MEASURES, LAYERS, MAP_GEOGRAPHIES, area_at
-from hiexplore.profile import area_profile
 from hiexplore.safe_text import markdown_text as md
 
 ensure_router()
@@ -78,13 +79,11 @@ try:
     flags = None
     if layer != "deprivation":
         flags = get_flags(ds, indicator, geography, period=period)
-    values = get_map_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, palette=palette,
-                            edition=int(edition) if edition else None, measure=measure, values=flags,
-                            show_practices=show_practices)
-    geo_key = map_geometry_key(ds, geography)
+    # the same stored flags as the table's (England benchmark), as JSON shared by every session
+    values = map_values(ds, indicator, geography, layer=layer, period=period, scheme=scheme, palette=palette,
+                        edition=int(edition) if edition else None, measure=measure, show_practices=show_practices)
     with map_slot:
-        out = map_view(lambda: get_map_geometry(ds, geography), geo_key, values, height=620,
-                       show_practices=show_practices)
+        out = map_view(ds, geography, values, height=620, show_practices=show_practices)
 except HiexploreError as err:
     map_slot.error(md(err))
     st.stop()
@@ -100,15 +99,17 @@ if click and seen != st.session_state.get("map_click_seen"):
     clicked = click.get("code") or area_at(ds, geography, click.get("lat"), click.get("lng"))
 
 if flags is not None:
-    table = flags[["area_code", "area_name", "value", "lower_ci_95", "upper_ci_95", "imd_decile",
-                   "people_to_reach", "flagged", "trend", "estimate_note"]].sort_values("value")
+    table = map_table(ds, flags, indicator, geography, period)  # every area; repeated words as categories
     age_mark = flags.attrs.get("age_mark") if flags.attrs.get("out_of_date") else ""
     st.markdown(f"**{len(table)} areas, {int(flags['flagged'].sum())} flagged** (the map's figures as a sortable "
                 "table; lowest first)" + (f" · **{age_mark}**" if age_mark else ""))
     if flags.attrs.get("suppressed"):
         st.caption(flags.attrs["suppressed"]["text"])
+    if len(table) > MAP_TABLE_ROWS:  # a national table: the lowest rows here, every row in the download
+        st.caption(f"Showing the {MAP_TABLE_ROWS:,} lowest of {len(table):,} areas (sorting here sorts these); "
+                   "download the whole table below.")
     st.dataframe(
-        table, hide_index=True, height=360,
+        table.head(MAP_TABLE_ROWS), hide_index=True, height=360,
         column_config={
             "value": st.column_config.NumberColumn("uptake %", format="%.1f"),
             "lower_ci_95": st.column_config.NumberColumn("95% CI low", format="%.1f"),
@@ -122,6 +123,10 @@ if flags is not None:
                 "not an MHCLG measure (see the Overview for MHCLG's local authority summaries)."),
         },
     )
+    if len(table) > MAP_TABLE_ROWS:
+        st.download_button(f"Download all {len(table):,} areas (CSV)", map_table_csv(ds, flags, indicator, geography, period),
+                           file_name=f"{indicator}_{geography}_{period}.csv".replace("/", "-").replace(" ", "_"),
+                           mime="text/csv", on_click="ignore")
 else:
     dep = ds.deprivation[ds.deprivation["edition"] == int(edition)]
     lk = ds.lookup[["lsoa_code", "lsoa_name", "lad_name"]] if "lad_name" in ds.lookup else ds.lookup[["lsoa_code"]]
@@ -136,15 +141,30 @@ source_caption(ds, None if layer == "deprivation" else indicator, None if layer 
 
 st.header("Area profile")
 codes = flags["area_code"].tolist() if flags is not None else ds.areas.loc[ds.areas["area_type"] == geography, "area_code"].tolist()
-names = ds.areas[ds.areas["area_type"] == geography].drop_duplicates("area_code").set_index("area_code")["area_name"]
+labels = area_choices(ds, geography)  # "Name (code)", built once per dataset and geography
 if clicked in codes:
     st.query_params["area"] = clicked
-area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
-                  format_func=lambda c: f"{names.get(c, c)} ({c})")
+groups = area_groups(ds, geography)  # None, or areas by local authority (national size)
+if groups is None:
+    area = url_choice("Area (or click the map)", "area", codes, clicked or (codes[0] if codes else None),
+                      format_func=lambda c: labels.get(c, c))
+else:
+    by_group, group_of = groups
+    wanted = clicked or st.query_params.get("area") or (codes[0] if codes else None)
+    if clicked in group_of:  # a click on the map moves the first box to the clicked area's authority
+        st.query_params["alad"] = group_of[clicked]
+    g1, g2 = st.columns([1, 2])
+    with g1:
+        group = url_choice("Local authority of the area", "alad", list(by_group),
+                           group_of.get(wanted, next(iter(by_group))))
+    members = by_group[group]
+    with g2:
+        area = url_choice("Area (or click the map)", "area", members, wanted if wanted in members else members[0],
+                          format_func=lambda c: labels.get(c, c))
 if area:
-    prof = area_profile(ds, area, geography, flags_for=lambda key: (
-        get_flags(ds, key, geography) if key == indicator else get_profile_flags(ds, key, geography)))
-    st.markdown(f"**Profile of {md(names.get(area, area))} ({md(area)})**")
+    # once per loaded dataset and area: the latest stored flags of every indicator
+    prof = map_area_profile(ds, area, geography, flags_for=lambda key: get_profile_flags(ds, key, geography))
+    st.markdown(f"**Profile of {md(prof.area_name)} ({md(area)})**")
     stale = prof.out_of_date_labels()
     if stale:
         st.warning(md(f"Out of date in this profile: {', '.join(stale)} (period ended more than 2 years "

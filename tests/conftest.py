@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 # data/llr (the app servers the tests start inherit this). tests/test_derived.py turns it on for
 # its own temporary datasets. See hiexplore.derived.writes_allowed.
 os.environ.setdefault("HIEXPLORE_DERIVED_WRITE", "0")
+# The Map explorer's geometry files (hiexplore.map_payload.geometry_files_dir) go to a temporary
+# folder, not the user's cache (the app servers the tests start inherit this too).
+os.environ.setdefault("HIEXPLORE_MAP_FILES", tempfile.mkdtemp(prefix="hiexplore-map-files-"))
 SHARED_DATA = Path(os.environ.get("HIEXPLORE_SHARED_DATA", REPO.parent / "shared" / "data"))
 EMBEDDED = REPO / "data" / "llr"
 

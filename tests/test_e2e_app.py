@@ -7,6 +7,7 @@ go to tests/_artifacts/ for a person to look at.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 import socket
@@ -308,15 +309,21 @@ def test_click_on_the_national_zoom_map_selects_the_area_under_it(zoom_server, b
     ctx.close()
 
 
+GEOMETRY_FILES = "/component/app_support.mapview.hiexplore_map_files/"
+
+
 @pytest.mark.parametrize("which", ["server", "zoom_server"])
 def test_indicator_change_recolours_the_map_without_resending_its_geometry(request, browser, which: str) -> None:
     """Issue 13.2: changing the indicator re-colours the map already on screen (classic SVG map
-    on LLR, national zoom canvas map on 6,000 LSOAs); the shapes crossed the websocket once."""
+    on LLR, national zoom canvas map on 6,000 LSOAs); the shapes arrived once, as a file over
+    HTTP from the app's own origin (never through the websocket), and were not fetched again."""
     url = request.getfixturevalue(which)[0]
     ctx, page, blocked, errors = _page(browser, url)
     received: list[bytes] = []
     page.on("websocket", lambda ws: ws.on(
         "framereceived", lambda pl: received.append(pl if isinstance(pl, bytes) else pl.encode("utf-8"))))
+    fetched: list = []  # HTTP responses for geometry files (the browser's cache hits included)
+    page.on("response", lambda r: fetched.append(r) if GEOMETRY_FILES in r.url else None)
     page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
     _wait_idle(page, timeout=180_000)
     fr = _map_frame(page)
@@ -324,9 +331,15 @@ def test_indicator_change_recolours_the_map_without_resending_its_geometry(reque
     before = fr.evaluate("() => window.hxFills()")
     title = fr.inner_text("#hx-title")
     sample = fr.evaluate("() => window.hxGeometrySample()")
-    on_wire = ", ".join(str(v) for v in sample).encode("ascii")  # the args' JSON as Streamlit writes it
-    assert any(on_wire in b for b in received), "the geometry sample was not found on the first load"
+    on_wire = ",".join(str(v) for v in sample).encode("ascii")  # the file's compact JSON
+    assert len(fetched) == 1 and fetched[0].status == 200, [(r.url, r.status) for r in fetched]
+    body = gzip.decompress(fetched[0].body())  # served gzipped as application/gzip
+    assert on_wire in body, "the geometry sample is not in the fetched file"
+    assert fetched[0].url.rsplit("/", 1)[-1].startswith("lsoa-") and fetched[0].url.endswith(".json.gz")
+    assert not any(on_wire in b or on_wire.replace(b",", b", ") in b for b in received), \
+        "the geometry crossed the websocket too"
     n0, state0 = len(received), fr.evaluate("() => window.hxState")
+    assert state0["geometryFetches"] == 1 and state0["geometryInline"] == 0, state0
 
     chosen = _choose(page, "Indicator")
     fr.wait_for_function("(t) => document.getElementById('hx-title').textContent !== t", arg=title, timeout=120_000)
@@ -335,25 +348,85 @@ def test_indicator_change_recolours_the_map_without_resending_its_geometry(reque
     state = fr.evaluate("() => window.hxState")
     assert fr.evaluate("() => window.__hxSameFrame") == "kept", "the map frame was rebuilt"
     assert state["valuesApplied"] > state0["valuesApplied"]
-    assert state["geometryReceived"] == 1 and state["geometryBuilds"] == 1, state
+    assert state["geometryReceived"] == 1 and state["geometryBuilds"] == 1 and state["geometryFetches"] == 1, state
     shared = [k for k in before if k in after]
     assert len(shared) > 20
     changed = sum(before[k] != after[k] for k in shared)
     assert changed > len(shared) // 10, f"only {changed} of {len(shared)} areas changed colour after {chosen!r}"
     later = received[n0:]
-    assert later and not any(on_wire in b for b in later), "the geometry was sent again"
+    assert len(fetched) == 1, "the geometry file was fetched again"
     map_bytes = max((len(b) for b in later if b"geometry_key" in b), default=0)
-    first_bytes = max(len(b) for b in received[:n0] if b"geometry_key" in b)
-    assert 0 < map_bytes < first_bytes / 2, (map_bytes, first_bytes)
-    print(f"{which}: map element {first_bytes:,} bytes on first load, {map_bytes:,} bytes on an indicator change")
+    assert 0 < map_bytes < len(body) / 2, (map_bytes, len(body))
+    print(f"{which}: geometry file {len(body):,} bytes once, map element {map_bytes:,} bytes on an indicator change")
     for _ in range(2) if which == "server" else ():  # another page and back, twice: each new frame
-        page.get_by_role("link", name="Overview").first.click()  # asks for the shapes and gets them
-        page.get_by_text("Headline inequality").first.wait_for(timeout=60_000)
-        page.get_by_role("link", name="Map explorer").first.click()
+        page.get_by_role("link", name="Overview").first.click()  # fetches the shapes' file again (this
+        page.get_by_text("Headline inequality").first.wait_for(timeout=60_000)  # context's routing turns
+        page.get_by_role("link", name="Map explorer").first.click()  # the HTTP cache off: see below)
         _wait_idle(page, timeout=180_000)
         again = _map_frame(page)
         assert again.evaluate("() => window.__hxSameFrame") is None  # a new frame ...
         assert len(again.evaluate("() => window.hxFills()")) == len(after)  # ... with every shape drawn
+        assert again.evaluate("() => window.hxState")["geometryInline"] == 0
+    assert not any(on_wire in b or on_wire.replace(b",", b", ") in b for b in received), \
+        "the geometry crossed the websocket"
+    assert not errors, errors
+    assert not blocked, blocked
+    ctx.close()
+
+
+def test_geometry_file_is_the_datasets_and_a_new_session_takes_it_from_the_browser_cache(server, browser) -> None:
+    """Issue 13.3: a new session (page load) in the same browser draws the shapes from the HTTP
+    cache (the file's name is its content's hash), not from the server; the file served is the
+    one for the dataset and geography shown; nothing but 127.0.0.1 is asked. No routing here
+    (Playwright's request routing turns the HTTP cache off): every request is recorded instead."""
+    from hiexplore.map_payload import geometry_payload
+
+    url, _ = server
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    asked: list[str] = []
+    ctx.on("request", lambda r: asked.append(r.url))
+    page = ctx.new_page()
+    sizes = []
+    for geo in ("lsoa", "lsoa", "msoa"):
+        page.goto(f"{url}/map_explorer?layer=uptake&geo={geo}")
+        _wait_idle(page, timeout=180_000)
+        fr = _map_frame(page)
+        fr.wait_for_function("(g) => window.hxAreaCount() && window.hxAreaCount().geo === g", arg=geo,
+                             timeout=60_000)
+        state = fr.evaluate("() => window.hxState")
+        assert state["geometryFetches"] == 1 and state["geometryInline"] == 0, state
+        sizes.append(fr.evaluate(f"""() => performance.getEntriesByType('resource')
+            .filter(e => e.name.includes('{GEOMETRY_FILES}')).map(e => [e.name, e.transferSize])"""))
+    (first_name, first), (again_name, again), (msoa_name, msoa) = (s[0] for s in sizes)
+    assert first > 0 and again == 0 and again_name == first_name, sizes  # the 2nd session: from the cache
+    assert msoa > 0 and msoa_name != first_name and "/msoa-" in msoa_name, sizes
+    served = [u for u in asked if GEOMETRY_FILES in u]
+    assert len(served) == 3  # each frame asks; the cache answers the second
+    if (REPO / "data" / "llr" / "manifest.json").is_file():  # the fixture serves the embedded data
+        from hiexplore.dataset import load_dataset
+
+        ds = load_dataset(REPO / "data" / "llr")
+        for name, geo in ((first_name, "lsoa"), (msoa_name, "msoa")):
+            assert name.endswith("/" + geometry_payload(ds, geo).name), (name, geo)
+    outside = [u for u in asked if not u.startswith(("data:", "blob:", "about:", "http://127.0.0.1"))]
+    assert not outside, outside
+    ctx.close()
+
+
+def test_map_draws_from_shapes_sent_inline_when_their_file_cannot_be_fetched(server, browser) -> None:
+    """The file is refused (a proxy, a cleaned cache folder): the frame asks once and the next
+    run sends the shapes through the websocket; every area is drawn, no error."""
+    url, _ = server
+    ctx, page, blocked, errors = _page(browser, url)
+    refused: list[str] = []
+    page.route(f"**{GEOMETRY_FILES}**", lambda r: (refused.append(r.request.url), r.abort())[1])
+    page.goto(f"{url}/map_explorer?layer=uptake&geo=lsoa")
+    _wait_idle(page, timeout=180_000)
+    fr = _map_frame(page)
+    fr.wait_for_function("() => window.hxState.geometryInline === 1 && window.hxAreaCount()", timeout=120_000)
+    count = fr.evaluate("() => window.hxAreaCount()")
+    assert refused and count["all"] > 0 and count["valued"] > 0, (refused, count)
+    assert fr.evaluate("() => window.hxState")["geometryBuilds"] == 1
     assert not errors, errors
     assert not blocked, blocked
     ctx.close()

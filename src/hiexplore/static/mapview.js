@@ -1,7 +1,9 @@
-/* hiexplore's map component (app_support/mapview.py): the geometry of a geography arrives once
- * per session and is kept here; every later render brings only values (class numbers, figures,
- * legend), and the shapes already drawn are re-coloured in place. Speaks Streamlit's component
- * protocol directly (postMessage), so nothing is fetched from anywhere.
+/* hiexplore's map component (app_support/mapview.py): the geometry of a geography is fetched
+ * once per frame from its content-addressed file on the same server (the browser's cache keeps
+ * it across sessions), or arrives inline when that file cannot be had; every render brings only
+ * values (class numbers, figures, legend, as one JSON string), and the shapes already drawn are
+ * re-coloured in place. Speaks Streamlit's component protocol directly (postMessage); nothing is
+ * fetched from anywhere but the app's own origin.
  *
  * Text is data: names and codes are escaped (esc) wherever they reach HTML; the legend arrives as
  * HTML that hiexplore.maps.legend_box built with every piece of text escaped. */
@@ -14,7 +16,8 @@
   // frame: this frame's own id, so that a new frame's first request is never taken for an old one's
   var state = {need: null, seq: 0, click: null, clicks: 0, frame: Math.random().toString(36).slice(2)};
   var map = null, legendCtl = null, legendDiv = null, pracLayer = null, labelLayer = null;
-  var hx = window.hxState = {geometryReceived: 0, geometryBuilds: 0, valuesApplied: 0, key: null, renders: 0};
+  var hx = window.hxState = {geometryReceived: 0, geometryFetches: 0, geometryInline: 0, geometryBuilds: 0,
+    valuesApplied: 0, key: null, renders: 0};
 
   function send(type, extra) {
     var msg = {isStreamlitMessage: true, type: type};
@@ -248,23 +251,62 @@
     update();
   }
 
+  function parsed(v) { return typeof v === 'string' ? JSON.parse(v) : v; }
+  var lastArgs = null, rawVals = null, parsedVals = null, fetching = {}, failed = {};
+
+  /* ask the server for the shapes through the websocket (this frame's fetch failed, or no file) */
+  function askShapes(key) {
+    if (state.need !== key) { state.need = key; state.seq += 1; setValue(); }
+  }
+
+  /* the shapes from their content-addressed file (same origin; a name never changes content, so
+   * the browser's cache answers a later session without asking the server) */
+  function fetchShapes(key, url) {
+    if (fetching[key]) { return; }
+    fetching[key] = true;
+    hx.geometryFetches += 1;
+    fetch(url, {cache: 'force-cache', credentials: 'same-origin'}).then(function (r) {
+      if (!r.ok || !r.body) { throw new Error('HTTP ' + r.status); }
+      // the file is gzipped JSON (served as application/gzip: not compressed again per request)
+      return new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).json();
+    }).then(function (g) {
+      if (!g || g.key !== key) { throw new Error('not the shapes asked for'); }
+      if (!geoms[key]) { hx.geometryReceived += 1; }
+      geoms[key] = g;
+      if (lastArgs && lastArgs.geometry_key === key) { onRender(lastArgs); }
+    }).catch(function () {
+      failed[key] = true;
+      fetching[key] = false;
+      askShapes(key);
+    });
+  }
+
   function onRender(args) {
     hx.renders += 1;
-    if (args.geometry) {  // Streamlit re-posts the same args on resize: count new shapes only
-      if (!geoms[args.geometry.key]) { hx.geometryReceived += 1; }
-      geoms[args.geometry.key] = args.geometry;
+    lastArgs = args;
+    var key = args.geometry_key;
+    // Streamlit re-posts the same args on resize: parse and count new shapes only
+    if (args.geometry && !geoms[key]) {
+      var inline = parsed(args.geometry);
+      hx.geometryReceived += 1;
+      hx.geometryInline += 1;
+      geoms[inline.key] = inline;
     }
-    var key = args.geometry_key, g = geoms[key];
+    var g = geoms[key], v = args.values;
+    if (typeof v === 'string') {
+      if (v !== rawVals) { rawVals = v; parsedVals = JSON.parse(v); }
+      v = parsedVals;
+    }
     ensureMap(args.height || 640);
-    nameFrame(args.values && args.values.label);  // named even while the shapes are on their way
+    nameFrame(v && v.label);  // named even while the shapes are on their way
     showPractices = !!args.show_practices;
-    if (!g) {  // this frame has not got these shapes (a new frame): ask for them once
-      if (state.need !== key) { state.need = key; state.seq += 1; setValue(); }
+    if (!g) {  // this frame has not got these shapes (a new frame): fetch them, else ask once
+      if (args.geometry_url && !failed[key] && window.DecompressionStream) { fetchShapes(key, args.geometry_url); } else { askShapes(key); }
       document.getElementById('hx-status').textContent = 'Loading boundaries \u2026';
       setHeight();
       return;
     }
-    vals = args.values;
+    vals = v;
     if (!drawn || drawn.key !== key) { drawGeometry(g); }
     applyValues();
     setHeight();
