@@ -197,26 +197,6 @@ def get_target_file(ds: Dataset, indicators: list[str], geography: str, codes: l
                              tuple(str(c) for c in codes), name)
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Inequality gradient ...")
-def inequality_frame(path: str, stamp: str, indicator: str, geography: str, by: str, period: str | None) -> dict:
-    from hiexplore.inequality_report import inequality_report
-
-    return inequality_report(_load(path, stamp), indicator, geography, by=by, period=period)
-
-
-def get_inequality(ds: Dataset, indicator: str, geography: str, by: str = "imd_decile", period: str | None = None) -> dict:
-    return inequality_frame(str(ds.path), dataset_stamp(ds.path), indicator, geography, by, period)
-
-
-@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
-def deprivation_summary_frame(path: str, stamp: str) -> pd.DataFrame:
-    from hiexplore.la_deprivation import deprivation_summary
-
-    return deprivation_summary(_load(path, stamp))
-
-
-def get_deprivation_summary(ds: Dataset) -> pd.DataFrame:
-    return deprivation_summary_frame(str(ds.path), dataset_stamp(ds.path))
 @st.cache_resource(max_entries=4, show_spinner=False)
 def campaign_store(url: str):
     """One campaign store (engine, migrated on first use) per database URL, shared by the sessions."""
