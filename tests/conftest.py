@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,45 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data file not available: {path} (../shared/data is absent)")
     return path
+
+
+def small_demo(out: Path, lsoas: int, practices: int, seed: int, keep: Iterable[str], *,
+               latest_only: bool = True) -> Path:
+    """A small seeded synthetic dataset at ``out`` holding only the indicators ``keep`` (only
+    their latest period when ``latest_only``), without a derived store: each test module then
+    stores the flags it needs, so that a derivation takes seconds, not minutes."""
+    import shutil
+
+    import pandas as pd
+
+    from hiexplore.demo import write_demo
+    from hiexplore.derived import DERIVED_DIR
+
+    write_demo(out, lsoas, practices, seed)
+    shutil.rmtree(out / DERIVED_DIR, ignore_errors=True)
+    table = out / "indicators.parquet"
+    frame = pd.read_parquet(table)
+    frame = frame[frame["indicator"].isin(list(keep))]
+    if latest_only:
+        frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
+    frame.to_parquet(table, index=False)
+    return out
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Callable[[], str], timeout_s: float = 90.0) -> None:
+    """Return once the server at ``url`` answers ``/_stcore/health``; fail the test with the end of
+    its ``log`` if it exits or does not answer within ``timeout_s``."""
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the app at {url} did not become healthy; log:\n{log()[-3000:]}")
+            time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,16 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"app did not become healthy; log:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
+        wait_healthy(url, proc, log.read_text)
         before = set(_sessions())
         yield url
         for name in set(_sessions()) - before:  # only what this test's sessions made

@@ -14,10 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,17 +50,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, dataset: Path | None, extra
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"app did not become healthy; log:\n{log.read_text()[-3000:]}")
+    wait_healthy(url, proc, log.read_text)
     yield url, log
     proc.terminate()
     proc.wait(timeout=20)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import small_demo
 from hiexplore.dataset import load_dataset
 from hiexplore.derived import derive_flags, store_is_fresh
 from hiexplore.map_payload import (
@@ -39,14 +40,7 @@ N = 220  #: LSOAs: two or three local authorities (the demo makes one per ~100)
 
 def _small(out: Path, seed: int) -> Path:
     """A small demo with two indicators, their latest period, flags stored for LSOAs."""
-    from hiexplore.demo import write_demo
-
-    write_demo(out, N, 12, seed)
-    table = out / "indicators.parquet"
-    frame = pd.read_parquet(table)
-    frame = frame[frame["indicator"].isin(KEEP)]
-    frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
-    frame.to_parquet(table, index=False)
+    small_demo(out, N, 12, seed, KEEP)
     ds = load_dataset(out)
     derive_flags(ds, keys=[(k, "lsoa", ds.periods(k)[-1]) for k in KEEP])
     return out

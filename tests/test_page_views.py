@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import small_demo
 from hiexplore import page_views as pv
 from hiexplore.dataset import Dataset, load_dataset
 from hiexplore.derived import DERIVED_DIR, derive_flags
@@ -34,14 +35,7 @@ IND = "mmr1_24m"
 
 def _tiny(out: Path, seed: int) -> Path:
     """A small synthetic dataset with two indicators of two periods each (no derived store)."""
-    from hiexplore.demo import write_demo
-
-    write_demo(out, 60, 8, seed)
-    shutil.rmtree(out / DERIVED_DIR, ignore_errors=True)
-    table = out / "indicators.parquet"
-    frame = pd.read_parquet(table)
-    frame[frame["indicator"].isin(KEEP)].to_parquet(table, index=False)
-    return out
+    return small_demo(out, 60, 8, seed, KEEP, latest_only=False)
 
 
 @pytest.fixture(scope="module")

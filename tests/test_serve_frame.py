@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_healthy
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -185,8 +187,6 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     import os
     import socket
-    import time
-    import urllib.request
 
     from hiexplore.demo import write_demo
 
@@ -203,17 +203,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"serve.py did not become healthy:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    wait_healthy(url, proc, log.read_text, 120)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import small_demo
+
 REPO = Path(__file__).resolve().parents[1]
 KEEP = ("mmr1_24m", "cervical_screening_25_49")
 if str(REPO) not in sys.path:
@@ -33,17 +35,9 @@ _CODE = re.compile(r'"c": ?"([^"]+)"')  # an area's code in the map's GeoJSON pr
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic dataset (two indicators, latest period) with its flags stored."""
     from hiexplore.dataset import load_dataset
-    from hiexplore.demo import write_demo
-    from hiexplore.derived import DERIVED_DIR, derive_flags
+    from hiexplore.derived import derive_flags
 
-    out = tmp_path_factory.mktemp("tcache") / "demo"
-    write_demo(out, 80, 10, 5)
-    shutil.rmtree(out / DERIVED_DIR, ignore_errors=True)
-    table = out / "indicators.parquet"
-    frame = pd.read_parquet(table)
-    frame = frame[frame["indicator"].isin(KEEP)]
-    frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
-    frame.to_parquet(table, index=False)
+    out = small_demo(tmp_path_factory.mktemp("tcache") / "demo", 80, 10, 5, KEEP)
     derive_flags(load_dataset(out))
     return out
 

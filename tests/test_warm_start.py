@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import small_demo, wait_healthy
 from hiexplore.dataset import derived
 from hiexplore.derived import (
     DERIVED_DIR,
@@ -44,18 +45,8 @@ if str(REPO) not in sys.path:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic dataset without a derived store (what a fresh checkout's data/llr is)."""
-    from hiexplore.demo import write_demo
-
-    out = tmp_path_factory.mktemp("warm") / "tiny"
-    write_demo(out, 60, 8, 5)
-    shutil.rmtree(out / DERIVED_DIR, ignore_errors=True)
     # two indicators, one period each: a store of 12 keys, so each derivation here takes seconds
-    table = out / "indicators.parquet"
-    frame = pd.read_parquet(table)
-    frame = frame[frame["indicator"].isin(KEEP)]
-    frame = frame[frame["period"] == frame.groupby("indicator")["period"].transform("max")]
-    frame.to_parquet(table, index=False)
-    return out
+    return small_demo(tmp_path_factory.mktemp("warm") / "tiny", 60, 8, 5, KEEP)
 
 
 @pytest.fixture(scope="module")
@@ -253,16 +244,7 @@ def test_hiexplore_app_stores_flags_before_it_serves(tiny: Path, tmp_path: Path)
             stdout=fo, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
     try:
-        deadline = time.time() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"app did not become healthy:\n{out.read_text()}")
-                time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, out.read_text, 240)
         assert store_is_fresh(path)  # stored before the server listened
         log = out.read_text()
         assert "warming up" in log and "derived flags:" in log and "warmed up" in log
