@@ -29,6 +29,7 @@ from hiexplore.patches import (
     MapChoice,
     build_patches,
     patches_on_map,
+    patches_table_rows,
 )
 from hiexplore.safe_text import markdown_text as md
 
@@ -104,7 +105,7 @@ def _patches_map_frame(path: str, stamp: str, indicators: tuple[str, ...], geogr
     try:
         m = patches_map(_load(path, stamp), patches, made_on=dt.date.fromisoformat(made_on), ids=ids)
     except HiexploreError as err:
-        return {"frame": None, "error": str(err), "note": note, "made_ns": time.time_ns()}
+        return {"frame": None, "error": str(err), "note": note, "ids": ids, "made_ns": time.time_ns()}
     total = int((~patches["singleton"].astype(bool)).sum())
     what = (f"{total} outreach patches" if ids is None else f"{len(ids)} of the {total} outreach patches")
     lists = ("the same patches, then the flagged areas left alone" if ids is None
@@ -113,7 +114,7 @@ def _patches_map_frame(path: str, stamp: str, indicators: tuple[str, ...], geogr
         f"{what} (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to reach", "patch",
         table="below", lists=lists))
     return {"frame": folium_frame(use_vendored_assets(m), key="patchmap"), "error": None, "note": note,
-            "made_ns": time.time_ns()}
+            "ids": ids, "made_ns": time.time_ns()}
 
 
 def patches_map_choice(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
@@ -127,7 +128,7 @@ def patches_map_choice(ds: Dataset, indicators: list[str], geography: str, min_p
 def get_patches_map(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
                     seed: int, bridges: bool, target_codes: Sequence[str] | None = None) -> dict[str, Any]:
     """The patches map (:func:`hiexplore.patches.patches_map`) rendered once per dataset, settings,
-    patches drawn and day for every session: ``{"frame", "error", "note"}`` (:func:`_patches_map_frame`).
+    patches drawn and day for every session: ``{"frame", "error", "note", "ids"}`` (:func:`_patches_map_frame`).
 
     Above :data:`hiexplore.patches.MAP_MAX_PATCHES` patches it draws those holding
     ``target_codes`` (the target areas shown above it), and ``note`` says so; below, every patch
@@ -204,7 +205,8 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str,
         show_folium(drawn["frame"], height=560)
     else:
         st.info("No patch map: " + md(drawn["error"]))
-    st.dataframe(patches, hide_index=True, height=420,
+    rows, table_note = patches_table_rows(patches, drawn.get("ids") or ())
+    st.dataframe(rows, hide_index=True, height=420,
                  width="stretch", column_config={
                      "patch_id": st.column_config.TextColumn("patch"),
                      "n_areas": st.column_config.NumberColumn("areas"),
@@ -215,6 +217,8 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str,
                      "span_km": st.column_config.NumberColumn("span (km)", format="%.1f"),
                      "reason": st.column_config.TextColumn("why (read aloud)", width="large"),
                  })
+    if table_note:
+        st.caption(md(table_note))
     cols = st.columns(4)
     stem = patch_file_stem(geography, indicators)
     files = get_patch_files(ds, indicators, geography, min_people, max_km, seed, bridges)

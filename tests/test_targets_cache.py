@@ -323,15 +323,48 @@ def test_the_targets_page_says_which_patches_its_map_draws(demo: Path, monkeypat
     import hiexplore.patches as hp
 
     monkeypatch.setattr(hp, "MAP_MAX_PATCHES", 1)
+    monkeypatch.setattr(hp, "TABLE_MAX_ROWS", 2)
     monkeypatch.setenv("HIEXPLORE_DATASET", str(demo))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
     at.switch_page("pages/targets.py")
-    at.query_params["inds"] = list(KEEP)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     notes = [c.value.replace("\\", "") for c in at.caption if c.value.replace("\\", "").startswith("Map: the ")]
     tables = [d.value for d in at.dataframe if "patch_id" in d.value.columns]
-    assert tables
-    total = int(tables[0]["patch_id"].str.startswith("P").sum())
-    assert total > 1
+    assert len(tables) == 1
+    from app_support.data import get_dataset
+    from app_support.patches_section import get_patch_files, get_patches_table
+    from hiexplore.targets_view import default_indicators
+
+    ds = get_dataset(demo)
+    shown = [m.value for m in at.multiselect if m.label == "Indicators"]
+    inds = list(shown[0]) if shown else default_indicators(ds)
+    full = get_patches_table(ds, inds, "lsoa", hp.DEFAULT_MIN_PEOPLE, hp.DEFAULT_MAX_KM, 0, False)
+    total = int(full["patch_id"].str.startswith("P").sum())
+    assert total > 1 and len(full) > 2
     assert len(notes) == 1 and notes[0].endswith(f"all {total:,} are in the table and downloads."), notes
+    # the table: at most TABLE_MAX_ROWS rows, the patch on the map among them, in rank order, and a line saying so
+    drawn = re.search(r"Map: the 1 patch", notes[0]) and tables[0]
+    assert len(drawn) == 2 and list(drawn["patch_id"]) == sorted(drawn["patch_id"], key=list(full["patch_id"]).index)
+    cap = [c.value.replace("\\", "") for c in at.caption if c.value.replace("\\", "").startswith("Table: ")]
+    assert cap == [f"Table: 2 of {len(full):,} rows (the patches on the map, then the first by people to reach); "
+                   "the downloads hold every patch and every area left alone."], cap
+    # the downloads: every row
+    csv = pd.read_csv(io.BytesIO(get_patch_files(ds, inds, "lsoa", hp.DEFAULT_MIN_PEOPLE, hp.DEFAULT_MAX_KM,
+                                                 0, False)[".csv"][0]), encoding="utf-8-sig")
+    assert list(csv["patch_id"]) == list(full["patch_id"])
+
+
+def test_the_patch_table_keeps_the_patches_on_the_map_above_its_row_limit() -> None:
+    """patches_table_rows: every row up to the limit; above it the patches on the map (wherever
+    they rank) and the first rows, in rank order, with a line saying so."""
+    from hiexplore.patches import patches_table_rows
+
+    table = pd.DataFrame({"patch_id": ["P001", "P002", "P003", "P004", "S001", "S002"]})
+    rows, note = patches_table_rows(table, ["P004"], max_rows=6)
+    assert rows is table and note is None
+    rows, note = patches_table_rows(table, ["P004"], max_rows=3)
+    assert list(rows["patch_id"]) == ["P001", "P002", "P004"]
+    assert note.startswith("Table: 3 of 6 rows")
+    rows, _ = patches_table_rows(table, ["P002", "P003", "P004", "S002"], max_rows=2)
+    assert list(rows["patch_id"]) == ["P002", "P003", "P004", "S002"]  # every patch drawn stays listed

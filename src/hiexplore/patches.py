@@ -752,6 +752,34 @@ def patches_on_map(patches: pd.DataFrame, target_codes: Sequence[str] | None = N
     return MapChoice(tuple(ids), note)
 
 
+#: above this many rows the page's patch table shows the patches on the map and the first rows
+#: by rank (:func:`patches_table_rows`): a national table (~15,000 rows with their reasons) sent
+#: 8 MB to the browser on every Targets page load
+TABLE_MAX_ROWS = 500
+
+
+def patches_table_rows(table: pd.DataFrame, ids: Sequence[str] | None = None, *,
+                       max_rows: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The rows a page shows of a patch table (rank order), and the line saying so (None: all).
+
+    Up to ``max_rows`` (default :data:`TABLE_MAX_ROWS`) rows, every one. Above it, the patches
+    on the map (``ids``, :func:`patches_on_map`) and the first rows by rank (patches by people to
+    reach, then the areas left alone) up to ``max_rows``, in rank order: the map's table still
+    lists every patch drawn. The downloads hold every row.
+    """
+    cap = TABLE_MAX_ROWS if max_rows is None else int(max_rows)
+    if len(table) <= cap:
+        return table, None
+    on_map = table["patch_id"].astype(str).isin({str(i) for i in ids or ()}).to_numpy()
+    keep = on_map.copy()
+    room = max(0, cap - int(on_map.sum()))
+    keep[np.flatnonzero(~on_map)[:room]] = True
+    rows = table[keep]
+    note = (f"Table: {len(rows):,} of {len(table):,} rows (the patches on the map, then the first by people "
+            "to reach); the downloads hold every patch and every area left alone.")
+    return rows, note
+
+
 def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None,
                 made_on: dt.date | None = None, ids: Sequence[str] | None = None):
     """A folium map of the patches (areas left alone are in the table, not on the map).
