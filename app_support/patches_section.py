@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,17 @@ from hiexplore.patches import (
     DEFAULT_MIN_PEOPLE,
     PATCH_GEOGRAPHIES,
     PATCH_TABLE_COLUMNS,
+    MapChoice,
     build_patches,
+    patches_on_map,
+    patches_table_rows,
 )
 from hiexplore.safe_text import markdown_text as md
 
 from .foliumview import show_folium
 
-__all__ = ["patches_section", "get_patches", "get_patches_table", "get_patches_map", "get_patch_files", "PATCH_FILES"]
+__all__ = ["patches_section", "get_patches", "get_patches_table", "get_patches_map", "get_patch_files", "patches_map_choice",
+           "PATCH_FILES"]
 
 #: the section's downloads: extension and MIME type
 PATCH_FILES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -84,10 +89,12 @@ def patch_file_stem(geography: str, indicators: list[str] | tuple[str, ...]) -> 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="Drawing the patches ...")
 def _patches_map_frame(path: str, stamp: str, indicators: tuple[str, ...], geography: str, min_people: int,
-                       max_km: float, seed: int, bridges: bool, made_on: str) -> dict[str, Any]:
-    """``{"frame": rendered map, "error": None, "made_ns": when}``, or no frame and the reason (e.g.
-    no patch meets the floor): a reason is kept too, so an empty choice is not tried again on
-    every run."""
+                       max_km: float, seed: int, bridges: bool, made_on: str,
+                       ids: tuple[str, ...] | None = None, note: str | None = None) -> dict[str, Any]:
+    """``{"frame": rendered map, "error": None, "note": note, "made_ns": when}``, or no frame and
+    the reason (e.g. no patch meets the floor): a reason is kept too, so an empty choice is not
+    tried again on every run. ``ids``: the patches drawn (None: all), ``note`` saying which
+    (:func:`hiexplore.patches.patches_on_map`)."""
     from hiexplore.a11y import label_map_frame, map_frame_label
     from hiexplore.maps import use_vendored_assets
     from hiexplore.patches import patches_map
@@ -96,22 +103,40 @@ def _patches_map_frame(path: str, stamp: str, indicators: tuple[str, ...], geogr
 
     patches = _patches_frame(path, stamp, indicators, geography, min_people, max_km, seed, bridges)
     try:
-        m = patches_map(_load(path, stamp), patches, made_on=dt.date.fromisoformat(made_on))
+        m = patches_map(_load(path, stamp), patches, made_on=dt.date.fromisoformat(made_on), ids=ids)
     except HiexploreError as err:
-        return {"frame": None, "error": str(err), "made_ns": time.time_ns()}
-    shown = int((~patches["singleton"].astype(bool)).sum())
+        return {"frame": None, "error": str(err), "note": note, "ids": ids, "made_ns": time.time_ns()}
+    total = int((~patches["singleton"].astype(bool)).sum())
+    what = (f"{total} outreach patches" if ids is None else f"{len(ids)} of the {total} outreach patches")
+    lists = ("the same patches, then the flagged areas left alone" if ids is None
+             else "every patch, then the flagged areas left alone")
     label_map_frame(m, map_frame_label(
-        f"{shown} outreach patches (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to "
-        "reach", "patch", table="below", lists="the same patches, then the flagged areas left alone"))
-    return {"frame": folium_frame(use_vendored_assets(m), key="patchmap"), "error": None, "made_ns": time.time_ns()}
+        f"{what} (flagged {GEO_LABELS[geography]} areas grouped), shaded by people to reach", "patch",
+        table="below", lists=lists))
+    return {"frame": folium_frame(use_vendored_assets(m), key="patchmap"), "error": None, "note": note,
+            "ids": ids, "made_ns": time.time_ns()}
+
+
+def patches_map_choice(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
+                       seed: int, bridges: bool, target_codes: Sequence[str] | None = None) -> MapChoice:
+    """Which patches the map draws for the target areas shown (:func:`hiexplore.patches.patches_on_map`
+    over the shared table: every patch up to :data:`hiexplore.patches.MAP_MAX_PATCHES`)."""
+    table = get_patches_table(ds, indicators, geography, min_people, max_km, seed, bridges)
+    return patches_on_map(table, None if target_codes is None else [str(c) for c in target_codes])
 
 
 def get_patches_map(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
-                    seed: int, bridges: bool) -> dict[str, Any]:
-    """The patches map (:func:`hiexplore.patches.patches_map`) rendered once per dataset, settings
-    and day for every session: ``{"frame", "error"}`` (:func:`_patches_map_frame`)."""
+                    seed: int, bridges: bool, target_codes: Sequence[str] | None = None) -> dict[str, Any]:
+    """The patches map (:func:`hiexplore.patches.patches_map`) rendered once per dataset, settings,
+    patches drawn and day for every session: ``{"frame", "error", "note", "ids"}`` (:func:`_patches_map_frame`).
+
+    Above :data:`hiexplore.patches.MAP_MAX_PATCHES` patches it draws those holding
+    ``target_codes`` (the target areas shown above it), and ``note`` says so; below, every patch
+    whatever the targets (one map per settings)."""
+    choice = patches_map_choice(ds, indicators, geography, min_people, max_km, seed, bridges, target_codes)
     return _patches_map_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography,
-                              *_settings(min_people, max_km, seed, bridges), dt.date.today().isoformat())
+                              *_settings(min_people, max_km, seed, bridges), dt.date.today().isoformat(),
+                              choice.ids, choice.note)
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="Writing the patch files ...")
@@ -141,8 +166,13 @@ def get_patch_files(ds: Dataset, indicators: list[str], geography: str, min_peop
                         *_settings(min_people, max_km, seed, bridges))
 
 
-def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
-    """Patches as a map and a table, with the same downloads as ``hiexplore patches``."""
+def patches_section(ds: Dataset, indicators: list[str], geography: str,
+                    target_codes: Sequence[str] | None = None) -> None:
+    """Patches as a map and a table, with the same downloads as ``hiexplore patches``.
+
+    ``target_codes``: the target areas the page shows (its filters); above
+    :data:`hiexplore.patches.MAP_MAX_PATCHES` patches the map draws the patches holding them, and
+    says so (the table and downloads keep every patch)."""
     st.subheader("Outreach patches: a day's work each")
     if geography not in PATCH_GEOGRAPHIES:
         st.info("Patches group neighbourhoods (LSOA, MSOA or ward): choose one of those geographies.")
@@ -168,12 +198,15 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
     st.caption(md("Practice shares: " + str(info.get("practices_basis", ""))))
     # the map full width and the table under it, as the Targets map above (in a half-width column
     # the map's title and legend boxes covered most of the patches)
-    drawn = get_patches_map(ds, indicators, geography, min_people, max_km, seed, bridges)
+    drawn = get_patches_map(ds, indicators, geography, min_people, max_km, seed, bridges, target_codes)
+    if drawn.get("note"):
+        st.caption(md(drawn["note"]))
     if drawn["frame"] is not None:
         show_folium(drawn["frame"], height=560)
     else:
         st.info("No patch map: " + md(drawn["error"]))
-    st.dataframe(patches, hide_index=True, height=420,
+    rows, table_note = patches_table_rows(patches, drawn.get("ids") or ())
+    st.dataframe(rows, hide_index=True, height=420,
                  width="stretch", column_config={
                      "patch_id": st.column_config.TextColumn("patch"),
                      "n_areas": st.column_config.NumberColumn("areas"),
@@ -184,6 +217,8 @@ def patches_section(ds: Dataset, indicators: list[str], geography: str) -> None:
                      "span_km": st.column_config.NumberColumn("span (km)", format="%.1f"),
                      "reason": st.column_config.TextColumn("why (read aloud)", width="large"),
                  })
+    if table_note:
+        st.caption(md(table_note))
     cols = st.columns(4)
     stem = patch_file_stem(geography, indicators)
     files = get_patch_files(ds, indicators, geography, min_people, max_km, seed, bridges)

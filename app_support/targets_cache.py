@@ -147,7 +147,7 @@ def warm_targets(ds: Dataset, *, echo: Callable[[str], None] | None = None) -> f
                 say(f"note: Targets {ext} not made at start ({err})")
         settings = (DEFAULT_MIN_PEOPLE, float(DEFAULT_MAX_KM), 0, False)
         get_patches_table(ds, indicators, geography, *settings)
-        get_patches_map(ds, indicators, geography, *settings)
+        get_patches_map(ds, indicators, geography, *settings, sel["area_code"].tolist())
         get_patch_files(ds, indicators, geography, *settings)
     except HiexploreError as err:
         say(f"note: the Targets page's default choice not made at start ({err}); the page makes it on first use")

@@ -118,7 +118,7 @@ st.caption("The same files `hiexplore targets` writes. XLSX has a metadata sheet
 # --- Outreach patches (issue 14, item 1): its own section, see app_support/patches_section.py ---
 from app_support.patches_section import patches_section  # noqa: E402
 
-patches_section(ds, indicators, geography)
+patches_section(ds, indicators, geography, sel["area_code"].tolist())
 
 # --- briefing pack (issue 14.3): one area's offline report, on the indicators chosen above
 from app_support.briefing import briefing_block  # noqa: E402

@@ -11,6 +11,7 @@ page asks for. The speed itself is measured by ``/work/prof/wscpu.py`` and the b
 from __future__ import annotations
 
 import copy
+import io
 import os
 import re
 import shutil
@@ -259,3 +260,105 @@ def test_the_patches_map_is_fitted_clear_of_its_title_and_legend(demo: Path) -> 
     (left, top), (right, bottom) = TARGETS_MAP_PADDING
     assert re.search(rf'"paddingTopLeft": \[{left}, {top}\]', fit), fit
     assert re.search(rf'"paddingBottomRight": \[{right}, {bottom}\]', fit), fit
+
+
+def _patch_codes(script: str) -> set[str]:
+    return {c for c in _CODE.findall(script) if c.startswith("P")}
+
+
+def test_above_the_threshold_the_patch_map_draws_the_patches_holding_the_targets_shown(
+        demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national list of patches (thousands of SVG shapes in one frame) took the browser seconds:
+    above MAP_MAX_PATCHES the map draws only the patches holding the target areas shown, says so,
+    and the table and downloads still hold every patch; below it, every patch whatever the targets."""
+    import hiexplore.patches as hp
+    from app_support.data import get_dataset
+    from app_support.patches_section import get_patch_files, get_patches_map, get_patches_table
+
+    ds = get_dataset(demo)
+    table = get_patches_table(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)
+    patches = table[table["patch_id"].str.startswith("P")]  # then S001...: the areas left alone
+    every = set(patches["patch_id"])
+    assert len(every) >= 4, every
+    # below the threshold: every patch, no note (the LLR page as it was)
+    full = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False, ["no-such-code"])
+    assert full["note"] is None and _patch_codes(full["frame"]["script"]) == every
+    monkeypatch.setattr(hp, "MAP_MAX_PATCHES", 2)
+    monkeypatch.setattr(hp, "MAP_FALLBACK_PATCHES", 1)
+    second = patches.iloc[1]
+    target = str(second["area_codes"]).split(",")[0]
+    drawn = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False, [target])
+    assert drawn["frame"] is not None, drawn["error"]
+    assert _patch_codes(drawn["frame"]["script"]) == {second["patch_id"]}
+    assert drawn["note"] == (f"Map: the 1 patch holding the targets shown; all {len(every):,} are in the table "
+                             "and downloads.")
+    assert f"1 of the {len(every)} outreach patches" in drawn["frame"]["script"]  # the frame's name says so
+    # more patches hold targets than the cap: the first by people to reach, and the note says so
+    many = [str(c).split(",")[0] for c in patches["area_codes"]]
+    capped = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False, many)
+    assert _patch_codes(capped["frame"]["script"]) == set(patches["patch_id"].iloc[:2])
+    assert "the 2 patches with the most people to reach among the" in capped["note"]
+    # no patch holds a target shown: the first by people to reach
+    none = get_patches_map(ds, list(KEEP), "lsoa", 0, 3.0, 0, False, [])
+    assert _patch_codes(none["frame"]["script"]) == {patches["patch_id"].iloc[0]}
+    assert "none holds a target shown" in none["note"]
+    # the table and the downloads keep every patch
+    assert get_patches_table(ds, list(KEEP), "lsoa", 0, 3.0, 0, False) is table
+    csv = pd.read_csv(io.BytesIO(get_patch_files(ds, list(KEEP), "lsoa", 0, 3.0, 0, False)[".csv"][0]),
+                      encoding="utf-8-sig")
+    assert every <= set(csv["patch_id"])
+
+
+def test_the_targets_page_says_which_patches_its_map_draws(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the page, above the threshold: the note above the patches map, the map frame, and the
+    table of every patch directly below."""
+    from streamlit.testing.v1 import AppTest
+
+    import hiexplore.patches as hp
+
+    monkeypatch.setattr(hp, "MAP_MAX_PATCHES", 1)
+    monkeypatch.setattr(hp, "TABLE_MAX_ROWS", 2)
+    monkeypatch.setenv("HIEXPLORE_DATASET", str(demo))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.switch_page("pages/targets.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    notes = [c.value.replace("\\", "") for c in at.caption if c.value.replace("\\", "").startswith("Map: the ")]
+    tables = [d.value for d in at.dataframe if "patch_id" in d.value.columns]
+    assert len(tables) == 1
+    from app_support.data import get_dataset
+    from app_support.patches_section import get_patch_files, get_patches_table
+    from hiexplore.targets_view import default_indicators
+
+    ds = get_dataset(demo)
+    shown = [m.value for m in at.multiselect if m.label == "Indicators"]
+    inds = list(shown[0]) if shown else default_indicators(ds)
+    full = get_patches_table(ds, inds, "lsoa", hp.DEFAULT_MIN_PEOPLE, hp.DEFAULT_MAX_KM, 0, False)
+    total = int(full["patch_id"].str.startswith("P").sum())
+    assert total > 1 and len(full) > 2
+    assert len(notes) == 1 and notes[0].endswith(f"all {total:,} are in the table and downloads."), notes
+    # the table: at most TABLE_MAX_ROWS rows, the patch on the map among them, in rank order, and a line saying so
+    drawn = re.search(r"Map: the 1 patch", notes[0]) and tables[0]
+    assert len(drawn) == 2 and list(drawn["patch_id"]) == sorted(drawn["patch_id"], key=list(full["patch_id"]).index)
+    cap = [c.value.replace("\\", "") for c in at.caption if c.value.replace("\\", "").startswith("Table: ")]
+    assert cap == [f"Table: 2 of {len(full):,} rows (the patches on the map, then the first by people to reach); "
+                   "the downloads hold every patch and every area left alone."], cap
+    # the downloads: every row
+    csv = pd.read_csv(io.BytesIO(get_patch_files(ds, inds, "lsoa", hp.DEFAULT_MIN_PEOPLE, hp.DEFAULT_MAX_KM,
+                                                 0, False)[".csv"][0]), encoding="utf-8-sig")
+    assert list(csv["patch_id"]) == list(full["patch_id"])
+
+
+def test_the_patch_table_keeps_the_patches_on_the_map_above_its_row_limit() -> None:
+    """patches_table_rows: every row up to the limit; above it the patches on the map (wherever
+    they rank) and the first rows, in rank order, with a line saying so."""
+    from hiexplore.patches import patches_table_rows
+
+    table = pd.DataFrame({"patch_id": ["P001", "P002", "P003", "P004", "S001", "S002"]})
+    rows, note = patches_table_rows(table, ["P004"], max_rows=6)
+    assert rows is table and note is None
+    rows, note = patches_table_rows(table, ["P004"], max_rows=3)
+    assert list(rows["patch_id"]) == ["P001", "P002", "P004"]
+    assert note.startswith("Table: 3 of 6 rows")
+    rows, _ = patches_table_rows(table, ["P002", "P003", "P004", "S002"], max_rows=2)
+    assert list(rows["patch_id"]) == ["P002", "P003", "P004", "S002"]  # every patch drawn stays listed

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import geopandas as gpd
@@ -697,8 +697,91 @@ def _reason(row: dict, keys: list[str], min_people: float, max_km: float) -> str
             f"estimates{age}.")
 
 
+#: above this many patches the page's map draws a subset (:func:`patches_on_map`): at national size
+#: (~6,400 patches) one Leaflet frame of SVG shapes took the browser seconds per Targets page load
+MAP_MAX_PATCHES = 300
+#: the patches drawn when none holds a target shown (the first by people to reach)
+MAP_FALLBACK_PATCHES = 50
+
+
+@dataclass(frozen=True)
+class MapChoice:
+    """Which patches the map draws: ``ids`` (None: every patch) and the line saying so (None
+    when the map draws them all)."""
+
+    ids: tuple[str, ...] | None
+    note: str | None
+
+
+def patches_on_map(patches: pd.DataFrame, target_codes: Sequence[str] | None = None, *,
+                   max_patches: int | None = None, fallback: int | None = None) -> MapChoice:
+    """Which patches a map draws, and the line saying so.
+
+    ``patches``: :func:`build_patches`' frame, or its :data:`PATCH_TABLE_COLUMNS` (rank order). Up
+    to ``max_patches`` (default :data:`MAP_MAX_PATCHES`) patches (areas left alone excluded), every
+    one. Above it, the patches holding the target areas shown (``target_codes``: the page's
+    filtered list), at most ``max_patches`` of them, first by people to reach (the frame's order,
+    ``rank``); where none holds a target shown, the first ``fallback`` (default
+    :data:`MAP_FALLBACK_PATCHES`) by people to reach. The table and the downloads keep every
+    patch: the note says so (never a silent subset).
+    """
+    cap = MAP_MAX_PATCHES if max_patches is None else int(max_patches)
+    few = MAP_FALLBACK_PATCHES if fallback is None else int(fallback)
+    if "singleton" in patches:
+        shown = patches[~patches["singleton"].astype(bool)]
+    else:  # the page's table (:data:`PATCH_TABLE_COLUMNS`): patches are P001..., areas alone S001...
+        shown = patches[patches["patch_id"].astype(str).str.startswith("P")]
+    if "rank" in shown:
+        shown = shown.sort_values("rank", kind="stable")
+    total = len(shown)
+    if total <= cap:
+        return MapChoice(None, None)
+    wanted = {str(c) for c in (target_codes or ())}
+    ids = ([str(i) for i, codes in zip(shown["patch_id"], shown["area_codes"], strict=True)
+            if not wanted.isdisjoint(str(codes).split(","))] if wanted else [])
+    if ids:
+        what = "holding the targets shown"
+        if len(ids) > cap:
+            ids, what = ids[:cap], f"with the most people to reach among the {len(ids):,} holding the targets shown"
+    else:
+        ids = [str(i) for i in shown["patch_id"].iloc[:min(few, cap)]]
+        what = "with the most people to reach (none holds a target shown)"
+    n = len(ids)
+    note = (f"Map: the {n:,} patch{'' if n == 1 else 'es'} {what}; all {total:,} are in the table and "
+            "downloads.")
+    return MapChoice(tuple(ids), note)
+
+
+#: above this many rows the page's patch table shows the patches on the map and the first rows
+#: by rank (:func:`patches_table_rows`): a national table (~15,000 rows with their reasons) sent
+#: 8 MB to the browser on every Targets page load
+TABLE_MAX_ROWS = 500
+
+
+def patches_table_rows(table: pd.DataFrame, ids: Sequence[str] | None = None, *,
+                       max_rows: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The rows a page shows of a patch table (rank order), and the line saying so (None: all).
+
+    Up to ``max_rows`` (default :data:`TABLE_MAX_ROWS`) rows, every one. Above it, the patches
+    on the map (``ids``, :func:`patches_on_map`) and the first rows by rank (patches by people to
+    reach, then the areas left alone) up to ``max_rows``, in rank order: the map's table still
+    lists every patch drawn. The downloads hold every row.
+    """
+    cap = TABLE_MAX_ROWS if max_rows is None else int(max_rows)
+    if len(table) <= cap:
+        return table, None
+    on_map = table["patch_id"].astype(str).isin({str(i) for i in ids or ()}).to_numpy()
+    keep = on_map.copy()
+    room = max(0, cap - int(on_map.sum()))
+    keep[np.flatnonzero(~on_map)[:room]] = True
+    rows = table[keep]
+    note = (f"Table: {len(rows):,} of {len(table):,} rows (the patches on the map, then the first by people "
+            "to reach); the downloads hold every patch and every area left alone.")
+    return rows, note
+
+
 def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = None,
-                made_on: dt.date | None = None):
+                made_on: dt.date | None = None, ids: Sequence[str] | None = None):
     """A folium map of the patches (areas left alone are in the table, not on the map).
 
     Coloured by people to reach (quantile classes), outlined by patch; the tooltip gives the
@@ -713,8 +796,15 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
     shown = patches[~patches["singleton"].astype(bool)]
     if shown.empty:
         raise RequestError("No patch meets the floor: every flagged area is listed alone in the table.")
+    part = ""
+    if ids is not None:  # a subset (:func:`patches_on_map`): the title says how many of all
+        total = len(shown)
+        shown = shown[shown["patch_id"].astype(str).isin({str(i) for i in ids})]
+        if shown.empty:
+            raise RequestError("None of the patches asked for is in this list of patches.")
+        part = f"{len(shown):,} of {total:,} patches"
     age = patches.attrs.get("age_mark")  # which programme's figures are out of date: on the map itself
-    head = title or ("Outreach patches: people to reach" + (f" · {age}" if age else ""))
+    head = title or ("Outreach patches: people to reach" + (f" ({part})" if part else "") + (f" · {age}" if age else ""))
     areas = gpd.GeoDataFrame(
         {"area_code": shown["patch_id"].astype(str).to_numpy(),
          "area_name": shown["patch_id"].astype(str).to_numpy()},  # short: drawn as a label on the patch
@@ -730,7 +820,7 @@ def patches_map(ds: Dataset, patches: gpd.GeoDataFrame, *, title: str | None = N
     })
     m = choropleth(
         areas, values, title=head, units="people", source_line=ds.provenance_line(limit=2),
-        legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(1, len(values))),
+        legend_title="People to reach per patch", scheme="quantiles", k=min(5, max(2, len(values))),
         higher_is_better=False, synthetic_or_modelled_note=caveat_note(ds, str(patches["geography"].iloc[0])),
         tooltip_fields={"n_areas": "Areas", "span": "Span", "most_deprived_decile": "Most deprived IMD decile",
                         "practices": "Practices (share of residents)"},
