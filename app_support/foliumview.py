@@ -78,16 +78,21 @@ def _js_hash(script: str, key: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def folium_frame(m: Any, key: str) -> dict[str, Any]:
+def folium_frame(m: Any, key: str, *, scroll_wheel_zoom: bool = False) -> dict[str, Any]:
     """Render ``m`` (a ``folium.Map``) once: the arguments ``st_folium(m, key=key,
     returned_objects=[])`` would send its component, as plain data (strings, lists, dicts).
 
-    The map is rendered, so it is spent: build a new one for another frame.
+    ``scroll_wheel_zoom`` is off by default: the map sits in a page that scrolls, and a mouse
+    wheel turned over it should scroll the page, not zoom the map out from under the reader (the
+    +/- buttons, a double click and the keyboard still zoom). The map is rendered, so it is spent:
+    build a new one for another frame.
     """
     import branca
     import folium
     import folium.elements
 
+    if not scroll_wheel_zoom:
+        m.options["scroll_wheel_zoom"] = False
     m.get_root().render()
     m.render()
     html = _MAP_DIV.sub("", m.get_root().html.render()).strip()

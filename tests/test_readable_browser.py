@@ -128,6 +128,15 @@ def test_targets_key_columns_visible_and_map_legend_whole(page, server) -> None:
     iframe = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
     assert box and iframe and box["y"] >= iframe["y"] and box["y"] + box["height"] <= iframe["y"] + iframe["height"] + 1
     assert frame.locator(".hx-legend").get_by_text("No data").count() == 1
+    # a mouse wheel turned over the map scrolls the page (Leaflet's wheel zoom is off in pages)
+    page.locator("iframe[title='streamlit_folium.st_folium']").first.scroll_into_view_if_needed()
+    iframe = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
+    main_scroll = "() => document.querySelector('[data-testid=stMain]').scrollTop"
+    before = page.evaluate(main_scroll)
+    page.mouse.move(iframe["x"] + iframe["width"] / 2, iframe["y"] + iframe["height"] / 2)
+    page.mouse.wheel(0, 300)
+    time.sleep(1.0)
+    assert page.evaluate(main_scroll) > before + 100
 
 
 def test_inequalities_axis_fits_and_no_alt_text_in_the_body(page, server) -> None:

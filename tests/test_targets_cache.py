@@ -71,7 +71,7 @@ def test_the_rendered_map_is_what_st_folium_sends(demo: Path) -> None:
     label_map_frame(m, text.label)
     use_vendored_assets(m)
     twin = copy.deepcopy(m)
-    got = folium_frame(m, key="tmap")
+    got = folium_frame(m, key="tmap", scroll_wheel_zoom=True)  # as st_folium leaves the map
     # st_folium's own steps, in its order
     twin.get_root().render()
     twin.render()
@@ -83,6 +83,21 @@ def test_the_rendered_map_is_what_st_folium_sends(demo: Path) -> None:
     assert got["key"] == sf.generate_js_hash(script, "tmap", False)
     assert got["js_links"] and all(link.startswith("data:") for link in got["js_links"] + got["css_links"])
     assert "aria-label" in script and text.label in script  # the frame is still named
+    assert '"scrollWheelZoom": false' not in script
+
+
+def test_the_page_maps_leave_the_mouse_wheel_to_the_page(demo: Path) -> None:
+    """A wheel turned over an in-page map scrolls the page: the Targets map is drawn with
+    Leaflet's scrollWheelZoom off (buttons, double click and keyboard still zoom)."""
+    from app_support.foliumview import folium_frame
+    from app_support.targets_cache import get_targets_map
+    from hiexplore.charts import targets_map
+
+    ds, _targets, sel, text = _choice(demo, top=4)
+    frame = get_targets_map(ds, list(KEEP), "lsoa", sel, text)
+    assert '"scrollWheelZoom": false' in frame["script"]
+    m = targets_map(ds, sel, "lsoa", title=text.title, source=text.source, note=text.note)
+    assert '"scrollWheelZoom": false' in folium_frame(m, key="t")["script"]
 
 
 def test_the_targets_map_holds_only_the_targets_shapes(demo: Path) -> None:
