@@ -159,18 +159,16 @@ def get_profile_flags(ds: Dataset, indicator: str, geography: str) -> pd.DataFra
     return get_flags(ds, indicator, geography)
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Ranking targets ...")
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Ranking targets ...")
 def targets_frame(path: str, stamp: str, indicators: tuple[str, ...], geography: str) -> pd.DataFrame:
-    """Ranked once per dataset, indicators and geography for every session (issue 13: ranking
-    took 0.6-1.2 s of one core per page load, paid again by each of 20 sessions at once)."""
+    """The ranked target list over the stored flags of each indicator, ranked once per dataset,
+    indicators and geography (issue 13: ranking took 0.6-1.2 s of one core per page load, paid
+    again by each of 20 sessions at once), and kept as ONE frame that every session reads, never
+    a copy per run (unpickling a national list of 33,755 rows cost each run more than the page's
+    own work). Read only: callers select from it into new frames."""
     from hiexplore.derived import stored_targets
 
     return stored_targets(_load(path, stamp), list(indicators), geography)
-
-
-def get_targets(ds: Dataset, indicators: list[str], geography: str) -> pd.DataFrame:
-    """The ranked target list, over the stored flags of each indicator."""
-    return targets_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)

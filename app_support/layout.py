@@ -11,6 +11,9 @@ import streamlit as st
 from hiexplore.catalogue import get_indicator
 from hiexplore.dataset import Dataset
 from hiexplore.mapping import caveat_note
+from hiexplore.page_views import (
+    indicator_label as indicator_label,  # re-exported: the pages' pickers
+)
 from hiexplore.safe_text import markdown_text as md
 
 from .data import EMBEDDED, available_datasets, ensure_demo, get_dataset
@@ -108,10 +111,5 @@ def source_caption(ds: Dataset, indicator: str | None = None, period: str | None
                            latest_deprivation=latest_deprivation)
     # source titles and periods come from files: escaped, so they are shown and never read as markdown
     st.caption(" · ".join(parts + [md(line)]))
-
-
-def indicator_label(key: str) -> str:
-    ind = get_indicator(key)
-    return f"{ind.short_name} [{ind.programme}]"
 
 

@@ -35,7 +35,7 @@ from hiexplore.safe_text import markdown_text as md
 
 from .foliumview import show_folium
 
-__all__ = ["patches_section", "get_patches", "get_patches_table", "get_patches_map", "get_patch_files", "patches_map_choice",
+__all__ = ["patches_section", "get_patches_table", "get_patches_map", "get_patch_files", "patches_map_choice",
            "PATCH_FILES"]
 
 #: the section's downloads: extension and MIME type
@@ -48,16 +48,6 @@ def _patches_frame(path: str, stamp: str, indicators: tuple[str, ...], geography
                    max_km: float, seed: int, bridges: bool):
     return build_patches(_load(path, stamp), list(indicators), geography, min_people=min_people,
                          max_km=max_km, seed=seed, bridges=bridges)
-
-
-def get_patches(ds: Dataset, indicators: list[str], geography: str, min_people: int, max_km: float,
-                seed: int, bridges: bool):
-    """:func:`build_patches`, cached per dataset and settings (bounded)."""
-    frame = _patches_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography, int(min_people),
-                           float(max_km), int(seed), bool(bridges))
-    out = frame.copy()
-    out.attrs = dict(frame.attrs)
-    return out
 
 
 @st.cache_resource(max_entries=16, ttl=3600, show_spinner="Grouping flagged areas into patches ...")
@@ -146,12 +136,13 @@ def _patch_files(path: str, stamp: str, indicators: tuple[str, ...], geography: 
     from hiexplore.exports import write_table
 
     patches = _patches_frame(path, stamp, indicators, geography, min_people, max_km, seed, bridges)
+    ds = _load(path, stamp)
     stem = patch_file_stem(geography, indicators)
     out: dict[str, tuple[bytes | None, str]] = {}
     for ext in PATCH_FILES:
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                out[ext] = (write_table(patches, Path(tmp) / f"{stem}{ext}", ds=_load(path, stamp),
+                out[ext] = (write_table(patches, Path(tmp) / f"{stem}{ext}", ds=ds,
                                         kind="patches").read_bytes(), "")
             except HiexploreError as err:
                 out[ext] = (None, str(err))

@@ -6,8 +6,8 @@ by every session. :func:`get_targets_map` keeps the rendered map (:func:`.folium
 in a bounded cache shared by the sessions, keyed by the dataset (path and stamp: a rebuilt dataset
 gets new maps), the indicators, the geography, the target areas shown (after the page's filters)
 and the map's words and date; :func:`warm_targets` makes the default choice's list, map, files and
-outreach patches before the server listens, so that no session pays for them, (the
-warmed heap is then frozen out of Streamlit's per-run garbage collection by ``serve.py``).
+outreach patches before the server listens, so that no session pays for them (the warmed
+heap is then frozen out of Streamlit's per-run garbage collection by ``serve.py``).
 """
 
 from __future__ import annotations
@@ -72,23 +72,17 @@ def get_targets_map(ds: Dataset, indicators: Sequence[str], geography: str, sel,
                              text.label, dt.date.today().isoformat())
 
 
-@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Ranking targets ...")
-def _shared_targets(path: str, stamp: str, indicators: tuple[str, ...], geography: str):
-    return targets_frame(path, stamp, indicators, geography)
-
-
 def shared_targets(ds: Dataset, indicators: Sequence[str], geography: str):
-    """The ranked list (:func:`.data.get_targets`) as ONE frame every session reads, never a copy
-    per run (unpickling a national list of 33,755 rows cost each run more than the page's own
-    work). Read only: :func:`hiexplore.targets_view.select_targets` returns a new frame."""
-    return _shared_targets(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography)
+    """The ranked list (:func:`.data.targets_frame`): ONE frame every session reads. Read only:
+    :func:`hiexplore.targets_view.select_targets` returns a new frame."""
+    return targets_frame(str(ds.path), dataset_stamp(ds.path), tuple(indicators), geography)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def _map_text(path: str, stamp: str, indicators: tuple[str, ...], geography: str, shown: int, label: str):
     from hiexplore.targets_view import targets_map_text
 
-    targets = _shared_targets(path, stamp, indicators, geography)
+    targets = targets_frame(path, stamp, indicators, geography)
     return targets_map_text(_load(path, stamp), targets, list(indicators), geography, shown, label)
 
 

@@ -126,7 +126,7 @@ def warm_up(path: Path | None = None, *, echo: Echo | None = None) -> dict[str, 
     took["targets_s"] = importlib.import_module("app_support.targets_cache").warm_targets(ds, echo=say)  # Targets page
     from hiexplore.map_payload import warm_map
 
-    took.update(warm_map(ds))  # the Map explorer's default view, then gc.freeze: keep it last
+    took.update(warm_map(ds))  # the Map explorer's default view (serve.py then freezes the heap)
     took["total_s"] = time.perf_counter() - t0
     say(f"{path}: warmed up in {took['total_s']:.1f} s (flags {took['derived_s']:.1f} s, imports "
         f"{took['imports_s']:.1f} s, load {took['load_s']:.1f} s, stored flags read {took['flags_s']:.1f} s)")

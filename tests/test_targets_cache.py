@@ -243,11 +243,12 @@ def test_warm_targets_makes_what_the_first_page_asks_for(demo: Path, tmp_path: P
 def test_select_targets_applies_the_pages_filters_in_rank_order(demo: Path) -> None:
     """The page's filters (now a package function the warm-up shares): flagged rows only, each
     filter kept, best first, at most ``top``; the list's notes (attrs) travel with it."""
-    from app_support.data import get_dataset, get_targets
+    from app_support.data import get_dataset
+    from app_support.targets_cache import shared_targets
     from hiexplore.targets_view import select_targets
 
     ds = get_dataset(demo)
-    targets = get_targets(ds, list(KEEP), "lsoa")
+    targets = shared_targets(ds, list(KEEP), "lsoa")
     flagged = targets[targets["flagged"]]
     assert select_targets(ds, targets, "lsoa", top=10)["area_code"].tolist() == flagged["area_code"].head(10).tolist()
     lad = str(ds.lookup["lad_code"].iloc[0])
