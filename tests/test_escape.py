@@ -205,6 +205,39 @@ def test_popups_profile_and_practice_layer_escape_names(payload_dataset: Path) -
     assert all(TAG in html.unescape(t) for t in tips)
 
 
+def test_targets_page_map_frames_show_names_literally(payload_dataset: Path) -> None:
+    """The Targets page's maps go to the browser through ``app_support.foliumview.folium_frame``
+    (rendered once, its script rewritten as streamlit-folium does): the area names, practice names
+    and source titles in them arrive escaped, never run as a template or read as markup."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app_support.foliumview import folium_frame
+    from hiexplore.charts import targets_map
+    from hiexplore.derived import stored_targets
+    from hiexplore.patches import patches_map
+    from hiexplore.targets_view import targets_map_text
+
+    ds = load_dataset(payload_dataset)
+    targets = stored_targets(ds, [INDICATOR], "lsoa")
+    sel = targets.head(20)  # the map draws the rows it is given (this slice flags none)
+    assert len(sel)
+    text = targets_map_text(ds, targets, [INDICATOR], "lsoa", len(sel), "LSOA")
+    frame = folium_frame(targets_map(ds, sel, "lsoa", title=text.title, source=text.source, note=text.note), key="t")
+    names = [str(n) for n in ds.areas.set_index("area_code").loc[sel["area_code"], "area_name"]]
+    _check_map_page(frame["script"] + frame["header"] + frame["html"], names[:3] + [text.source])
+    # the patches map: each patch's tooltip names its practices (names from the practice file)
+    practice = str(ds.practices["practice_name"].iloc[0])
+    areas = ds.areas.iloc[:2]
+    patches = gpd.GeoDataFrame(
+        {"patch_id": ["P001", "P002"], "singleton": [False, False], "people_to_reach": [12.0, 30.0],
+         "n_areas": [1, 1], "span_km": [0.0, 0.0], "most_deprived_decile": [3, 5],
+         "practices": [f"{practice} (60%)"] * 2, "geography": ["lsoa"] * 2},
+        geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    frame = folium_frame(patches_map(ds, patches), key="p")
+    _check_map_page(frame["script"] + frame["header"] + frame["html"], [practice])
+
+
 # --------------------------------------------------------------------------------------------
 # exports keep the literal text (formula neutralising unchanged)
 
